@@ -1,0 +1,357 @@
+// Package config reads casemail's TOML configuration (see INTERFACE.md and
+// "casemail config example"). Unknown keys are errors, reported with their
+// line; every key has a default so that an empty file, or no file at all,
+// gives the embedded default a newcomer can try.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/mail"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Store     Store     `toml:"store"`
+	SMTP      SMTP      `toml:"smtp"`
+	IMAP      []IMAP    `toml:"imap"`
+	Outbound  Outbound  `toml:"outbound"`
+	Routes    []Route   `toml:"route"`
+	Policy    Policy    `toml:"policy"`
+	Templates Templates `toml:"templates"`
+	HTTP      HTTP      `toml:"http"`
+	Log       Log       `toml:"log"`
+
+	// Source is the file the config was read from, "" for the embedded default.
+	Source string `toml:"-"`
+}
+
+// Store says where cases and messages are kept.
+type Store struct {
+	Path string `toml:"path"` // SQLite file
+}
+
+// SMTP is the inbound listener.
+type SMTP struct {
+	Listen          string   `toml:"listen"` // "" disables the listener
+	Protocol        string   `toml:"protocol"`
+	Domains         []string `toml:"domains"`
+	MaxMessageBytes int64    `toml:"max_message_bytes"`
+	MaxConnections  int      `toml:"max_connections"`
+	ReadTimeout     Duration `toml:"read_timeout"`
+	TLSCert         string   `toml:"tls_cert"`
+	TLSKey          string   `toml:"tls_key"`
+}
+
+// IMAP is one mailbox to poll.
+type IMAP struct {
+	Name               string   `toml:"name"`
+	Address            string   `toml:"address"`
+	TLS                string   `toml:"tls"` // none | starttls | implicit
+	InsecureSkipVerify bool     `toml:"insecure_skip_verify"`
+	Username           string   `toml:"username"`
+	Auth               string   `toml:"auth"` // plain (default) | xoauth2
+	PasswordFile       string   `toml:"password_file"`
+	PasswordEnv        string   `toml:"password_env"`
+	TokenFile          string   `toml:"token_file"` // xoauth2 access token
+	TokenEnv           string   `toml:"token_env"`
+	Folder             string   `toml:"folder"`
+	ProcessedFolder    string   `toml:"processed_folder"`
+	Recipient          string   `toml:"recipient"` // envelope recipient for routing; default: username
+	IDLE               bool     `toml:"idle"`
+	PollInterval       Duration `toml:"poll_interval"`
+	BatchSize          int      `toml:"batch_size"`
+}
+
+// Outbound is how notifications leave.
+type Outbound struct {
+	Transport          string   `toml:"transport"` // maildir:PATH | smtp://host:port | smtps://host:port
+	From               string   `toml:"from"`
+	ReplyDomain        string   `toml:"reply_domain"`
+	Username           string   `toml:"username"`
+	PasswordFile       string   `toml:"password_file"`
+	PasswordEnv        string   `toml:"password_env"`
+	StartTLS           string   `toml:"starttls"` // opportunistic (default) | required | never
+	InsecureSkipVerify bool     `toml:"insecure_skip_verify"`
+	MaxAge             Duration `toml:"max_age"` // give up retrying after this
+	Timeout            Duration `toml:"timeout"`
+	Workers            int      `toml:"workers"`
+}
+
+// Route maps a recipient address to an organisation, product and team.
+type Route struct {
+	Address  string `toml:"address"`
+	Product  string `toml:"product"`
+	Org      string `toml:"org"`
+	Team     string `toml:"team"`
+	Action   string `toml:"action"` // open (default) | redirect
+	Template string `toml:"template"`
+	Priority string `toml:"priority"`
+	Locale   string `toml:"locale"`
+}
+
+// Policy holds the rules' knobs.
+type Policy struct {
+	ClosedReply        string              `toml:"closed_reply"` // refuse | followup
+	ReopenWindow       Duration            `toml:"reopen_window"`
+	InitialResponse    map[string]Duration `toml:"initial_response"`
+	DefaultPriority    string              `toml:"default_priority"`
+	Locale             string              `toml:"locale"`
+	SubjectTag         string              `toml:"subject_tag"` // format with one %d
+	NoticesPerHour     int                 `toml:"notices_per_hour"`
+	ReplyTokenTTL      Duration            `toml:"reply_token_ttl"`
+	MaxAttachmentBytes int64               `toml:"max_attachment_bytes"`
+}
+
+// Templates says where overrides live.
+type Templates struct {
+	Dir string `toml:"dir"`
+}
+
+// HTTP is the health and metrics endpoint.
+type HTTP struct {
+	Listen string `toml:"listen"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	Format string `toml:"format"` // text | json
+	Level  string `toml:"level"`  // debug | info | warn | error
+}
+
+// Duration is a time.Duration written as "30s", "336h".
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use e.g. \"30s\", \"4h\")", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default returns the embedded default: SQLite ./casemail.db, SMTP on
+// 127.0.0.1:2525 for support@localhost, outgoing mail into ./casemail-sent.
+func Default() *Config {
+	return &Config{
+		Store: Store{Path: "casemail.db"},
+		SMTP: SMTP{
+			Listen:          "127.0.0.1:2525",
+			Protocol:        "smtp",
+			Domains:         []string{"localhost"},
+			MaxMessageBytes: 25 << 20,
+			MaxConnections:  100,
+			ReadTimeout:     Duration{5 * time.Minute},
+		},
+		Outbound: Outbound{
+			Transport:   "maildir:./casemail-sent",
+			From:        "Support <support@localhost>",
+			ReplyDomain: "localhost",
+			StartTLS:    "opportunistic",
+			MaxAge:      Duration{72 * time.Hour},
+			Timeout:     Duration{30 * time.Second},
+			Workers:     1,
+		},
+		Routes: []Route{{Address: "support@localhost", Product: "support"}},
+		Policy: Policy{
+			ClosedReply:  "refuse",
+			ReopenWindow: Duration{14 * 24 * time.Hour},
+			InitialResponse: map[string]Duration{
+				"P1": {time.Hour}, "P2": {4 * time.Hour}, "P3": {24 * time.Hour}, "P4": {48 * time.Hour},
+			},
+			DefaultPriority:    "P3",
+			Locale:             "fr",
+			SubjectTag:         "[Case #%d]",
+			NoticesPerHour:     5,
+			ReplyTokenTTL:      Duration{180 * 24 * time.Hour},
+			MaxAttachmentBytes: 25 << 20,
+		},
+		HTTP: HTTP{Listen: "127.0.0.1:9025"},
+		Log:  Log{Format: "text", Level: "info"},
+	}
+}
+
+// Load reads path over the defaults. Unknown keys and invalid values are
+// errors naming the file and, where TOML knows it, the line.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.Source = path
+	return c, nil
+}
+
+// Parse reads a config from TOML text over the defaults.
+func Parse(b []byte) (*Config, error) {
+	c := Default()
+	// A file that lists routes replaces the default route rather than adding to it.
+	c.Routes = nil
+	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("line %d: %s", pe.Position.Line, pe.Message)
+		}
+		return nil, err
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("unknown key %q", und[0].String())
+	}
+	if !md.IsDefined("route") {
+		c.Routes = Default().Routes
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Validate checks values the types cannot.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Store.Path == "" {
+		bad("store.path must not be empty")
+	}
+	switch c.SMTP.Protocol {
+	case "smtp", "lmtp":
+	default:
+		bad("smtp.protocol must be \"smtp\" or \"lmtp\", not %q", c.SMTP.Protocol)
+	}
+	if (c.SMTP.TLSCert == "") != (c.SMTP.TLSKey == "") {
+		bad("smtp.tls_cert and smtp.tls_key go together")
+	}
+	names := map[string]bool{}
+	for i, m := range c.IMAP {
+		where := fmt.Sprintf("imap[%d]", i)
+		if m.Name == "" {
+			bad("%s: name is required", where)
+		} else if names[m.Name] {
+			bad("%s: name %q is used twice", where, m.Name)
+		}
+		names[m.Name] = true
+		if m.Address == "" || m.Username == "" {
+			bad("%s (%s): address and username are required", where, m.Name)
+		}
+		switch m.TLS {
+		case "none", "starttls", "implicit":
+		default:
+			bad("%s (%s): tls must be \"none\", \"starttls\" or \"implicit\", not %q", where, m.Name, m.TLS)
+		}
+		switch m.Auth {
+		case "", "plain":
+			if m.PasswordFile == "" && m.PasswordEnv == "" {
+				bad("%s (%s): password_file or password_env is required", where, m.Name)
+			}
+		case "xoauth2":
+			if m.TokenFile == "" && m.TokenEnv == "" {
+				bad("%s (%s): token_file or token_env is required with auth = \"xoauth2\"", where, m.Name)
+			}
+		default:
+			bad("%s (%s): auth must be \"plain\" or \"xoauth2\", not %q", where, m.Name, m.Auth)
+		}
+	}
+	if !strings.HasPrefix(c.Outbound.Transport, "maildir:") && !strings.HasPrefix(c.Outbound.Transport, "smtp://") && !strings.HasPrefix(c.Outbound.Transport, "smtps://") {
+		bad("outbound.transport must be \"maildir:PATH\", \"smtp://host:port\" or \"smtps://host:port\", not %q", c.Outbound.Transport)
+	}
+	if _, err := mail.ParseAddress(c.Outbound.From); err != nil {
+		bad("outbound.from %q is not an address: %v", c.Outbound.From, err)
+	}
+	if c.Outbound.ReplyDomain == "" {
+		bad("outbound.reply_domain must not be empty")
+	}
+	switch c.Outbound.StartTLS {
+	case "opportunistic", "required", "never":
+	default:
+		bad("outbound.starttls must be \"opportunistic\", \"required\" or \"never\", not %q", c.Outbound.StartTLS)
+	}
+	for i, r := range c.Routes {
+		if r.Address == "" {
+			bad("route[%d]: address is required", i)
+		}
+		switch r.Action {
+		case "", "open":
+			if r.Product == "" {
+				bad("route[%d] (%s): product is required", i, r.Address)
+			}
+		case "redirect":
+			if r.Template == "" {
+				bad("route[%d] (%s): action = \"redirect\" needs a template", i, r.Address)
+			}
+		default:
+			bad("route[%d] (%s): action must be \"open\" or \"redirect\", not %q", i, r.Address, r.Action)
+		}
+		if r.Priority != "" && !ValidPriority(r.Priority) {
+			bad("route[%d] (%s): priority must be P1..P4, not %q", i, r.Address, r.Priority)
+		}
+	}
+	switch c.Policy.ClosedReply {
+	case "refuse", "followup":
+	default:
+		bad("policy.closed_reply must be \"refuse\" or \"followup\", not %q", c.Policy.ClosedReply)
+	}
+	if !ValidPriority(c.Policy.DefaultPriority) {
+		bad("policy.default_priority must be P1..P4, not %q", c.Policy.DefaultPriority)
+	}
+	for p := range c.Policy.InitialResponse {
+		if !ValidPriority(p) {
+			bad("policy.initial_response: unknown priority %q", p)
+		}
+	}
+	if c.Policy.Locale != "fr" && c.Policy.Locale != "en" {
+		bad("policy.locale must be \"fr\" or \"en\", not %q", c.Policy.Locale)
+	}
+	if strings.Count(c.Policy.SubjectTag, "%d") != 1 {
+		bad("policy.subject_tag must contain %%d exactly once, not %q", c.Policy.SubjectTag)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format must be \"text\" or \"json\", not %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidPriority reports whether p is one of P1..P4.
+func ValidPriority(p string) bool {
+	switch p {
+	case "P1", "P2", "P3", "P4":
+		return true
+	}
+	return false
+}
+
+// Resolve picks the config file the way every command does: the --config
+// flag, then $CASEMAIL_CONFIG, then ./casemail.toml if it exists, else the
+// embedded default.
+func Resolve(flagPath string) (*Config, error) {
+	switch {
+	case flagPath != "":
+		return Load(flagPath)
+	case os.Getenv("CASEMAIL_CONFIG") != "":
+		return Load(os.Getenv("CASEMAIL_CONFIG"))
+	}
+	if _, err := os.Stat("casemail.toml"); err == nil {
+		return Load("casemail.toml")
+	}
+	return Default(), nil
+}
