@@ -87,8 +87,8 @@ type Comment struct {
 	CaseID    int64     `json:"-"`
 	Author    string    `json:"author"`
 	BySupport bool      `json:"by_support"`
-	Body      string    `json:"body"`                // the new text only
-	FullText  string    `json:"full_text,omitempty"` // the whole mail text, quotes included
+	Body      string    `json:"body"`                 // the new text only
+	FullText  string    `json:"full_text,omitempty"`  // the whole mail text, quotes included
 	MessageID int64     `json:"message_id,omitempty"` // inbound message record, 0 when typed on the command line
 	CreatedAt time.Time `json:"created_at"`
 }
