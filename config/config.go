@@ -117,6 +117,9 @@ type Templates struct {
 // HTTP is the health and metrics endpoint.
 type HTTP struct {
 	Listen string `toml:"listen"`
+	// PublicURL, when set, is where customers reach casemail over HTTPS; it
+	// enables one-click unsubscribe links (RFC 8058) in watcher mail.
+	PublicURL string `toml:"public_url"`
 }
 
 // Log configures log/slog.
