@@ -1,0 +1,269 @@
+// Package casebook is casemail's domain and its storage: accounts,
+// organisations, shared access, cases, comments, watchers, the record of every
+// inbound message and the outbox of notifications. The rules R1–R20 that
+// concern stored state are enforced here, not by the callers: the command
+// line and the mail side both go through a Book.
+//
+// Storage is SQLite (WAL, foreign keys, one writer) through mattn/go-sqlite3.
+// The schema is in migrations/*.sql and every query in queries.sql, so that
+// another store (PostgreSQL) is a second set of SQL files behind the same
+// Book.
+package casebook
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+)
+
+//go:embed migrations/*.sql queries.sql
+var sqlFiles embed.FS
+
+// Options are the policy knobs the rules need.
+type Options struct {
+	Now             func() time.Time         // the clock; time.Now when nil
+	ReopenWindow    time.Duration            // R12; 14 days when zero
+	InitialResponse map[string]time.Duration // R15, per priority
+	DefaultPriority string                   // P3 when empty
+	DefaultLocale   string                   // fr when empty
+	NoticesPerHour  int                      // refusal notices to one sender per hour; 0 = no limit
+	MessageIDDomain string                   // notifications' Message-IDs are <token@domain>
+}
+
+// Book is the casebook over one SQLite database. It is safe for concurrent use.
+type Book struct {
+	db      *sql.DB
+	q       map[string]string
+	opt     Options
+	secret  []byte
+	onWrite func() // told after a commit that added outbox rows
+}
+
+// Open opens (creating if needed) the database at path and applies pending
+// migrations.
+func Open(path string, opt Options) (*Book, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.ReopenWindow == 0 {
+		opt.ReopenWindow = 14 * 24 * time.Hour
+	}
+	if opt.DefaultPriority == "" {
+		opt.DefaultPriority = "P3"
+	}
+	if opt.DefaultLocale == "" {
+		opt.DefaultLocale = "fr"
+	}
+	if opt.MessageIDDomain == "" {
+		opt.MessageIDDomain = "localhost"
+	}
+	q, err := loadQueries()
+	if err != nil {
+		return nil, err
+	}
+	// _txlock=immediate: a write transaction takes the lock at BEGIN, so two
+	// writers never deadlock upgrading read locks (SQLITE_BUSY mid-transaction).
+	dsn := "file:" + path + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and this keeps every
+	// transaction serialised in Go rather than in busy retries.
+	db.SetMaxOpenConns(1)
+	b := &Book{db: db, q: q, opt: opt}
+	if err := b.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if b.secret, err = b.loadSecret(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// Close closes the database.
+func (b *Book) Close() error { return b.db.Close() }
+
+// DB exposes the database for backups and tests.
+func (b *Book) DB() *sql.DB { return b.db }
+
+// OnOutbox registers f to be called after a commit that queued notifications,
+// so the send worker can wake up at once.
+func (b *Book) OnOutbox(f func()) { b.onWrite = f }
+
+// Secret is the key of reply tokens, generated on first open and kept with the data.
+func (b *Book) Secret() []byte { return b.secret }
+
+func (b *Book) now() time.Time { return b.opt.Now() }
+
+func loadQueries() (map[string]string, error) {
+	src, err := sqlFiles.ReadFile("queries.sql")
+	if err != nil {
+		return nil, err
+	}
+	q := map[string]string{}
+	name := ""
+	var body strings.Builder
+	flush := func() {
+		if name != "" {
+			q[name] = strings.TrimSpace(body.String())
+		}
+		body.Reset()
+	}
+	for _, line := range strings.Split(string(src), "\n") {
+		if n, ok := strings.CutPrefix(line, "-- name: "); ok {
+			flush()
+			name = strings.TrimSpace(n)
+			continue
+		}
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		body.WriteString(line)
+		body.WriteByte('\n')
+	}
+	flush()
+	return q, nil
+}
+
+func (b *Book) query(name string) string {
+	s, ok := b.q[name]
+	if !ok {
+		panic("casebook: no query named " + name)
+	}
+	return s
+}
+
+// migrate applies migrations/NNNN_*.sql in order, each in its own
+// transaction, recording the version in PRAGMA user_version.
+func (b *Book) migrate(ctx context.Context) error {
+	var version int
+	if err := b.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	files, err := fs.Glob(sqlFiles, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		base := strings.TrimPrefix(f, "migrations/")
+		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", f)
+		}
+		if n <= version {
+			continue
+		}
+		src, err := sqlFiles.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		err = b.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(src)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", n))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+		version = n
+	}
+	return nil
+}
+
+// tx runs f in one transaction: committed when f returns nil, rolled back otherwise.
+func (b *Book) tx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (b *Book) loadSecret(ctx context.Context) ([]byte, error) {
+	var s []byte
+	err := b.tx(ctx, func(tx *sql.Tx) error {
+		fresh := make([]byte, 32)
+		if _, err := rand.Read(fresh); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, b.query("setting-put"), "reply_token_secret", fresh); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, b.query("setting-get"), "reply_token_secret").Scan(&s)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reply token secret: %w", err)
+	}
+	return s, nil
+}
+
+// ms and fromMS convert times to the stored Unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+// ErrNotFound is returned (wrapped) when a case, account, organisation or
+// message does not exist.
+var ErrNotFound = errors.New("not found")
+
+// RuleError is a refusal by one of the rules; Rule names it (e.g. "R12") and
+// the message is one sentence a user can act on.
+type RuleError struct {
+	Rule string
+	Msg  string
+}
+
+func (e *RuleError) Error() string { return e.Msg }
+
+func refuse(rule, format string, a ...any) error {
+	return &RuleError{Rule: rule, Msg: fmt.Sprintf(format, a...)}
+}
+
+// RuleOf returns the rule that refused err, or "".
+func RuleOf(err error) string {
+	var re *RuleError
+	if errors.As(err, &re) {
+		return re.Rule
+	}
+	return ""
+}
+
+func normAddr(a string) string { return strings.ToLower(strings.TrimSpace(a)) }
+
+func boolInt(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}

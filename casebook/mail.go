@@ -1,0 +1,391 @@
+package casebook
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// rawChunk is the size of one stored piece of a raw message.
+const rawChunk = 1 << 20
+
+// RawRef names a stored raw message.
+type RawRef struct {
+	SHA256 string
+	Size   int64
+}
+
+// StoreRaw keeps the bytes of an inbound message before anything else is
+// done with it, committed on return. Storing the same bytes twice stores
+// them once. The message is read and written in chunks, never whole.
+func (b *Book) StoreRaw(ctx context.Context, r io.Reader) (RawRef, error) {
+	// Hash first into a temporary key, then rename: the content address is
+	// only known at the end of the stream.
+	tmp := fmt.Sprintf("tmp-%d", b.now().UnixNano())
+	h := sha256.New()
+	var size int64
+	err := b.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, b.query("raw-insert"), tmp, 0, ms(b.now())); err != nil {
+			return err
+		}
+		buf := make([]byte, rawChunk)
+		for seq := 0; ; seq++ {
+			n, rerr := io.ReadFull(r, buf)
+			if n > 0 {
+				h.Write(buf[:n])
+				size += int64(n)
+				if _, err := tx.ExecContext(ctx, b.query("raw-chunk-insert"), tmp, seq, buf[:n]); err != nil {
+					return err
+				}
+			}
+			if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+				break
+			}
+			if rerr != nil {
+				return fmt.Errorf("read message: %w", rerr)
+			}
+		}
+		sum := hex.EncodeToString(h.Sum(nil))
+		var one int
+		switch err := tx.QueryRowContext(ctx, b.query("raw-exists"), sum).Scan(&one); {
+		case err == nil: // already stored
+			if _, err := tx.ExecContext(ctx, "DELETE FROM raw_chunks WHERE sha256 = ?", tmp); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, "DELETE FROM raw_messages WHERE sha256 = ?", tmp)
+			return err
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, b.query("raw-insert"), sum, size, ms(b.now())); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE raw_chunks SET sha256 = ? WHERE sha256 = ?", sum, tmp); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM raw_messages WHERE sha256 = ?", tmp)
+		return err
+	})
+	if err != nil {
+		return RawRef{}, fmt.Errorf("store raw message: %w", err)
+	}
+	return RawRef{SHA256: hex.EncodeToString(h.Sum(nil)), Size: size}, nil
+}
+
+// WriteRaw copies a stored raw message to w, chunk by chunk.
+func (b *Book) WriteRaw(ctx context.Context, sha string, w io.Writer) error {
+	for seq := 0; ; seq++ {
+		var data []byte
+		err := b.db.QueryRowContext(ctx, b.query("raw-chunk-get"), sha, seq).Scan(&data)
+		if errors.Is(err, sql.ErrNoRows) {
+			if seq == 0 {
+				var one int
+				if err := b.db.QueryRowContext(ctx, b.query("raw-exists"), sha).Scan(&one); err != nil {
+					return fmt.Errorf("raw message %s: %w", sha, ErrNotFound)
+				}
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read raw message %s: %w", sha, err)
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+	}
+}
+
+// Action is what the mail side decided to do with a message.
+type Action string
+
+const (
+	ActOpen       Action = "open"
+	ActComment    Action = "comment"
+	ActRefuse     Action = "refuse"
+	ActQuarantine Action = "quarantine"
+	ActIgnore     Action = "ignore"
+)
+
+// Notice is a refusal notice to queue with a refused message.
+type Notice struct {
+	Template string
+	To       string
+	Locale   string
+	Data     map[string]string
+}
+
+// Delivery is one inbound message and the decision taken on it.
+type Delivery struct {
+	Message Message // the record; Outcome and CaseID are set by Record
+	Action  Action
+	Open    NewCase // ActOpen (FollowUpOf set: a follow-up, R14)
+
+	CaseID      int64    // ActComment, or the case a refusal is about
+	Author      string   // ActComment
+	Body        string   // ActComment: the new text only (R9)
+	FullText    string   // ActComment: the whole text
+	AddWatchers []string // ActComment: people on Cc (R8)
+
+	Reason string
+	Notice *Notice // answered refusal (R1–R5, R13, R14); rate-limited per sender
+}
+
+// Recorded is what Record did.
+type Recorded struct {
+	Message   Message
+	Duplicate bool // the fingerprint was already recorded: nothing changed (I2)
+}
+
+// Record applies a decision in one transaction: the change, its outbox rows
+// (I3) and the message record with its outcome (I4). A message whose
+// fingerprint is recorded already returns the first outcome and changes
+// nothing (I2). A decision the rules refuse at this point (the case was
+// closed meanwhile, R13; the author may not see the case, I6; the sender may
+// not open a case, R1–R4) returns a *RuleError and writes nothing, so the
+// caller can decide again.
+func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
+	var rec Recorded
+	err := b.tx(ctx, func(tx *sql.Tx) error {
+		if m, err := b.messageWhere(ctx, tx, "WHERE fingerprint = ?", d.Message.Fingerprint); err == nil {
+			rec = Recorded{Message: m, Duplicate: true}
+			return nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		m := d.Message
+		m.Reason = d.Reason
+		switch d.Action {
+		case ActOpen:
+			m.Outcome = OutcomeCaseOpened
+		case ActComment:
+			m.Outcome = OutcomeCommentAdded
+		case ActRefuse:
+			m.Outcome = OutcomeRefused
+		case ActQuarantine:
+			m.Outcome = OutcomeQuarantined
+		case ActIgnore:
+			m.Outcome = OutcomeIgnored
+		default:
+			return fmt.Errorf("record message: unknown action %q", d.Action)
+		}
+		if m.ReceivedAt.IsZero() {
+			m.ReceivedAt = b.now()
+		}
+		id, err := b.insertMessage(ctx, tx, m)
+		if err != nil {
+			return err
+		}
+		m.ID = id
+		var caseID int64
+		switch d.Action {
+		case ActOpen:
+			if d.Open.FollowUpOf != 0 {
+				caseID, err = b.followUp(ctx, tx, d.Open.FollowUpOf, d.Open.Requester, d.Open.Title, d.Open.Description, id)
+			} else {
+				if err = b.checkOpen(ctx, tx, d.Open.Requester, d.Open.Org, d.Open.Product); err == nil {
+					caseID, err = b.openCase(ctx, tx, d.Open, id)
+				}
+			}
+		case ActComment:
+			caseID, err = b.commentByMail(ctx, tx, d, id)
+		default:
+			caseID = d.CaseID
+		}
+		if err != nil {
+			return err
+		}
+		if d.Notice != nil {
+			ok, err := b.noticeAllowed(ctx, tx, d.Notice.To)
+			if err != nil {
+				return err
+			}
+			if ok {
+				err = b.enqueue(ctx, tx, notice{Event: d.Notice.Template, Template: d.Notice.Template, To: d.Notice.To, CaseID: caseID, Data: d.Notice.Data, Locale: d.Notice.Locale})
+				if err != nil {
+					return err
+				}
+			} else {
+				m.Reason = strings.TrimSpace(m.Reason + " (notice not sent: too many notices to this sender in the last hour)")
+			}
+		}
+		if caseID != 0 {
+			m.CaseID = &caseID
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE messages SET case_id = ?, reason = ? WHERE id = ?", nullID(caseID), m.Reason, id); err != nil {
+			return err
+		}
+		rec = Recorded{Message: m}
+		return nil
+	})
+	if err != nil {
+		return Recorded{}, err
+	}
+	if !rec.Duplicate {
+		b.wake()
+	}
+	return rec, nil
+}
+
+func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messageID int64) (int64, error) {
+	c, err := b.caseTx(ctx, tx, d.CaseID)
+	if err != nil {
+		return 0, err
+	}
+	ok, err := b.canView(ctx, tx, d.Author, c)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, refuse("I6", "%s may not take part in case %d", normAddr(d.Author), c.ID)
+	}
+	// R13: there is no reopening by mail, whatever the mail says.
+	if c.Status == StatusClosed || c.Imported {
+		return 0, refuse("R13", "case %d is closed", c.ID)
+	}
+	body := d.Body
+	if strings.TrimSpace(body) == "" {
+		body = d.FullText
+	}
+	if _, err := b.addComment(ctx, tx, c, d.Author, body, d.FullText, messageID); err != nil {
+		return 0, err
+	}
+	for _, w := range d.AddWatchers {
+		if w = normAddr(w); w == "" || w == normAddr(c.Requester) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, b.query("watcher-add"), c.ID, w, "cc", ms(b.now())); err != nil {
+			return 0, fmt.Errorf("add watcher %s: %w", w, err)
+		}
+	}
+	return c.ID, nil
+}
+
+func (b *Book) insertMessage(ctx context.Context, tx *sql.Tx, m Message) (int64, error) {
+	rcpts, _ := json.Marshal(nonNil(m.Recipients))
+	problems, _ := json.Marshal(nonNil(m.Problems))
+	res, err := tx.ExecContext(ctx, b.query("message-insert"), m.MessageID, m.Fingerprint, normAddr(m.From), m.MailFrom, string(rcpts),
+		m.Subject, ms(m.ReceivedAt), m.Transport, string(m.Outcome), m.Reason, nil, m.RawSHA256, m.Size, string(problems))
+	if err != nil {
+		return 0, fmt.Errorf("record message: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// MessageByFingerprint returns the record of an already received message.
+func (b *Book) MessageByFingerprint(ctx context.Context, fp string) (Message, error) {
+	return b.messageWhere(ctx, b.db, "WHERE fingerprint = ?", fp)
+}
+
+// Message returns one inbound message record.
+func (b *Book) Message(ctx context.Context, id int64) (Message, error) {
+	return b.messageWhere(ctx, b.db, "WHERE id = ?", id)
+}
+
+// Messages lists inbound messages, optionally of one outcome, oldest first.
+func (b *Book) Messages(ctx context.Context, outcome Outcome) ([]Message, error) {
+	where, args := "ORDER BY id", []any{}
+	if outcome != "" {
+		where, args = "WHERE outcome = ? ORDER BY id", []any{string(outcome)}
+	}
+	rows, err := b.db.QueryContext(ctx, b.query("message-cols")+" "+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	out := []Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (b *Book) messageWhere(ctx context.Context, q querier, where string, args ...any) (Message, error) {
+	m, err := scanMessage(q.QueryRowContext(ctx, b.query("message-cols")+" "+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, fmt.Errorf("message: %w", ErrNotFound)
+	}
+	return m, err
+}
+
+func scanMessage(s scanner) (Message, error) {
+	var m Message
+	var rcpts, problems string
+	var received int64
+	var caseID sql.NullInt64
+	err := s.Scan(&m.ID, &m.MessageID, &m.Fingerprint, &m.From, &m.MailFrom, &rcpts, &m.Subject, &received, &m.Transport,
+		&m.Outcome, &m.Reason, &caseID, &m.RawSHA256, &m.Size, &problems)
+	if err != nil {
+		return m, err
+	}
+	m.ReceivedAt = fromMS(received)
+	if caseID.Valid {
+		m.CaseID = &caseID.Int64
+	}
+	json.Unmarshal([]byte(rcpts), &m.Recipients)
+	json.Unmarshal([]byte(problems), &m.Problems)
+	return m, nil
+}
+
+// CaseOfMessageID finds the case a Message-ID (without <>) belongs to: one of
+// our notifications (<token@domain>), or an inbound mail already on a case.
+func (b *Book) CaseOfMessageID(ctx context.Context, msgID string) (int64, bool, error) {
+	if local, domain, ok := strings.Cut(msgID, "@"); ok && strings.EqualFold(domain, b.opt.MessageIDDomain) {
+		it, err := b.OutboxByToken(ctx, local)
+		if err == nil && it.CaseID != nil {
+			return *it.CaseID, true, nil
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return 0, false, err
+		}
+	}
+	var id int64
+	err := b.db.QueryRowContext(ctx, b.query("message-case-by-id"), msgID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("case of message %s: %w", msgID, err)
+	}
+	return id, true, nil
+}
+
+// Checkpoint returns where an IMAP mailbox's poller stopped (0, 0 when new).
+func (b *Book) Checkpoint(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error) {
+	err = b.db.QueryRowContext(ctx, b.query("checkpoint-get"), mailbox).Scan(&uidValidity, &lastUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("checkpoint of %s: %w", mailbox, err)
+	}
+	return uidValidity, lastUID, nil
+}
+
+// SaveCheckpoint records where an IMAP mailbox's poller is.
+func (b *Book) SaveCheckpoint(ctx context.Context, mailbox string, uidValidity, lastUID uint32) error {
+	return b.exec(ctx, "checkpoint-put", mailbox, uidValidity, lastUID, ms(b.now()))
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

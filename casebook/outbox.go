@@ -1,0 +1,196 @@
+package casebook
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// notice is one notification to queue.
+type notice struct {
+	Event    string
+	Template string
+	To       string
+	CaseID   int64
+	Data     map[string]string
+	Locale   string // the route's locale; the recipient's own wins
+}
+
+var tokenEnc = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// enqueue writes one outbox row in tx (I3). The locale is the recipient's,
+// else the route's, else the default.
+func (b *Book) enqueue(ctx context.Context, tx *sql.Tx, n notice) error {
+	locale := n.Locale
+	if a, err := b.account(ctx, tx, n.To); err == nil && a.Locale != "" {
+		locale = a.Locale
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if locale == "" {
+		locale = b.opt.DefaultLocale
+	}
+	raw := make([]byte, 15)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	token := strings.ToLower(tokenEnc.EncodeToString(raw))
+	data, err := json.Marshal(n.Data)
+	if err != nil {
+		return err
+	}
+	var caseID any
+	if n.CaseID != 0 {
+		caseID = n.CaseID
+	}
+	now := ms(b.now())
+	if _, err := tx.ExecContext(ctx, b.query("outbox-insert"), n.Event, n.Template, normAddr(n.To), locale, caseID, token, string(data), now, now); err != nil {
+		return fmt.Errorf("queue %s for %s: %w", n.Template, n.To, err)
+	}
+	return nil
+}
+
+// noticeAllowed applies the per-sender rate limit of refusal notices (I5).
+func (b *Book) noticeAllowed(ctx context.Context, tx *sql.Tx, to string) (bool, error) {
+	if b.opt.NoticesPerHour <= 0 {
+		return true, nil
+	}
+	var n int
+	err := tx.QueryRowContext(ctx, b.query("outbox-notices-since"), normAddr(to), ms(b.now().Add(-time.Hour))).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("count notices: %w", err)
+	}
+	return n < b.opt.NoticesPerHour, nil
+}
+
+func (b *Book) wake() {
+	if b.onWrite != nil {
+		b.onWrite()
+	}
+}
+
+// ClaimOutbox returns up to limit pending rows due at now and pushes their
+// next attempt to now+lease, so that no other worker takes them meanwhile.
+func (b *Book) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]OutboxItem, error) {
+	var items []OutboxItem
+	err := b.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		items, err = b.outboxWhere(ctx, tx, "WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?", ms(now), limit)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if _, err := tx.ExecContext(ctx, b.query("outbox-lease"), ms(now.Add(lease)), it.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
+	return items, nil
+}
+
+// MarkSent records that row id was accepted by the relay.
+func (b *Book) MarkSent(ctx context.Context, id int64, subject string, at time.Time) error {
+	return b.exec(ctx, "outbox-sent", subject, ms(at), id)
+}
+
+// MarkRetry records a temporary failure; the row is due again at next.
+func (b *Book) MarkRetry(ctx context.Context, id int64, lastErr string, next time.Time) error {
+	return b.exec(ctx, "outbox-retry", lastErr, ms(next), id)
+}
+
+// MarkFailed records a permanent failure.
+func (b *Book) MarkFailed(ctx context.Context, id int64, lastErr string) error {
+	return b.exec(ctx, "outbox-failed", lastErr, id)
+}
+
+func (b *Book) exec(ctx context.Context, q string, args ...any) error {
+	if _, err := b.db.ExecContext(ctx, b.query(q), args...); err != nil {
+		return fmt.Errorf("%s: %w", q, err)
+	}
+	return nil
+}
+
+// Outbox lists notifications, optionally of one status, oldest first.
+func (b *Book) Outbox(ctx context.Context, status OutboxStatus) ([]OutboxItem, error) {
+	if status == "" {
+		return b.outboxWhere(ctx, b.db, "ORDER BY id")
+	}
+	return b.outboxWhere(ctx, b.db, "WHERE status = ? ORDER BY id", string(status))
+}
+
+// OutboxByToken finds the notification whose Message-ID or return path
+// carries token (a reply or a bounce to it).
+func (b *Book) OutboxByToken(ctx context.Context, token string) (OutboxItem, error) {
+	items, err := b.outboxWhere(ctx, b.db, "WHERE token = ?", strings.ToLower(token))
+	if err != nil {
+		return OutboxItem{}, err
+	}
+	if len(items) == 0 {
+		return OutboxItem{}, fmt.Errorf("no notification with token %s: %w", token, ErrNotFound)
+	}
+	return items[0], nil
+}
+
+func (b *Book) outboxWhere(ctx context.Context, q querier, where string, args ...any) ([]OutboxItem, error) {
+	rows, err := q.QueryContext(ctx, b.query("outbox-cols")+" "+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	items := []OutboxItem{}
+	for rows.Next() {
+		var it OutboxItem
+		var caseID, sent sql.NullInt64
+		var data string
+		var next, created int64
+		if err := rows.Scan(&it.ID, &it.Event, &it.Template, &it.To, &it.Locale, &caseID, &it.Token, &data, &it.Status,
+			&it.Attempts, &next, &it.LastError, &it.Subject, &created, &sent); err != nil {
+			return nil, err
+		}
+		if caseID.Valid {
+			it.CaseID = &caseID.Int64
+		}
+		it.NextAt, it.CreatedAt, it.SentAt = fromMS(next), fromMS(created), fromNullMS(sent)
+		if err := json.Unmarshal([]byte(data), &it.Data); err != nil {
+			return nil, fmt.Errorf("outbox row %d: %w", it.ID, err)
+		}
+		items = append(items, it)
+	}
+	return items, rows.Err()
+}
+
+// MessageIDOf is the Message-ID (without <>) a notification is sent with.
+func (b *Book) MessageIDOf(token string) string { return token + "@" + b.opt.MessageIDDomain }
+
+// CaseThread lists the Message-IDs (without <>) of a case's mails, oldest
+// first: its inbound mails and the notifications already sent.
+func (b *Book) CaseThread(ctx context.Context, caseID int64) ([]string, error) {
+	rows, err := b.db.QueryContext(ctx, b.query("case-thread"), caseID)
+	if err != nil {
+		return nil, fmt.Errorf("thread of case %d: %w", caseID, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var kind, ref string
+		var at int64
+		if err := rows.Scan(&kind, &ref, &at); err != nil {
+			return nil, err
+		}
+		if kind == "out" {
+			ref = b.MessageIDOf(ref)
+		}
+		ids = append(ids, ref)
+	}
+	return ids, rows.Err()
+}

@@ -1,0 +1,132 @@
+-- Named queries of the SQLite store. Each starts with "-- name: NAME".
+
+-- name: setting-get
+SELECT value FROM settings WHERE key = ?;
+-- name: setting-put
+INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING;
+
+-- name: account-insert
+INSERT INTO accounts (address, name, verified, agent, locale, created_at) VALUES (?, ?, ?, ?, ?, ?);
+-- name: account-get
+SELECT address, name, verified, agent, locale, created_at FROM accounts WHERE address = ?;
+
+-- name: org-insert
+INSERT INTO orgs (slug, name, owner, created_at) VALUES (?, ?, ?, ?);
+-- name: org-get
+SELECT slug, name, owner FROM orgs WHERE slug = ?;
+-- name: entitlement-insert
+INSERT INTO entitlements (org, product) VALUES (?, ?) ON CONFLICT DO NOTHING;
+-- name: entitlements-of
+SELECT product FROM entitlements WHERE org = ? ORDER BY product;
+
+-- name: grant-upsert
+INSERT INTO grants (org, grantee, granted_by, perm_open, perm_view, source, revoked, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)
+ON CONFLICT (org, grantee) DO UPDATE SET granted_by = excluded.granted_by, perm_open = excluded.perm_open,
+	perm_view = excluded.perm_view, source = excluded.source, revoked = 0, updated_at = excluded.updated_at;
+-- name: grant-get
+SELECT org, grantee, granted_by, perm_open, perm_view, source, revoked, created_at FROM grants WHERE org = ? AND grantee = ?;
+-- name: grant-strip
+UPDATE grants SET perm_open = 0, perm_view = 0, updated_at = ? WHERE org = ? AND grantee = ?;
+-- name: grant-revoke
+UPDATE grants SET perm_open = 0, perm_view = 0, revoked = 1, updated_at = ? WHERE org = ? AND grantee = ?;
+-- name: grants-of-org
+SELECT org, grantee, granted_by, perm_open, perm_view, source, revoked, created_at FROM grants WHERE org = ? ORDER BY grantee;
+
+-- name: memberships
+-- The organisations an address belongs to: as owner, or through an active grant.
+SELECT slug, 1, 1, 1 FROM orgs WHERE owner = ?1
+UNION
+SELECT org, 0, perm_open, perm_view FROM grants
+WHERE grantee = ?1 AND revoked = 0 AND (perm_open = 1 OR perm_view = 1)
+	AND org NOT IN (SELECT slug FROM orgs WHERE owner = ?1)
+ORDER BY 1;
+
+-- name: case-insert
+INSERT INTO cases (org, product, team, priority, title, description, requester, status, imported, fields, created_at, follow_up_of)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?);
+-- name: case-get
+SELECT id, org, product, team, priority, title, description, requester, status, imported, fields,
+	created_at, closed_at, reopened_at, follow_up_of, escalated_at, escalation_reason
+FROM cases WHERE id = ?;
+-- name: case-close
+UPDATE cases SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open';
+-- name: case-reopen
+UPDATE cases SET status = 'open', reopened_at = ?, closed_at = NULL WHERE id = ? AND status = 'closed';
+-- name: case-escalate
+UPDATE cases SET escalated_at = ?, escalation_reason = ? WHERE id = ? AND escalated_at IS NULL;
+-- name: cases-of-org
+-- R7: everything in one organisation (owners and members allowed to view).
+SELECT id FROM cases WHERE org = ?1 AND (?2 = '' OR status = ?2) ORDER BY id DESC;
+-- name: cases-of-participant
+-- R7: in one organisation, the cases a user submitted or watches.
+SELECT id FROM cases WHERE org = ?1 AND (?2 = '' OR status = ?2)
+	AND (requester = ?3 OR id IN (SELECT case_id FROM watchers WHERE address = ?3))
+ORDER BY id DESC;
+-- name: search-insert
+INSERT INTO search (case_id, body) VALUES (?, ?);
+-- name: search-org
+SELECT DISTINCT c.id FROM search s JOIN cases c ON c.id = s.case_id
+WHERE search MATCH ?1 AND c.org = ?2 ORDER BY c.id DESC;
+
+-- name: watcher-add
+INSERT INTO watchers (case_id, address, added_by, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING;
+-- name: watcher-remove
+DELETE FROM watchers WHERE case_id = ? AND address = ?;
+-- name: watchers-of
+SELECT address, added_by, suppressed, suppressed_reason FROM watchers WHERE case_id = ? ORDER BY created_at, address;
+-- name: watcher-is
+SELECT 1 FROM watchers WHERE case_id = ? AND address = ?;
+-- name: watcher-suppress
+UPDATE watchers SET suppressed = 1, suppressed_reason = ? WHERE address = ?;
+
+-- name: comment-insert
+INSERT INTO comments (case_id, author, by_support, body, full_text, message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?);
+-- name: comments-of
+SELECT id, case_id, author, by_support, body, full_text, message_id, created_at FROM comments WHERE case_id = ? ORDER BY created_at DESC, id DESC;
+
+-- name: raw-exists
+SELECT 1 FROM raw_messages WHERE sha256 = ?;
+-- name: raw-insert
+INSERT INTO raw_messages (sha256, size, created_at) VALUES (?, ?, ?);
+-- name: raw-chunk-insert
+INSERT INTO raw_chunks (sha256, seq, data) VALUES (?, ?, ?);
+-- name: raw-chunk-get
+SELECT data FROM raw_chunks WHERE sha256 = ? AND seq = ?;
+
+-- name: message-insert
+INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+-- name: message-cols
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems FROM messages
+-- name: message-case-by-id
+SELECT case_id FROM messages WHERE message_id = ? AND case_id IS NOT NULL ORDER BY id LIMIT 1;
+
+-- name: outbox-insert
+INSERT INTO outbox (event, template, recipient, locale, case_id, token, data, status, next_at, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?);
+-- name: outbox-cols
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at FROM outbox
+-- name: outbox-lease
+UPDATE outbox SET next_at = ? WHERE id = ? AND status = 'pending';
+-- name: outbox-sent
+UPDATE outbox SET status = 'sent', subject = ?, sent_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?;
+-- name: outbox-retry
+UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE id = ? AND status = 'pending';
+-- name: outbox-failed
+UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?;
+-- name: outbox-notices-since
+SELECT count(*) FROM outbox WHERE recipient = ? AND template LIKE 'notice\_%' ESCAPE '\' AND created_at >= ?;
+-- name: case-thread
+-- R9/I6: the Message-IDs of a case's mails, oldest first (tokens are turned into Message-IDs by the caller).
+SELECT kind, ref, at FROM (
+	SELECT 'in' AS kind, message_id AS ref, received_at AS at, id FROM messages WHERE case_id = ?1 AND message_id != ''
+	UNION ALL
+	SELECT 'out', token, coalesce(sent_at, created_at), id FROM outbox WHERE case_id = ?1 AND status = 'sent'
+) ORDER BY at, kind, id;
+
+-- name: checkpoint-get
+SELECT uid_validity, last_uid FROM checkpoints WHERE mailbox = ?;
+-- name: checkpoint-put
+INSERT INTO checkpoints (mailbox, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at;
