@@ -46,7 +46,7 @@ func (b *Book) account(ctx context.Context, q querier, addr string) (Account, er
 	var created int64
 	err := q.QueryRowContext(ctx, b.query("account-get"), normAddr(addr)).Scan(&a.Address, &a.Name, &verified, &agent, &a.Locale, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, fmt.Errorf("no account %s: %w", normAddr(addr), ErrNotFound)
+		return a, notFound("there is no account %s", normAddr(addr))
 	}
 	if err != nil {
 		return a, fmt.Errorf("read account %s: %w", addr, err)
@@ -88,7 +88,7 @@ func (b *Book) org(ctx context.Context, q querier, slug string) (Org, error) {
 	var o Org
 	err := q.QueryRowContext(ctx, b.query("org-get"), slug).Scan(&o.Slug, &o.Name, &o.Owner)
 	if errors.Is(err, sql.ErrNoRows) {
-		return o, fmt.Errorf("no organisation %s: %w", slug, ErrNotFound)
+		return o, notFound("there is no organisation %s", slug)
 	}
 	if err != nil {
 		return o, fmt.Errorf("read organisation %s: %w", slug, err)
@@ -185,7 +185,7 @@ func (b *Book) grantOf(ctx context.Context, q querier, org, grantee string) (Gra
 	row := q.QueryRowContext(ctx, b.query("grant-get"), org, normAddr(grantee))
 	g, err := scanGrant(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return g, fmt.Errorf("%s has no shared access to %s: %w", normAddr(grantee), org, ErrNotFound)
+		return g, notFound("%s has no shared access to %s", normAddr(grantee), org)
 	}
 	return g, err
 }
@@ -327,4 +327,22 @@ func checkAddr(a string) (string, error) {
 
 func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// Orgs lists the slugs of every organisation.
+func (b *Book) Orgs(ctx context.Context) ([]string, error) {
+	rows, err := b.db.QueryContext(ctx, b.query("orgs-all"))
+	if err != nil {
+		return nil, fmt.Errorf("list organisations: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }

@@ -237,6 +237,15 @@ func fromNullMS(v sql.NullInt64) *time.Time {
 // message does not exist.
 var ErrNotFound = errors.New("not found")
 
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string        { return e.msg }
+func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
+
+func notFound(format string, a ...any) error {
+	return &notFoundError{fmt.Sprintf(format, a...)}
+}
+
 // RuleError is a refusal by one of the rules; Rule names it (e.g. "R12") and
 // the message is one sentence a user can act on.
 type RuleError struct {

@@ -179,7 +179,7 @@ func (b *Book) caseRow(ctx context.Context, q querier, id int64) (Case, error) {
 	err := q.QueryRowContext(ctx, b.query("case-get"), id).Scan(&c.ID, &c.Org, &c.Product, &c.Team, &c.Priority, &c.Title, &c.Description,
 		&c.Requester, &c.Status, &imported, &fields, &created, &closed, &reopened, &followUp, &escalated, &c.EscalationReason)
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("case %d: %w", id, ErrNotFound)
+		return c, notFound("there is no case %d", id)
 	}
 	if err != nil {
 		return c, fmt.Errorf("read case %d: %w", id, err)

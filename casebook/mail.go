@@ -87,7 +87,7 @@ func (b *Book) WriteRaw(ctx context.Context, sha string, w io.Writer) error {
 			if seq == 0 {
 				var one int
 				if err := b.db.QueryRowContext(ctx, b.query("raw-exists"), sha).Scan(&one); err != nil {
-					return fmt.Errorf("raw message %s: %w", sha, ErrNotFound)
+					return notFound("there is no raw message %s", sha)
 				}
 			}
 			return nil
@@ -312,7 +312,7 @@ func (b *Book) Messages(ctx context.Context, outcome Outcome) ([]Message, error)
 func (b *Book) messageWhere(ctx context.Context, q querier, where string, args ...any) (Message, error) {
 	m, err := scanMessage(q.QueryRowContext(ctx, b.query("message-cols")+" "+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, fmt.Errorf("message: %w", ErrNotFound)
+		return m, notFound("there is no such message")
 	}
 	return m, err
 }

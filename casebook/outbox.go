@@ -136,7 +136,7 @@ func (b *Book) OutboxByToken(ctx context.Context, token string) (OutboxItem, err
 		return OutboxItem{}, err
 	}
 	if len(items) == 0 {
-		return OutboxItem{}, fmt.Errorf("no notification with token %s: %w", token, ErrNotFound)
+		return OutboxItem{}, notFound("there is no notification with token %s", token)
 	}
 	return items[0], nil
 }

@@ -130,3 +130,6 @@ SELECT uid_validity, last_uid FROM checkpoints WHERE mailbox = ?;
 -- name: checkpoint-put
 INSERT INTO checkpoints (mailbox, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at;
+
+-- name: orgs-all
+SELECT slug FROM orgs ORDER BY slug;

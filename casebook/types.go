@@ -150,7 +150,7 @@ type OutboxItem struct {
 	Attempts  int               `json:"attempts"`
 	NextAt    time.Time         `json:"next_attempt_at"`
 	LastError string            `json:"last_error"`
-	Subject   string            `json:"subject,omitempty"` // set once sent
+	Subject   string            `json:"subject"` // set once sent
 	CreatedAt time.Time         `json:"created_at"`
 	SentAt    *time.Time        `json:"sent_at,omitempty"`
 }

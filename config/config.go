@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -212,7 +213,8 @@ func Parse(b []byte) (*Config, error) {
 		return nil, err
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fmt.Errorf("unknown key %q", und[0].String())
+		k := und[0]
+		return nil, fmt.Errorf("line %d: unknown key %q", keyLine(b, k[len(k)-1]), k.String())
 	}
 	if !md.IsDefined("route") {
 		c.Routes = Default().Routes
@@ -357,4 +359,25 @@ func Resolve(flagPath string) (*Config, error) {
 		return Load("casemail.toml")
 	}
 	return Default(), nil
+}
+
+//go:embed example.toml
+var example []byte
+
+// Example returns the commented example config printed by "casemail config example".
+func Example() []byte { return bytes.Clone(example) }
+
+// keyLine finds the line where key is set, for error messages (the TOML
+// decoder does not say where an undecoded key was).
+func keyLine(b []byte, key string) int {
+	for i, line := range strings.Split(string(b), "\n") {
+		l := strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(l, key); ok && strings.HasPrefix(strings.TrimSpace(rest), "=") {
+			return i + 1
+		}
+		if l == "["+key+"]" || l == "[["+key+"]]" {
+			return i + 1
+		}
+	}
+	return 0
 }

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"fmt"
+)
+
+func cmdConfigExample(e *env, args []string) error {
+	fs := e.flags("config example")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	_, err := e.stdout.Write(configExample())
+	return err
+}
+
+func cmdConfigCheck(e *env, args []string) error {
+	fs := e.flags("config check")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if err := e.loadConfig(); err != nil {
+		return err
+	}
+	if err := checkTemplates(e.cfg); err != nil {
+		return err
+	}
+	src := e.cfg.Source
+	if src == "" {
+		src = "the embedded default"
+	}
+	fmt.Fprintf(e.stdout, "%s is valid: %d route(s), %d IMAP mailbox(es), SMTP listener %q, outgoing mail via %s\n",
+		src, len(e.cfg.Routes), len(e.cfg.IMAP), e.cfg.SMTP.Listen, e.cfg.Outbound.Transport)
+	return nil
+}
