@@ -64,10 +64,22 @@ func dsnBounce(p *Parsed) (*Bounce, bool) {
 	if st == nil {
 		return nil, false
 	}
+	if len(st.recipients) == 0 {
+		// A report without per-recipient fields is malformed but still a
+		// bounce; read its text like a non-standard one.
+		b := &Bounce{Permanent: !isWarning(p), Recipients: heuristicRecipients(p), OriginalMessageID: originalMessageID(p)}
+		if b.Recipients == nil {
+			b.Recipients = []string{}
+		}
+		return b, true
+	}
 	b := &Bounce{Recipients: []string{}}
 	delayedOnly := true
 	for _, r := range st.recipients {
-		action := strings.ToLower(strings.TrimSpace(r.Get("Action")))
+		action := headerToken(r.Get("Action"))
+		if action == "failure" {
+			action = "failed"
+		}
 		status := strings.TrimSpace(r.Get("Status"))
 		if i := strings.IndexAny(status, " \t("); i >= 0 {
 			status = status[:i]
@@ -80,9 +92,11 @@ func dsnBounce(p *Parsed) (*Bounce, bool) {
 		if failed {
 			delayedOnly = false
 		}
-		addr := dsnAddress(r.Get("Final-Recipient"))
+		// Original-Recipient is the address as we sent it (RFC 3464
+		// 2.3.1); Final-Recipient may be a rewritten internal one.
+		addr := dsnAddress(r.Get("Original-Recipient"))
 		if addr == "" {
-			addr = dsnAddress(r.Get("Original-Recipient"))
+			addr = dsnAddress(r.Get("Final-Recipient"))
 		}
 		if addr != "" {
 			b.Recipients = appendAddr(b.Recipients, addr)
@@ -94,6 +108,12 @@ func dsnBounce(p *Parsed) (*Bounce, bool) {
 	if len(b.Recipients) == 0 && delayedOnly {
 		return nil, false
 	}
+	if len(b.Recipients) == 0 {
+		b.Recipients = heuristicRecipients(p)
+		if b.Recipients == nil {
+			b.Recipients = []string{}
+		}
+	}
 	b.Permanent = !delayedOnly
 	b.OriginalMessageID = originalMessageID(p)
 	return b, true
@@ -101,7 +121,10 @@ func dsnBounce(p *Parsed) (*Bounce, bool) {
 
 // successDSN reports a DSN that announces only successful delivery: no
 // bounce, but machine-generated, never answered (I5).
-func successDSN(p *Parsed) bool { return deliveryStatus(p) != nil }
+func successDSN(p *Parsed) bool {
+	st := deliveryStatus(p)
+	return st != nil && len(st.recipients) > 0
+}
 
 type dsnFields struct {
 	message    textproto.MIMEHeader
@@ -198,9 +221,9 @@ func appendAddr(list []string, a string) []string {
 // daemonLocal are the local parts (and display names) bounces come from.
 var daemonFrom = regexp.MustCompile(`(?i)^(?:mailer-daemon|mailer_daemon|postmaster|mail-daemon|maildaemon|mail delivery (?:system|subsystem)|mailerdaemon|nobody|bounces?)$`)
 
-var bounceSubject = regexp.MustCompile(`(?i)undeliver|undelivered mail|returned mail|mail delivery (?:failed|failure|problem)|delivery (?:status notification|failure|failed|problem|notification)|failure notice|non[- ]?remis|non distribuable|unzustellbar|nondeliverable|could not (?:be )?deliver|message not delivered|delivery has failed|warning: could not send|delayed mail|returned to sender|mail system error|rejected:|error sending message|nicht zugestellt`)
+var bounceSubject = regexp.MustCompile(`(?i)undeliver|undelivered mail|returned mail|mail (?:delivery )?(?:failed|failure|problem)|not (?:yet )?been delivered|delivery (?:status notification|failure|failed|problem|notification)|failure notice|non[- ]?remis|non distribuable|unzustellbar|nondeliverable|could not (?:be )?deliver|message not delivered|delivery has failed|warning: could not send|delayed mail|returned to sender|mail system error|rejected:|error sending message|nicht zugestellt`)
 
-var bounceBody = regexp.MustCompile(`(?i)could not be delivered|undeliverable|delivery to the following recipient|permanent (?:error|fatal)|user unknown|no such user|unknown user|mailbox (?:unavailable|not found|is full|full)|recipient address rejected|this is a permanent error|message could not be delivered|delivery has failed|not be delivered to|host unknown|returned mail|address rejected|did not reach the following recipient|failed recipient|delivery failed|unable to deliver|non-delivery|cannot be delivered|is not a valid mailbox|account (?:is )?(?:disabled|suspended|inactive|not available)`)
+var bounceBody = regexp.MustCompile(`(?i)could not be delivered|undeliverable|delivery to the following recipient|permanent (?:error|fatal)|user unknown|no such user|unknown user|mailbox (?:unavailable|not found|is full|full)|recipient address rejected|this is a permanent error|message could not be delivered|delivery has failed|not be delivered to|host unknown|unknown host|returned mail|address rejected|did not reach the following recipient|failed recipient|delivery failed|unable to deliver|non-delivery|cannot be delivered|is not a valid mailbox|account (?:is )?(?:disabled|suspended|inactive|not available)`)
 
 // looksLikeBounce uses the non-standard signs: a daemon sender, a bounce
 // subject, or the null envelope sender with bounce wording.
@@ -210,9 +233,13 @@ func looksLikeBounce(p *Parsed, nullSender bool) bool {
 		local = local[:i]
 	}
 	daemon := daemonFrom.MatchString(local) || daemonFrom.MatchString(strings.TrimSpace(p.FromName))
-	subj := bounceSubject.MatchString(p.Subject)
+	// A customer forwarding a bounce to support is a normal mail.
+	subj := bounceSubject.MatchString(p.Subject) && !replyPrefix.MatchString(p.Subject)
 	body := bounceBody.MatchString(diagnosticText(p))
+	auto := headerToken(p.Header("Auto-Submitted"))
 	switch {
+	case subj && (p.From == "" || (auto != "" && auto != "no")):
+		return true
 	case daemon && (subj || body):
 		return true
 	case subj && body:
@@ -224,6 +251,8 @@ func looksLikeBounce(p *Parsed, nullSender bool) bool {
 	}
 	return false
 }
+
+var replyPrefix = regexp.MustCompile(`(?i)^\s*(?:re|fwd?|tr|aw|wg|sv|vs|antw|r[ée]f)\s*(?:\[\d+\])?\s*:`)
 
 var warningRe = regexp.MustCompile(`(?i)\bdelay(?:ed)?\b|warning:|will (?:continue to |keep )?(?:try|retry)|has not (?:yet )?been delivered|not yet been delivered|temporar(?:y|ily)|still trying|will be retried|retry timeout not yet|delivery status notification \(delay\)`)
 
@@ -241,7 +270,7 @@ func isWarning(p *Parsed) bool {
 
 // returnedMarker is where the returned copy of the original mail starts in
 // a non-MIME bounce; addresses after it are the original's, not failures.
-var returnedMarker = regexp.MustCompile(`(?im)^[ \t>]*(?:-+[ \t]*)?(?:original message|this is a copy of|below this line is a copy|returned message|unsent message below|message text follows|original message follows|the original message|copy of (?:the )?(?:original )?message|forwarded message|rfc822 headers? follow|headers of (?:the )?(?:original|returned) message|----- transcript|your message reads|the header of the original|message headers follow)`)
+var returnedMarker = regexp.MustCompile(`(?im)^[ \t>]*(?:-+[ \t]*)?(?:original message|this is a copy of|below this line is a copy|returned message|unsent message below|message text follows|original message follows|the original message|copy of (?:the )?(?:original )?message|forwarded message|rfc822 headers? follow|headers of (?:the )?(?:original|returned) message|your message reads|the header of the original|message headers follow)`)
 
 var headerLineRe = regexp.MustCompile(`(?im)^(?:received|return-path|message-id|date|from|subject|reply-to|x-[a-z-]+|mime-version|content-[a-z-]+|references|in-reply-to|sender|delivered-to|errors-to):`)
 
@@ -280,7 +309,10 @@ func heuristicRecipients(p *Parsed) []string {
 	}
 	var out []string
 	for _, a := range addrSpec.FindAllString(diagnosticText(p), -1) {
-		a = strings.TrimRight(a, ".")
+		a = strings.Trim(a, ".'")
+		if i := strings.LastIndexAny(a[:strings.IndexByte(a, '@')], "=:"); i >= 0 {
+			a = a[i+1:] // Exchange's "SMTP=user@host", "smtp:user@host"
+		}
 		la := strings.ToLower(a)
 		local := la[:strings.IndexByte(la, '@')]
 		if own[la] || daemonFrom.MatchString(local) || !strings.Contains(la[len(local):], ".") {
