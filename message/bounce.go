@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"net/textproto"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -94,8 +95,11 @@ func dsnBounce(p *Parsed) (*Bounce, bool) {
 		}
 		// Original-Recipient is the address as we sent it (RFC 3464
 		// 2.3.1); Final-Recipient may be a rewritten internal one.
+		// Each group is one recipient: when two groups name the same
+		// Original-Recipient (seen in the wild), Final-Recipient tells them
+		// apart.
 		addr := dsnAddress(r.Get("Original-Recipient"))
-		if addr == "" {
+		if addr == "" || slices.ContainsFunc(b.Recipients, func(x string) bool { return strings.EqualFold(x, addr) }) {
 			addr = dsnAddress(r.Get("Final-Recipient"))
 		}
 		if addr != "" {
