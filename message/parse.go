@@ -76,10 +76,10 @@ type Parsed struct {
 type Attachment struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`
-	Size        int64  `json:"size"`    // decoded size in bytes
-	Content     []byte `json:"-"`       // nil when over Options.MaxAttachmentBytes
-	Inline      bool   `json:"-"`       // Content-Disposition: inline
-	ContentID   string `json:"-"`       // for cid: links in the HTML
+	Size        int64  `json:"size"` // decoded size in bytes
+	Content     []byte `json:"-"`    // nil when over Options.MaxAttachmentBytes
+	Inline      bool   `json:"-"`    // Content-Disposition: inline
+	ContentID   string `json:"-"`    // for cid: links in the HTML
 }
 
 // Options tune Parse.
