@@ -239,21 +239,18 @@ func looksLikeBounce(p *Parsed, nullSender bool) bool {
 	daemon := daemonFrom.MatchString(local) || daemonFrom.MatchString(strings.TrimSpace(p.FromName))
 	// A customer forwarding a bounce to support is a normal mail.
 	subj := bounceSubject.MatchString(p.Subject) && !replyPrefix.MatchString(p.Subject)
-	body := bounceBody.MatchString(diagnosticText(p))
 	auto := headerToken(p.Header("Auto-Submitted"))
-	switch {
-	case subj && (p.From == "" || (auto != "" && auto != "no")):
-		return true
-	case daemon && (subj || body):
-		return true
-	case subj && body:
-		return true
-	case nullSender && (subj || body):
-		return true
-	case daemon && p.Subject == "":
+	if subj && (p.From == "" || (auto != "" && auto != "no")) {
 		return true
 	}
-	return false
+	if daemon && p.Subject == "" {
+		return true
+	}
+	// The body scan is the costly part: only for mail with another sign.
+	if !daemon && !subj && !nullSender {
+		return false
+	}
+	return (daemon && subj) || bounceBody.MatchString(diagnosticText(p))
 }
 
 var replyPrefix = regexp.MustCompile(`(?i)^\s*(?:re|fwd?|tr|aw|wg|sv|vs|antw|r[ée]f)\s*(?:\[\d+\])?\s*:`)
@@ -262,10 +259,12 @@ var warningRe = regexp.MustCompile(`(?i)\bdelay(?:ed)?\b|warning:|will (?:contin
 
 var permanentRe = regexp.MustCompile(`(?i)permanent(?:ly)?|user unknown|no such|unknown user|does not exist|giving up|retry time(?:out)? exceeded|could not be delivered|failed permanently|has been rejected|was rejected|undeliverable|undelivered`)
 
+var warningSubject = regexp.MustCompile(`(?i)warning|delay|not yet delivered|still being retried`)
+
 // isWarning tells a delay warning from a failure in a non-DSN bounce.
 func isWarning(p *Parsed) bool {
 	subj := p.Subject
-	if regexp.MustCompile(`(?i)warning|delay|not yet delivered|still being retried`).MatchString(subj) {
+	if warningSubject.MatchString(subj) {
 		return true
 	}
 	text := diagnosticText(p)
