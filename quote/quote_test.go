@@ -259,3 +259,55 @@ func TestTalonSignatureStripped(t *testing.T) {
 		})
 	}
 }
+
+// R9: replies from the clients our customers use (Gmail, Outlook, Apple
+// Mail, Thunderbird, in English and French), signatures and mobile footers.
+// Each testdata/own/<name>.txt (or .html) is a body named after what it
+// shows; <name>.want is the expected new text. Bodies that are entirely
+// quoted must give "" (the caller then keeps the full text), and text that
+// only looks like a header or footer must be kept.
+func TestReplyOwnFixtures(t *testing.T) {
+	wants, err := filepath.Glob("testdata/own/*.want")
+	if err != nil || len(wants) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, w := range wants {
+		in := strings.TrimSuffix(w, ".want")
+		if filepath.Ext(in) != ".html" {
+			in += ".txt"
+		}
+		t.Run(filepath.Base(in), func(t *testing.T) {
+			body, want := readFile(t, in), readFile(t, w)
+			var got string
+			if filepath.Ext(in) == ".html" {
+				got = ReplyHTML(body)
+			} else {
+				got = Reply(body)
+				// CRLF line ends must not change the result.
+				if crlf := Reply(strings.ReplaceAll(body, "\n", "\r\n")); crlf != got {
+					t.Errorf("Reply with CRLF = %q, with LF = %q", crlf, got)
+				}
+			}
+			if got != want {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+// R9: StripQuotes keeps signatures and footers but still removes history.
+func TestStripQuotesKeepsSignature(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"dashes", "Hello\n\n-- \nJean\n\nOn Mon, Feb 3, 2025 at 10:12 AM Jean <j@x.fr> wrote:\n> Hi\n", "Hello\n\n-- \nJean"},
+		{"envoyé de mon iPhone", "Oui\n\nEnvoyé de mon iPhone\n\nLe 3 févr. 2025 à 10:12, Jean <j@x.fr> a écrit :\n> Alors ?\n", "Oui\n\nEnvoyé de mon iPhone"},
+		{"entirely quoted", "> only\n> quotes\n", ""},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := StripQuotes(tt.in); got != tt.want {
+				t.Errorf("StripQuotes = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
