@@ -1,0 +1,351 @@
+package message
+
+import (
+	"bufio"
+	"bytes"
+	"net/textproto"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Bounce is what a non-delivery report says about the mail it returns.
+type Bounce struct {
+	// Permanent is true for a failure (RFC 3464 Action: failed, RFC 3463
+	// status 5.x.x) and false for a delay warning (Action: delayed, 4.x.x).
+	Permanent  bool     `json:"permanent"`
+	Recipients []string `json:"recipients"`
+	// OriginalMessageID is the Message-ID (without <>) of the mail that
+	// bounced, from the returned message or headers, "" if not returned.
+	// casemail matches it against the notifications it sent.
+	OriginalMessageID string `json:"original_message_id,omitempty"`
+	// Status is the RFC 3463 status code of the first failed recipient
+	// ("5.1.1"), "" when the report gives none.
+	Status string `json:"status,omitempty"`
+}
+
+// detectBounce returns the bounce report in p, nil when p is no bounce.
+// RFC 3464 DSNs are read field by field; the older and proprietary formats
+// (Exim, qmail, old Postfix, Exchange, GroupWise, AOL, Yahoo...) are
+// recognised by their sender, subject or wording and their recipients read
+// from the diagnostic text.
+func detectBounce(p *Parsed, nullSender bool) *Bounce {
+	if b, ok := dsnBounce(p); ok {
+		return b
+	}
+	if v := p.HeaderValues("X-Failed-Recipients"); len(v) > 0 {
+		// Exim's header (also sent by Gmail and others) lists the failures.
+		b := &Bounce{Permanent: !isWarning(p)}
+		for _, l := range v {
+			for _, a := range addrSpec.FindAllString(l, -1) {
+				b.Recipients = appendAddr(b.Recipients, a)
+			}
+		}
+		if len(b.Recipients) == 0 {
+			b.Recipients = heuristicRecipients(p)
+		}
+		b.OriginalMessageID = originalMessageID(p)
+		return b
+	}
+	if !looksLikeBounce(p, nullSender) {
+		return nil
+	}
+	b := &Bounce{Permanent: !isWarning(p), Recipients: heuristicRecipients(p)}
+	if b.Recipients == nil {
+		b.Recipients = []string{}
+	}
+	b.OriginalMessageID = originalMessageID(p)
+	return b
+}
+
+// dsnBounce reads an RFC 3464 message/delivery-status part. ok is false
+// when there is none or it reports no failed or delayed recipient.
+func dsnBounce(p *Parsed) (*Bounce, bool) {
+	st := deliveryStatus(p)
+	if st == nil {
+		return nil, false
+	}
+	if len(st.recipients) == 0 {
+		// A report without per-recipient fields is malformed but still a
+		// bounce; read its text like a non-standard one.
+		b := &Bounce{Permanent: !isWarning(p), Recipients: heuristicRecipients(p), OriginalMessageID: originalMessageID(p)}
+		if b.Recipients == nil {
+			b.Recipients = []string{}
+		}
+		return b, true
+	}
+	b := &Bounce{Recipients: []string{}}
+	delayedOnly := true
+	for _, r := range st.recipients {
+		action := headerToken(r.Get("Action"))
+		if action == "failure" {
+			action = "failed"
+		}
+		status := strings.TrimSpace(r.Get("Status"))
+		if i := strings.IndexAny(status, " \t("); i >= 0 {
+			status = status[:i]
+		}
+		failed := action == "failed" || (action == "" && strings.HasPrefix(status, "5"))
+		delayed := action == "delayed" || (action == "" && strings.HasPrefix(status, "4"))
+		if !failed && !delayed {
+			continue // delivered, relayed, expanded: RFC 3464 2.3.3
+		}
+		if failed {
+			delayedOnly = false
+		}
+		// Original-Recipient is the address as we sent it (RFC 3464
+		// 2.3.1); Final-Recipient may be a rewritten internal one.
+		// Each group is one recipient: when two groups name the same
+		// Original-Recipient (seen in the wild), Final-Recipient tells them
+		// apart.
+		addr := dsnAddress(r.Get("Original-Recipient"))
+		if addr == "" || slices.ContainsFunc(b.Recipients, func(x string) bool { return strings.EqualFold(x, addr) }) {
+			addr = dsnAddress(r.Get("Final-Recipient"))
+		}
+		if addr != "" {
+			b.Recipients = appendAddr(b.Recipients, addr)
+		}
+		if b.Status == "" && status != "" && (failed || b.Permanent == false) {
+			b.Status = status
+		}
+	}
+	if len(b.Recipients) == 0 && delayedOnly {
+		return nil, false
+	}
+	if len(b.Recipients) == 0 {
+		b.Recipients = heuristicRecipients(p)
+		if b.Recipients == nil {
+			b.Recipients = []string{}
+		}
+	}
+	b.Permanent = !delayedOnly
+	b.OriginalMessageID = originalMessageID(p)
+	return b, true
+}
+
+// successDSN reports a DSN that announces only successful delivery: no
+// bounce, but machine-generated, never answered (I5).
+func successDSN(p *Parsed) bool {
+	st := deliveryStatus(p)
+	return st != nil && len(st.recipients) > 0
+}
+
+type dsnFields struct {
+	message    textproto.MIMEHeader
+	recipients []textproto.MIMEHeader
+}
+
+// deliveryStatus finds and parses the first message/delivery-status part
+// (RFC 3464 2.1: per-message fields, then blank-line separated
+// per-recipient groups).
+func deliveryStatus(p *Parsed) *dsnFields {
+	for _, a := range p.Attachments {
+		ct := strings.ToLower(a.ContentType)
+		if ct != "message/delivery-status" && ct != "message/global-delivery-status" {
+			continue
+		}
+		content := a.Content
+		if content == nil {
+			continue
+		}
+		var groups []textproto.MIMEHeader
+		for _, g := range splitGroups(content) {
+			r := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(g, '\r', '\n', '\r', '\n'))))
+			h, err := r.ReadMIMEHeader()
+			if len(h) > 0 {
+				groups = append(groups, h)
+			} else if err != nil {
+				continue
+			}
+		}
+		if len(groups) == 0 {
+			continue
+		}
+		st := &dsnFields{}
+		for _, g := range groups {
+			if g.Get("Final-Recipient") != "" || g.Get("Original-Recipient") != "" || g.Get("Action") != "" {
+				st.recipients = append(st.recipients, g)
+			} else if st.message == nil {
+				st.message = g
+			}
+		}
+		return st
+	}
+	return nil
+}
+
+// splitGroups splits on blank lines, tolerating CRLF and lines holding only
+// white space.
+func splitGroups(b []byte) [][]byte {
+	var out [][]byte
+	var cur []byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		l = bytes.TrimRight(l, "\r")
+		if len(bytes.TrimSpace(l)) == 0 {
+			if len(cur) > 0 {
+				out = append(out, cur)
+				cur = nil
+			}
+			continue
+		}
+		cur = append(append(cur, l...), '\r', '\n')
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// dsnAddress reads "rfc822; user@host" (RFC 3464 2.3.2).
+func dsnAddress(v string) string {
+	v = strings.TrimSpace(v)
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		if !strings.EqualFold(strings.TrimSpace(v[:i]), "rfc822") {
+			// x400 / unknown types: look for an address anyway.
+		}
+		v = strings.TrimSpace(v[i+1:])
+	}
+	v = strings.Trim(v, "<> \t")
+	if m := addrSpec.FindString(v); m != "" {
+		return m
+	}
+	return ""
+}
+
+func appendAddr(list []string, a string) []string {
+	a = strings.Trim(a, ".<>")
+	for _, x := range list {
+		if strings.EqualFold(x, a) {
+			return list
+		}
+	}
+	return append(list, a)
+}
+
+// daemonLocal are the local parts (and display names) bounces come from.
+var daemonFrom = regexp.MustCompile(`(?i)^(?:mailer-daemon|mailer_daemon|postmaster|mail-daemon|maildaemon|mail delivery (?:system|subsystem)|mailerdaemon|nobody|bounces?)$`)
+
+var bounceSubject = regexp.MustCompile(`(?i)undeliver|undelivered mail|returned mail|mail (?:delivery )?(?:failed|failure|problem)|not (?:yet )?been delivered|delivery (?:status notification|failure|failed|problem|notification)|failure notice|non[- ]?remis|non distribuable|unzustellbar|nondeliverable|could not (?:be )?deliver|message not delivered|delivery has failed|warning: could not send|delayed mail|returned to sender|mail system error|rejected:|error sending message|nicht zugestellt`)
+
+var bounceBody = regexp.MustCompile(`(?i)could not be delivered|undeliverable|delivery to the following recipient|permanent (?:error|fatal)|user unknown|no such user|unknown user|mailbox (?:unavailable|not found|is full|full)|recipient address rejected|this is a permanent error|message could not be delivered|delivery has failed|not be delivered to|host unknown|unknown host|returned mail|address rejected|did not reach the following recipient|failed recipient|delivery failed|unable to deliver|non-delivery|cannot be delivered|is not a valid mailbox|account (?:is )?(?:disabled|suspended|inactive|not available)`)
+
+// looksLikeBounce uses the non-standard signs: a daemon sender, a bounce
+// subject, or the null envelope sender with bounce wording.
+func looksLikeBounce(p *Parsed, nullSender bool) bool {
+	local := p.From
+	if i := strings.LastIndexByte(local, '@'); i >= 0 {
+		local = local[:i]
+	}
+	daemon := daemonFrom.MatchString(local) || daemonFrom.MatchString(strings.TrimSpace(p.FromName))
+	// A customer forwarding a bounce to support is a normal mail.
+	subj := bounceSubject.MatchString(p.Subject) && !replyPrefix.MatchString(p.Subject)
+	auto := headerToken(p.Header("Auto-Submitted"))
+	if subj && (p.From == "" || (auto != "" && auto != "no")) {
+		return true
+	}
+	if daemon && p.Subject == "" {
+		return true
+	}
+	// The body scan is the costly part: only for mail with another sign.
+	if !daemon && !subj && !nullSender {
+		return false
+	}
+	return (daemon && subj) || bounceBody.MatchString(diagnosticText(p))
+}
+
+var replyPrefix = regexp.MustCompile(`(?i)^\s*(?:re|fwd?|tr|aw|wg|sv|vs|antw|r[ée]f)\s*(?:\[\d+\])?\s*:`)
+
+var warningRe = regexp.MustCompile(`(?i)\bdelay(?:ed)?\b|warning:|will (?:continue to |keep )?(?:try|retry)|has not (?:yet )?been delivered|not yet been delivered|temporar(?:y|ily)|still trying|will be retried|retry timeout not yet|delivery status notification \(delay\)`)
+
+var permanentRe = regexp.MustCompile(`(?i)permanent(?:ly)?|user unknown|no such|unknown user|does not exist|giving up|retry time(?:out)? exceeded|could not be delivered|failed permanently|has been rejected|was rejected|undeliverable|undelivered`)
+
+var warningSubject = regexp.MustCompile(`(?i)warning|delay|not yet delivered|still being retried`)
+
+// isWarning tells a delay warning from a failure in a non-DSN bounce.
+func isWarning(p *Parsed) bool {
+	subj := p.Subject
+	if warningSubject.MatchString(subj) {
+		return true
+	}
+	text := diagnosticText(p)
+	return warningRe.MatchString(text) && !permanentRe.MatchString(text)
+}
+
+// returnedMarker is where the returned copy of the original mail starts in
+// a non-MIME bounce; addresses after it are the original's, not failures.
+var returnedMarker = regexp.MustCompile(`(?im)^[ \t>]*(?:-+[ \t]*)?(?:original message|this is a copy of|below this line is a copy|returned message|unsent message below|message text follows|original message follows|the original message|copy of (?:the )?(?:original )?message|forwarded message|rfc822 headers? follow|headers of (?:the )?(?:original|returned) message|your message reads|the header of the original|message headers follow)`)
+
+var headerLineRe = regexp.MustCompile(`(?im)^(?:received|return-path|message-id|date|from|subject|reply-to|x-[a-z-]+|mime-version|content-[a-z-]+|references|in-reply-to|sender|delivered-to|errors-to):`)
+
+// diagnosticText is the human-readable part of a bounce, without the
+// returned original.
+func diagnosticText(p *Parsed) string {
+	t := p.Text
+	if t == "" {
+		for _, a := range p.Attachments {
+			if strings.HasPrefix(a.ContentType, "text/plain") && a.Content != nil {
+				t = string(a.Content)
+				break
+			}
+		}
+	}
+	if len(t) > 64<<10 {
+		t = t[:64<<10]
+	}
+	cut := len(t)
+	if loc := returnedMarker.FindStringIndex(t); loc != nil && loc[0] < cut {
+		cut = loc[0]
+	}
+	if loc := headerLineRe.FindStringIndex(t); loc != nil && loc[0] < cut {
+		cut = loc[0]
+	}
+	return t[:cut]
+}
+
+// heuristicRecipients picks the failed addresses out of the diagnostic text
+// of a non-standard bounce: addresses that are not the bounce's own sender
+// or recipients, nor daemons.
+func heuristicRecipients(p *Parsed) []string {
+	own := map[string]bool{strings.ToLower(p.From): true}
+	for _, a := range append(append([]string{}, p.To...), p.Cc...) {
+		own[strings.ToLower(a)] = true
+	}
+	var out []string
+	for _, a := range addrSpec.FindAllString(diagnosticText(p), -1) {
+		a = strings.Trim(a, ".'")
+		if i := strings.LastIndexAny(a[:strings.IndexByte(a, '@')], "=:"); i >= 0 {
+			a = a[i+1:] // Exchange's "SMTP=user@host", "smtp:user@host"
+		}
+		la := strings.ToLower(a)
+		local := la[:strings.IndexByte(la, '@')]
+		if own[la] || daemonFrom.MatchString(local) || !strings.Contains(la[len(local):], ".") {
+			continue
+		}
+		out = appendAddr(out, a)
+	}
+	return out
+}
+
+var origMsgIDRe = regexp.MustCompile(`(?im)^[ \t>]*message-id:[ \t]*(?:\r?\n[ \t]+)?<([^<>\s]+)>`)
+
+// originalMessageID finds the Message-ID of the returned mail: in a
+// message/rfc822 or text/rfc822-headers part (RFC 3462), else in the
+// returned copy after the diagnostic text.
+func originalMessageID(p *Parsed) string {
+	for _, a := range p.Attachments {
+		ct := strings.ToLower(a.ContentType)
+		if ct == "message/rfc822" || ct == "text/rfc822-headers" || ct == "message/global" || ct == "message/global-headers" {
+			if m := origMsgIDRe.FindSubmatch(a.Content); m != nil {
+				return string(m[1])
+			}
+		}
+	}
+	t := p.Text
+	start := len(diagnosticText(p))
+	if start < len(t) {
+		if m := origMsgIDRe.FindStringSubmatch(t[start:]); m != nil && m[1] != p.MessageID {
+			return m[1]
+		}
+	}
+	return ""
+}

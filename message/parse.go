@@ -1,0 +1,519 @@
+// Package message reads one inbound mail: it parses raw RFC 5322 / MIME
+// bytes with enmime into a Parsed value (what "casemail parse --json"
+// prints) and classifies it as normal mail, an auto-reply (RFC 3834), a
+// bounce (RFC 3464 DSN or one of the common non-standard formats) or list
+// mail (RFC 2369 / RFC 2919), so that ingest never answers machines (I5).
+//
+// Parse never panics on malformed input: whatever was wrong is read as well
+// as possible and described in Parsed.Problems. Only input that is not a mail
+// at all (empty, or no header field at the start) is an error.
+//
+// RFCs followed: RFC 5322 (message format, 998-byte line limit), RFC 2045-2049
+// (MIME), RFC 2047 (encoded words), RFC 2231 (parameter values), RFC 3834
+// (Auto-Submitted), RFC 3464 / RFC 3463 (delivery status notifications and
+// status codes), RFC 6522 (multipart/report), RFC 2369 / RFC 2919 (list
+// headers).
+package message
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/textproto"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jhillyerd/enmime/v2"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/htmlindex"
+)
+
+// Kind is what a mail is, for ingest's purposes (I5).
+type Kind string
+
+const (
+	KindNormal    Kind = "normal"
+	KindAutoReply Kind = "auto_reply"
+	KindBounce    Kind = "bounce"
+	KindList      Kind = "list"
+)
+
+// Parsed is what casemail reads in a mail. The JSON tags are the public
+// contract of "casemail parse --json" (INTERFACE.md).
+type Parsed struct {
+	From        string       `json:"from"` // bare address, domain lower-cased
+	FromName    string       `json:"from_name,omitempty"`
+	To          []string     `json:"to"`
+	Cc          []string     `json:"cc"`
+	ReplyTo     []string     `json:"reply_to,omitempty"`
+	Subject     string       `json:"subject"`     // RFC 2047 decoded
+	MessageID   string       `json:"message_id"`  // without <>, "" if missing
+	InReplyTo   string       `json:"in_reply_to"` // first msg-id, without <>
+	References  []string     `json:"references"`
+	Date        string       `json:"date"` // RFC 3339, "" if missing or unparseable
+	Text        string       `json:"text"` // text part, or the HTML as text when there is none
+	ReplyText   string       `json:"reply_text"`
+	HTML        string       `json:"html"`
+	Attachments []Attachment `json:"attachments"`
+	Kind        Kind         `json:"kind"`
+	Bounce      *Bounce      `json:"bounce,omitempty"`
+	Problems    []string     `json:"problems"`
+
+	// Locale is the first language tag of Content-Language, else of
+	// Accept-Language ("fr", "en-GB"), "" when neither is present. It is a
+	// hint for which template language to answer in.
+	Locale string `json:"-"`
+
+	header textproto.MIMEHeader // top-level header, values RFC 2047 decoded
+	env    *enmime.Envelope
+}
+
+// Attachment is one non-body part: an attachment, an inline part with a
+// name, or a nested message/rfc822.
+type Attachment struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"` // decoded size in bytes
+	Content     []byte `json:"-"`    // nil when over Options.MaxAttachmentBytes
+	Inline      bool   `json:"-"`    // Content-Disposition: inline
+	ContentID   string `json:"-"`    // for cid: links in the HTML
+}
+
+// Options tune Parse.
+type Options struct {
+	// MaxAttachmentBytes caps the content kept per attachment; a larger
+	// attachment keeps its name and size but not its content, and a problem
+	// says so. 0 means no cap.
+	MaxAttachmentBytes int64
+	// CharsetDetection turns enmime's charset guessing on for parts that
+	// declare a charset. Parts that declare none are always guessed. Off is
+	// the right default, see parser below.
+	CharsetDetection bool
+}
+
+// ErrNotMail is returned by Parse for input that is not a mail at all.
+var ErrNotMail = errors.New("not a mail")
+
+// Header returns the first value of a top-level header field, RFC 2047
+// decoded, "" when absent.
+func (p *Parsed) Header(name string) string {
+	if p.header == nil {
+		return ""
+	}
+	return p.header.Get(name)
+}
+
+// HeaderValues returns every value of a top-level header field.
+func (p *Parsed) HeaderValues(name string) []string {
+	if p.header == nil {
+		return nil
+	}
+	return p.header.Values(name)
+}
+
+// The parsers are built once: enmime.Parser is read-only after NewParser.
+//
+// Charset detection is off for parts that declare a charset. Measured on
+// the 536 mail files of message/testdata/corpora
+// (TestCharsetDetectionChoice): the decoded text differs in 3. In two the
+// sender mislabelled the charset (UTF-8 and Big5 sent as Latin-1) and
+// detection was right; in one (chardet-detection.raw, declared correctly)
+// detection was wrong and turned "ö" into "Ã¶". The mislabelled cases are
+// the sender's error and rare; a correctly declared UTF-8 body garbled is
+// ours, and detection costs over half of enmime's CPU (BenchmarkParse:
+// 2-3x faster without it). Parts that declare no charset are still
+// detected (undeclared Big5, Latin-1).
+var (
+	parserTrust  = enmime.NewParser(enmime.DisableCharacterDetection(true), enmime.SetReadPartErrorPolicy(enmime.AllowCorruptTextPartErrorPolicy))
+	parserDetect = enmime.NewParser(enmime.SetReadPartErrorPolicy(enmime.AllowCorruptTextPartErrorPolicy))
+)
+
+// maxLineLen is RFC 5322 section 2.1.1's limit, excluding CRLF.
+const maxLineLen = 998
+
+// fieldLine matches the start of a header field: RFC 5322 section 2.2,
+// field-name is printable ASCII except ':'.
+var fieldLine = regexp.MustCompile(`^[!-9;-~]+[ \t]*:`)
+
+// Parse reads a raw mail. It returns ErrNotMail (wrapped) only for input
+// with no header at all: empty or whitespace-only input, or input whose
+// first line is not a header field (binary garbage, a bare text file).
+// Everything else is read as well as possible, and what was malformed is
+// listed in Problems. Kind and Bounce are filled by Classify, which Parse
+// calls with no envelope sender; callers that know the SMTP MAIL FROM call
+// ClassifyEnvelope again.
+func Parse(raw []byte, opt Options) (*Parsed, error) {
+	p := &Parsed{To: []string{}, Cc: []string{}, References: []string{}, Attachments: []Attachment{}, Problems: []string{}}
+
+	hdr, body, err := p.prepare(raw)
+	if err != nil {
+		return nil, err
+	}
+	parser := parserTrust
+	if opt.CharsetDetection {
+		parser = parserDetect
+	}
+	env, err := parser.ReadEnvelope(readerOf(hdr, body))
+	if err != nil {
+		// enmime gives up on a few structural errors (a multipart without a
+		// usable boundary); read the body as one text part instead.
+		p.problemf("MIME structure unreadable (%v): body read as plain text", err)
+		env, err = parser.ReadEnvelope(readerOf(stripContentType(hdr), body))
+		if err != nil {
+			return nil, fmt.Errorf("read as plain text: %w", err)
+		}
+	}
+	p.env = env
+	p.fill(env, opt)
+	Classify(p)
+	return p, nil
+}
+
+func readerOf(hdr, body []byte) *bytes.Reader {
+	// Two slices joined only here, so the body is not copied for the
+	// common case where the header needed no repair.
+	if len(body) == 0 {
+		return bytes.NewReader(hdr)
+	}
+	if len(hdr) == 0 {
+		return bytes.NewReader(body)
+	}
+	b := make([]byte, 0, len(hdr)+len(body))
+	b = append(append(b, hdr...), body...)
+	return bytes.NewReader(b)
+}
+
+// prepare finds the header section, repairs what enmime would trip over and
+// records it. hdr and body together are the message to parse; when the
+// header needed no repair, hdr is raw and body is nil (no copy).
+func (p *Parsed) prepare(raw []byte) (hdr, body []byte, err error) {
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) == 0 {
+		return nil, nil, fmt.Errorf("empty input: %w", ErrNotMail)
+	}
+	if len(trimmed) != len(raw) {
+		p.problemf("leading whitespace before the header removed")
+	}
+	// An mbox "From " separator line (RFC 4155) is not a header field.
+	if bytes.HasPrefix(trimmed, []byte("From ")) {
+		if i := bytes.IndexByte(trimmed, '\n'); i >= 0 {
+			trimmed = trimmed[i+1:]
+			p.problemf("mbox \"From \" line before the header removed")
+		}
+	}
+	first := trimmed
+	if i := bytes.IndexByte(first, '\n'); i >= 0 {
+		first = first[:i]
+	}
+	if !fieldLine.Match(first) {
+		return nil, nil, fmt.Errorf("first line is not a header field: %w", ErrNotMail)
+	}
+
+	end := headerEnd(trimmed)
+	h := trimmed[:end]
+	repaired := false
+
+	if n := bytes.Count(trimmed, []byte{0}); n > 0 {
+		p.problemf("%d NUL byte(s) in the message; removed from the header", n)
+		if bytes.IndexByte(h, 0) >= 0 {
+			h = bytes.ReplaceAll(h, []byte{0}, nil)
+			repaired = true
+		}
+	}
+	if long := longLines(h); long > 0 {
+		p.problemf("%d header line(s) longer than %d bytes (RFC 5322 2.1.1); read anyway", long, maxLineLen)
+	}
+	if !isASCII(h) {
+		if utf8.Valid(h) {
+			p.problemf("8-bit header bytes (not RFC 2047 encoded); read as UTF-8")
+		} else {
+			cs := headerCharset(h)
+			h = decode8bit(h, cs)
+			repaired = true
+			p.problemf("8-bit header bytes (not RFC 2047 encoded, not UTF-8); read as %s", cs)
+		}
+	}
+	if !repaired {
+		return trimmed, nil, nil
+	}
+	return h, trimmed[end:], nil
+}
+
+// headerEnd returns the offset just past the blank line ending the header,
+// or len(b) when there is no body.
+func headerEnd(b []byte) int {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return len(b)
+		}
+		line := bytes.TrimRight(b[i:i+j], "\r")
+		i += j + 1
+		if len(line) == 0 {
+			return i
+		}
+	}
+	return len(b)
+}
+
+func longLines(h []byte) int {
+	n := 0
+	for _, l := range bytes.Split(h, []byte("\n")) {
+		if len(bytes.TrimRight(l, "\r")) > maxLineLen {
+			n++
+		}
+	}
+	return n
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+var ctCharset = regexp.MustCompile(`(?im)^content-type:.*(?:\r?\n[ \t].*)*?charset\s*=\s*"?([A-Za-z0-9_.:+-]+)`)
+
+// headerCharset guesses the charset of raw 8-bit header bytes: senders that
+// do this usually use the body's charset; otherwise windows-1252, the
+// superset of Latin-1 that mail from Western Europe uses.
+func headerCharset(h []byte) string {
+	if m := ctCharset.FindSubmatch(h); m != nil {
+		name := strings.ToLower(string(m[1]))
+		if name != "us-ascii" && name != "utf-8" && name != "utf8" {
+			if _, err := htmlindex.Get(name); err == nil {
+				return name
+			}
+		}
+	}
+	return "windows-1252"
+}
+
+func decode8bit(h []byte, cs string) []byte {
+	enc, err := htmlindex.Get(cs)
+	if err != nil {
+		enc = charmap.Windows1252
+	}
+	out, err := enc.NewDecoder().Bytes(h)
+	if err != nil {
+		out, _ = charmap.Windows1252.NewDecoder().Bytes(h)
+	}
+	return out
+}
+
+var ctHeader = regexp.MustCompile(`(?im)^content-type:.*(?:\r?\n[ \t].*)*\r?\n?`)
+
+func stripContentType(h []byte) []byte {
+	return ctHeader.ReplaceAll(h, nil)
+}
+
+func (p *Parsed) problemf(format string, args ...any) {
+	p.Problems = append(p.Problems, fmt.Sprintf(format, args...))
+}
+
+// fill copies the envelope's fields into p.
+func (p *Parsed) fill(env *enmime.Envelope, opt Options) {
+	p.header = textproto.MIMEHeader{}
+	for _, k := range env.GetHeaderKeys() {
+		p.header[textproto.CanonicalMIMEHeaderKey(k)] = env.GetHeaderValues(k)
+	}
+
+	if from := p.addresses(env, "From"); len(from) > 0 {
+		p.From = from[0].Address
+		p.FromName = from[0].Name
+		if len(from) > 1 {
+			p.problemf("%d addresses in From; the first is the sender", len(from))
+		}
+	} else {
+		p.problemf("no usable From address")
+	}
+	p.To = addrStrings(p.addresses(env, "To"))
+	p.Cc = addrStrings(p.addresses(env, "Cc"))
+	if rt := addrStrings(p.addresses(env, "Reply-To")); len(rt) > 0 {
+		p.ReplyTo = rt
+	}
+	p.Subject = strings.TrimSpace(env.GetHeader("Subject"))
+
+	ids := msgIDs(env.GetHeader("Message-Id"))
+	switch {
+	case len(ids) > 0:
+		p.MessageID = ids[0]
+	case env.GetHeader("Message-Id") != "":
+		p.MessageID = strings.TrimSpace(env.GetHeader("Message-Id"))
+		p.problemf("Message-ID without <>: read as %q", p.MessageID)
+	default:
+		p.problemf("no Message-ID")
+	}
+	if irt := msgIDs(env.GetHeader("In-Reply-To")); len(irt) > 0 {
+		p.InReplyTo = irt[0]
+	}
+	p.References = msgIDs(strings.Join(env.GetHeaderValues("References"), " "))
+
+	if d := env.GetHeader("Date"); d != "" {
+		if t, err := parseDate(d); err == nil {
+			p.Date = t.Format(time.RFC3339)
+		} else {
+			p.problemf("unparseable Date %q: left empty", d)
+		}
+	}
+
+	p.Locale = firstLang(env.GetHeader("Content-Language"))
+	if p.Locale == "" {
+		p.Locale = firstLang(env.GetHeader("Accept-Language"))
+	}
+
+	p.Text = env.Text
+	p.HTML = env.HTML
+	p.attachments(env, opt)
+
+	for _, e := range env.Errors {
+		if e.Name == enmime.ErrorPlainTextFromHTML && !e.Severe {
+			continue // expected for HTML-only mail, not a defect
+		}
+		if e.Name == enmime.ErrorMissingRecipient {
+			continue
+		}
+		p.Problems = append(p.Problems, e.Error())
+	}
+}
+
+// addresses reads an address header leniently: enmime's parser first, then
+// whatever looks like an addr-spec, with a problem noted.
+func (p *Parsed) addresses(env *enmime.Envelope, name string) []*mail.Address {
+	v := env.GetHeader(name)
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	list, err := env.AddressList(name)
+	if err == nil {
+		out := list[:0]
+		for _, a := range list {
+			if a.Address != "" {
+				a.Address = normAddr(a.Address)
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	var out []*mail.Address
+	for _, m := range addrSpec.FindAllString(v, -1) {
+		out = append(out, &mail.Address{Address: normAddr(m)})
+	}
+	p.problemf("malformed %s %q (%v): read %d address(es)", name, v, err, len(out))
+	return out
+}
+
+var addrSpec = regexp.MustCompile(`[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?`)
+
+// normAddr lower-cases the domain: RFC 5321 4.1.2, domains are case
+// insensitive, local parts are not (in theory).
+func normAddr(a string) string {
+	a = strings.TrimSpace(a)
+	if i := strings.LastIndexByte(a, '@'); i >= 0 {
+		return a[:i] + "@" + strings.ToLower(a[i+1:])
+	}
+	return a
+}
+
+func addrStrings(as []*mail.Address) []string {
+	out := make([]string, 0, len(as))
+	for _, a := range as {
+		out = append(out, a.Address)
+	}
+	return out
+}
+
+var msgIDRe = regexp.MustCompile(`<([^<>\s]+)>`)
+
+// msgIDs returns the msg-ids (RFC 5322 3.6.4) in v without their <>.
+func msgIDs(v string) []string {
+	out := []string{}
+	for _, m := range msgIDRe.FindAllStringSubmatch(v, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+var extraDateLayouts = []string{
+	"Mon, 2 Jan 2006 15:04:05 -0700 (MST)",
+	"Mon, 2 Jan 2006 15:04:05 MST",
+	"2 Jan 2006 15:04:05 -0700",
+	"Mon, 2 Jan 06 15:04:05 -0700",
+	"Mon Jan 2 15:04:05 2006",
+	"Mon Jan 2 15:04:05 MST 2006",
+	"Mon, 2 Jan 2006 15:04 -0700",
+	time.RFC3339,
+}
+
+func parseDate(s string) (time.Time, error) {
+	t, err := mail.ParseDate(s)
+	if err == nil {
+		return t, nil
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	for _, l := range extraDateLayouts {
+		if t, e := time.Parse(l, s); e == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, err
+}
+
+func firstLang(v string) string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return ""
+	}
+	if i := strings.IndexAny(v, ",;"); i >= 0 {
+		v = v[:i]
+	}
+	return strings.TrimSpace(v)
+}
+
+// attachments lists every part that is not the text or HTML body:
+// attachments, inline parts (images), other parts (message/rfc822,
+// message/delivery-status, ...).
+func (p *Parsed) attachments(env *enmime.Envelope, opt Options) {
+	seen := map[*enmime.Part]bool{}
+	add := func(part *enmime.Part) {
+		if seen[part] {
+			return
+		}
+		seen[part] = true
+		if part.Disposition == "inline" && part.FileName == "" &&
+			(part.ContentType == "text/plain" || part.ContentType == "text/html") {
+			return // an inline body part, already in Text / HTML
+		}
+		a := Attachment{
+			Filename:    part.FileName,
+			ContentType: part.ContentType,
+			Size:        int64(len(part.Content)),
+			Inline:      part.Disposition == "inline",
+			ContentID:   part.ContentID,
+		}
+		if a.ContentType == "" {
+			a.ContentType = "application/octet-stream"
+		}
+		if opt.MaxAttachmentBytes > 0 && a.Size > opt.MaxAttachmentBytes {
+			p.problemf("attachment %q (%d bytes) over the %d-byte cap: content dropped", a.Filename, a.Size, opt.MaxAttachmentBytes)
+		} else {
+			a.Content = part.Content
+		}
+		p.Attachments = append(p.Attachments, a)
+	}
+	for _, part := range env.Attachments {
+		add(part)
+	}
+	for _, part := range env.Inlines {
+		add(part)
+	}
+	for _, part := range env.OtherParts {
+		add(part)
+	}
+}

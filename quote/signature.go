@@ -1,0 +1,145 @@
+package quote
+
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// mobileFooter matches the one-line footers mail apps append ("Sent from my
+// iPhone", "Envoyé de mon iPhone", "Envoyé depuis mon appareil mobile",
+// "Sent from Mail for Windows", "Get Outlook for iOS", ...). Without "my" /
+// "mon" only known app names count, and commas are not allowed in the words,
+// so that sentences ("Sent from a magnificent torch of pixels", "Sent from
+// my desk, is much easier...") stay text.
+var mobileFooter = regexp.MustCompile(`(?i)^\s*(?:` +
+	`(?:sent\s+from\s+my|envoy[ée]\s+(?:de|depuis|à\s+partir\s+de)\s+(?:mon|ma))\s+` + footerWords + `{1,4}` +
+	`|(?:sent\s+(?:from|with|via|using)|envoy[ée]\s+(?:de|depuis|avec|à\s+partir\s+de|via))\s+(?:` + footerApps + `)\b` + `(?:\s+` + footerWord + `){0,4}` +
+	`|(?:get|obtenir|t[ée]l[ée]charger)\s+outlook\s+(?:for|pour)\s+(?:ios|android)` +
+	`)\s*$`)
+
+const (
+	footerWord  = `[\p{L}\p{N}_.'’()&+-]+`
+	footerWords = `(?:` + footerWord + `\s*)`
+	footerApps  = `outlook|mail|yahoo|gmail|samsung|proton\s*mail|blackberry|sparrow|spark|airmail|bluemail|blue\s+mail|edison|newton|aquamail|k-9|fairemail|l'application|mon\s+appareil|my\s+mobile`
+)
+
+// isSignatureLine reports whether line starts a signature when an empty line
+// precedes it. The first three rules are email_reply_parser's: a line
+// starting with "--" or "__" (RFC 3676 section 4.3 "-- " delimiter and its
+// sloppy variants, mailing-list footers), a "-Name" line, and "Sent from my
+// <1-3 words>".
+func isSignatureLine(line string) bool {
+	l := strings.TrimLeft(line, " \t\r\n\v\f")
+	if strings.HasPrefix(l, "--") || strings.HasPrefix(l, "__") {
+		return true
+	}
+	if len(line) > 1 && line[0] == '-' && isWordByte(line[1]) {
+		return true
+	}
+	return mobileFooter.MatchString(line)
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || ('0' <= b && b <= '9') || ('a' <= b && b <= 'z') || ('A' <= b && b <= 'Z')
+}
+
+// sigSearchLines is how many lines from the bottom Signature looks at.
+const sigSearchLines = 15
+
+// sigMaxLineLen is the longest line that still looks like a signature line.
+const sigMaxLineLen = 70
+
+// Signature splits a signature that names its sender off the end of a reply
+// (the text should already be without quoted history, see Reply). sender is
+// the sender's display name or address. The signature is the last short block
+// that mentions the sender (or the address's local part), extended up to a
+// closing line ("Thank you,") in the same block or up to a separator line
+// ("----") a few short lines above. With an empty sender, or when nothing
+// mentions the sender, the whole text is returned and sig is "": a guess is
+// never made without evidence. Lines are compared with trailing spaces
+// removed.
+func Signature(text, sender string) (body, sig string) {
+	text = normalizeNewlines(text)
+	keys := senderKeys(sender)
+	if len(keys) == 0 {
+		return text, ""
+	}
+	trimmed := strings.TrimRight(text, asciiSpace)
+	lines := strings.Split(trimmed, "\n")
+	last := -1
+	for i := len(lines) - 1; i >= 0 && i >= len(lines)-sigSearchLines; i-- {
+		if mentionsSender(lines[i], keys) {
+			last = i
+			break
+		}
+	}
+	if last < 0 || runeLen(lines[last]) > sigMaxLineLen {
+		return text, ""
+	}
+	// Start of the block (paragraph) holding the mention, short lines only.
+	start := last
+	for start > 0 && trimSpace(lines[start-1]) != "" && runeLen(lines[start-1]) <= sigMaxLineLen {
+		start--
+	}
+	// A separator line a few short lines above opens the signature.
+	for i, short := start-1, 0; i >= 0 && short <= 6; i-- {
+		l := trimSpace(lines[i])
+		if l == "" {
+			continue
+		}
+		if isSeparatorLine(l) {
+			start = i
+			break
+		}
+		if runeLen(l) > sigMaxLineLen {
+			break
+		}
+		short++
+	}
+	if start == 0 {
+		// Never return an empty body: a mail that is only a name is text.
+		return text, ""
+	}
+	body = strings.TrimRight(strings.Join(lines[:start], "\n"), asciiSpace)
+	sig = strings.Join(lines[start:], "\n")
+	return body, sig
+}
+
+// senderKeys returns the strings whose presence in a line marks a mention of
+// the sender: the whole name or address, and the local part of an address.
+func senderKeys(sender string) []string {
+	s := strings.ToLower(trimSpace(sender))
+	if s == "" {
+		return nil
+	}
+	keys := []string{s}
+	if at := strings.IndexByte(s, '@'); at > 1 {
+		keys = append(keys, s[:at])
+	}
+	return keys
+}
+
+func mentionsSender(line string, keys []string) bool {
+	l := strings.ToLower(line)
+	for _, k := range keys {
+		if strings.Contains(l, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSeparatorLine reports a line made only of 2+ '-', '_', '=' or '*'.
+func isSeparatorLine(l string) bool {
+	if len(l) < 2 {
+		return false
+	}
+	c := l[0]
+	if c != '-' && c != '_' && c != '=' && c != '*' {
+		return false
+	}
+	return strings.Count(l, string(c)) == len(l)
+}
+
+func runeLen(s string) int { return utf8.RuneCountInString(s) }
