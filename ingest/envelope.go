@@ -31,6 +31,7 @@ type Outcome struct {
 	CaseID    int64  // 0 when no case is involved
 	Reason    string
 	Duplicate bool // the message was already recorded (I2); nothing changed
+	Unusable  bool // the input was not a mail at all (recorded all the same)
 }
 
 // Receiver is what every transport hands a message to. Receive returns only

@@ -1,0 +1,176 @@
+// Package ingest turns every inbound mail into exactly one recorded outcome
+// (I4): a case opened, a comment added, a refusal with its notice, a
+// quarantine, or an ignored machine mail. Every door (the SMTP/LMTP listener,
+// the IMAP poller, "casemail deliver") hands the same Gateway.Receive a raw
+// message and an envelope; Decide is the one decision function, which
+// "casemail route test" prints without applying.
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/config"
+	"github.com/casemail/casemail/message"
+	"github.com/casemail/casemail/quote"
+	"github.com/casemail/casemail/replytoken"
+)
+
+// Gateway is the Receiver every transport uses.
+type Gateway struct {
+	book   *casebook.Book
+	cfg    *config.Config
+	signer *replytoken.Signer
+	tag    *SubjectTag
+	log    *slog.Logger
+	now    func() time.Time
+	own    map[string]bool // our own addresses: never watchers
+}
+
+// New returns a Gateway over book with the routes and policy of cfg.
+func New(book *casebook.Book, cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	tag, err := NewSubjectTag(cfg.Policy.SubjectTag)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{book: book, cfg: cfg, signer: replytoken.New(book.Secret()), tag: tag, log: log, now: time.Now, own: map[string]bool{}}
+	for _, r := range cfg.Routes {
+		g.own[strings.ToLower(r.Address)] = true
+	}
+	if a, err := mail.ParseAddress(cfg.Outbound.From); err == nil {
+		g.own[strings.ToLower(a.Address)] = true
+	}
+	return g, nil
+}
+
+// SetClock replaces the clock (tests of token expiry).
+func (g *Gateway) SetClock(now func() time.Time) { g.now = now }
+
+// Receive keeps the raw message, decides and records the outcome, all
+// committed before it returns (I1). An error is a temporary failure: the
+// transport must have the sender retry. Bad mail is never an error: it is
+// recorded with its problems.
+func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outcome, error) {
+	start := time.Now()
+	var buf bytes.Buffer
+	// Keep the raw message before anything else can fail (I4).
+	ref, err := g.book.StoreRaw(ctx, io.TeeReader(r, &buf))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("keep raw message: %w", err)
+	}
+	raw := buf.Bytes()
+	in := g.read(raw, env)
+	in.msg.RawSHA256, in.msg.Size = ref.SHA256, ref.Size
+
+	if prev, err := g.book.MessageByFingerprint(ctx, in.msg.Fingerprint); err == nil {
+		return outcomeOf(prev, true), nil // I2
+	} else if !errors.Is(err, casebook.ErrNotFound) {
+		return Outcome{}, fmt.Errorf("look up fingerprint: %w", err)
+	}
+
+	var rec casebook.Recorded
+	// Decide, record; if the casebook refuses because the state changed
+	// between the two (the case was closed meanwhile), decide again.
+	for attempt := 0; ; attempt++ {
+		d, err := g.decide(ctx, in)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if err := g.sideEffects(ctx, in, d); err != nil {
+			return Outcome{}, err
+		}
+		rec, err = g.book.Record(ctx, d.delivery)
+		if err == nil {
+			break
+		}
+		if casebook.RuleOf(err) == "" || attempt == 2 {
+			return Outcome{}, fmt.Errorf("record message: %w", err)
+		}
+		g.log.Info("decision refused by the casebook, deciding again", "rule", casebook.RuleOf(err), "err", err)
+	}
+	out := outcomeOf(rec.Message, rec.Duplicate)
+	out.Unusable = in.notMail
+	g.log.Info("message recorded", "transport", env.Transport, "from", in.msg.From, "message_id", in.msg.MessageID,
+		"outcome", out.Result, "case", out.CaseID, "reason", out.Reason, "bytes", ref.Size, "duplicate", out.Duplicate,
+		"elapsed", time.Since(start))
+	return out, nil
+}
+
+func outcomeOf(m casebook.Message, dup bool) Outcome {
+	o := Outcome{MessageID: m.ID, Result: string(m.Outcome), Reason: m.Reason, Duplicate: dup}
+	if m.CaseID != nil {
+		o.CaseID = *m.CaseID
+	}
+	return o
+}
+
+// inbound is a message as read, before any decision.
+type inbound struct {
+	env     Envelope
+	parsed  *message.Parsed
+	msg     casebook.Message
+	notMail bool // not a mail at all (exit 65 for deliver); still recorded
+}
+
+// read parses raw and fills the record fields; it never fails.
+func (g *Gateway) read(raw []byte, env Envelope) *inbound {
+	in := &inbound{env: env}
+	p, err := message.Parse(raw, message.Options{MaxAttachmentBytes: g.cfg.Policy.MaxAttachmentBytes})
+	if err != nil {
+		in.notMail = true
+		p = &message.Parsed{Kind: message.KindNormal, Problems: []string{err.Error()}}
+	} else {
+		message.ClassifyEnvelope(p, env.MailFrom)
+		if p.HTML != "" && strings.TrimSpace(p.Text) == "" {
+			p.ReplyText = quote.ReplyHTML(p.HTML)
+		} else {
+			p.ReplyText = quote.Reply(p.Text)
+		}
+	}
+	in.parsed = p
+	in.msg = casebook.Message{
+		MessageID:   p.MessageID,
+		Fingerprint: Fingerprint(raw, p.MessageID),
+		From:        p.From,
+		MailFrom:    env.MailFrom,
+		Recipients:  env.Recipients,
+		Subject:     p.Subject,
+		Transport:   string(env.Transport),
+		Problems:    p.Problems,
+	}
+	return in
+}
+
+// Fingerprint identifies a message across doors and retries (I2): the
+// normalised Message-ID with a hash of the body, so that the copies of one
+// mail that differ only in their trace fields (Received, Delivered-To) are
+// one message. Without a Message-ID the whole raw message is hashed.
+func Fingerprint(raw []byte, messageID string) string {
+	h := sha256.New()
+	id := strings.ToLower(strings.Trim(strings.TrimSpace(messageID), "<>"))
+	if id == "" {
+		h.Write([]byte("raw\n"))
+		h.Write(raw)
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	h.Write([]byte("id\n" + id + "\n"))
+	body := raw
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		body = raw[i+4:]
+	} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		body = raw[i+2:]
+	}
+	// Line endings differ between doors (IMAP CRLF, a pipe LF).
+	h.Write(bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n")))
+	return hex.EncodeToString(h.Sum(nil))
+}

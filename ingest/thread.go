@@ -1,0 +1,92 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/replytoken"
+)
+
+// caseClaim says how a mail was tied to a case, or why it was quarantined.
+type caseClaim struct {
+	how        string // for the decision's reasons
+	quarantine string // non-empty: the mail claims a case it may not join (I6)
+	claimed    int64
+}
+
+// whichCase finds the case a mail belongs to (I6), in this order: a signed
+// reply token in a recipient address; a Message-ID of the case in
+// In-Reply-To/References, from a participant; a subject tag, from a
+// participant. A claim the sender may not make is a quarantine, never a
+// comment on someone else's case.
+func (g *Gateway) whichCase(ctx context.Context, in *inbound, sender string) (*casebook.Case, caseClaim, error) {
+	// 1. Reply token: support+TOKEN@reply_domain, bound to the recipient of the notification.
+	for _, rcpt := range g.recipients(in) {
+		tok, ok := replytoken.FromAddress(rcpt, g.cfg.Outbound.ReplyDomain)
+		if !ok || !isOursLocal(rcpt, g.cfg.Outbound.From) {
+			continue
+		}
+		id, err := g.signer.Verify(tok, sender, g.now())
+		switch {
+		case err == nil:
+			c, err := g.book.Case(ctx, id)
+			if errors.Is(err, casebook.ErrNotFound) {
+				return nil, caseClaim{quarantine: fmt.Sprintf("reply token names case %d, which does not exist", id)}, nil
+			}
+			if err != nil {
+				return nil, caseClaim{}, err
+			}
+			return &c, caseClaim{how: fmt.Sprintf("reply token for case %d", id)}, nil
+		case errors.Is(err, replytoken.ErrExpired), errors.Is(err, replytoken.ErrMalformed):
+			// An expired token falls back to the thread and the tag, which
+			// check participation; a malformed one is a plus tag (support+acme@).
+			continue
+		default:
+			return nil, caseClaim{quarantine: fmt.Sprintf("reply token in %s is not valid for %s: %v (I6)", rcpt, sender, err)}, nil
+		}
+	}
+	// 2. Threading headers, newest reference first.
+	refs := slices.Clone(in.parsed.References)
+	slices.Reverse(refs)
+	if in.parsed.InReplyTo != "" {
+		refs = append([]string{in.parsed.InReplyTo}, refs...)
+	}
+	for _, ref := range refs {
+		id, ok, err := g.book.CaseOfMessageID(ctx, ref)
+		if err != nil {
+			return nil, caseClaim{}, err
+		}
+		if ok {
+			return g.participant(ctx, id, sender, fmt.Sprintf("In-Reply-To/References name case %d", id))
+		}
+	}
+	// 3. Subject tag, only from a participant.
+	if id, ok := g.tag.Find(in.parsed.Subject); ok {
+		return g.participant(ctx, id, sender, fmt.Sprintf("subject tag names case %d", id))
+	}
+	return nil, caseClaim{}, nil
+}
+
+// participant returns the case if sender takes part in it (requester,
+// watcher, member allowed to view, agent); a claim by anyone else is
+// quarantined.
+func (g *Gateway) participant(ctx context.Context, id int64, sender, how string) (*casebook.Case, caseClaim, error) {
+	c, err := g.book.Case(ctx, id)
+	if errors.Is(err, casebook.ErrNotFound) {
+		return nil, caseClaim{quarantine: how + ", which does not exist", claimed: id}, nil
+	}
+	if err != nil {
+		return nil, caseClaim{}, err
+	}
+	ok, err := g.book.CanView(ctx, sender, c)
+	if err != nil {
+		return nil, caseClaim{}, err
+	}
+	if !ok {
+		return nil, caseClaim{quarantine: fmt.Sprintf("%s, but %s does not take part in it (I6)", how, sender), claimed: id}, nil
+	}
+	return &c, caseClaim{how: how}, nil
+}

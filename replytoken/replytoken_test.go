@@ -1,0 +1,69 @@
+package replytoken
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+var secret = []byte("0123456789abcdef0123456789abcdef")
+
+// I6: a token joins its case only for the recipient it was sent to, until it expires.
+func TestVerify(t *testing.T) {
+	s := New(secret)
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	tok := s.Sign(42, "Ann@Acme.test", now.Add(48*time.Hour))
+	if tok != strings.ToLower(tok) || len(tok) > 40 {
+		t.Fatalf("token %q must be short lower-case base32", tok)
+	}
+	tests := []struct {
+		name, token, sender string
+		at                  time.Time
+		want                error
+	}{
+		{"recipient", tok, "ann@acme.test", now, nil},
+		{"upper-cased by a mail system", strings.ToUpper(tok), "ann@acme.test", now, nil},
+		{"someone else", tok, "bob@globex.test", now, ErrForged},
+		{"expired", tok, "ann@acme.test", now.Add(50 * time.Hour), ErrExpired},
+		{"tampered", tok[:len(tok)-1] + "a", "ann@acme.test", now, ErrForged},
+		{"not base32", "acme", "ann@acme.test", now, ErrMalformed},
+		{"other secret", New([]byte("another secret, thirty-two bytes")).Sign(42, "ann@acme.test", now.Add(time.Hour)), "ann@acme.test", now, ErrForged},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, err := s.Verify(tt.token, tt.sender, tt.at)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if tt.want == nil && id != 42 {
+				t.Fatalf("case = %d", id)
+			}
+		})
+	}
+}
+
+func TestFromAddress(t *testing.T) {
+	tok, ok := FromAddress("support+abc@Support.test", "support.test")
+	if !ok || tok != "abc" {
+		t.Fatalf("FromAddress = %q %v", tok, ok)
+	}
+	for _, a := range []string{"support@support.test", "support+abc@else.test", "support+@support.test", "garbage"} {
+		if _, ok := FromAddress(a, "support.test"); ok {
+			t.Errorf("FromAddress(%q) found a token", a)
+		}
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	s := New(secret)
+	f.Add(s.Sign(1, "a@b", time.Unix(1<<40, 0)), "a@b")
+	f.Add("", "")
+	f.Add("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "x")
+	f.Fuzz(func(t *testing.T, token, sender string) {
+		id, err := s.Verify(token, sender, time.Unix(0, 0))
+		if err == nil && id < 0 {
+			t.Fatalf("negative case %d", id)
+		}
+	})
+}
