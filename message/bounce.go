@@ -105,8 +105,8 @@ func dsnBounce(p *Parsed) (*Bounce, bool) {
 		if addr != "" {
 			b.Recipients = appendAddr(b.Recipients, addr)
 		}
-		if b.Status == "" && status != "" && (failed || b.Permanent == false) {
-			b.Status = status
+		if status != "" && (b.Status == "" || failed && !strings.HasPrefix(b.Status, "5")) {
+			b.Status = status // the first failure's, else the first delay's
 		}
 	}
 	if len(b.Recipients) == 0 && delayedOnly {
@@ -199,10 +199,9 @@ func splitGroups(b []byte) [][]byte {
 // dsnAddress reads "rfc822; user@host" (RFC 3464 2.3.2).
 func dsnAddress(v string) string {
 	v = strings.TrimSpace(v)
+	// The address type (rfc822, x400, unknown) is cut; any type that
+	// holds an addr-spec is read.
 	if i := strings.IndexByte(v, ';'); i >= 0 {
-		if !strings.EqualFold(strings.TrimSpace(v[:i]), "rfc822") {
-			// x400 / unknown types: look for an address anyway.
-		}
 		v = strings.TrimSpace(v[i+1:])
 	}
 	v = strings.Trim(v, "<> \t")

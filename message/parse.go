@@ -68,7 +68,6 @@ type Parsed struct {
 	Locale string `json:"-"`
 
 	header textproto.MIMEHeader // top-level header, values RFC 2047 decoded
-	env    *enmime.Envelope
 }
 
 // Attachment is one non-body part: an attachment, an inline part with a
@@ -166,7 +165,6 @@ func Parse(raw []byte, opt Options) (*Parsed, error) {
 			return nil, fmt.Errorf("read as plain text: %w", err)
 		}
 	}
-	p.env = env
 	p.fill(env, opt)
 	Classify(p)
 	return p, nil
