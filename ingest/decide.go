@@ -45,6 +45,9 @@ func (g *Gateway) decide(ctx context.Context, in *inbound) (Decision, error) {
 	if in.notMail {
 		return set(casebook.ActQuarantine, "not a mail: "+strings.Join(p.Problems, "; ")), nil
 	}
+	if in.tooBig != "" {
+		return set(casebook.ActRefuse, in.tooBig), nil
+	}
 
 	// I5: machines get no answer and open nothing.
 	switch {
@@ -62,6 +65,10 @@ func (g *Gateway) decide(ctx context.Context, in *inbound) (Decision, error) {
 	sender := strings.ToLower(p.From)
 	if sender == "" {
 		return set(casebook.ActQuarantine, "no usable From address"), nil
+	}
+	if local, _, _ := strings.Cut(sender, "@"); slices.Contains([]string{"mailer-daemon", "postmaster"}, local) {
+		// A report we could not read as a bounce is still a machine's (I5).
+		return set(casebook.ActIgnore, "mail from "+local+": not answered (I5)"), nil
 	}
 
 	// Unsubscribe: LOCAL+unsubscribe-TOKEN@reply_domain.

@@ -62,15 +62,20 @@ func (g *Gateway) SetClock(now func() time.Time) { g.now = now }
 // recorded with its problems.
 func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outcome, error) {
 	start := time.Now()
-	var buf bytes.Buffer
-	// Keep the raw message before anything else can fail (I4).
-	ref, err := g.book.StoreRaw(ctx, io.TeeReader(r, &buf))
+	// Keep the raw message before anything else can fail (I4). Only up to
+	// the size limit is held in memory for parsing; a bigger message is
+	// stored whole all the same, and refused.
+	buf := &capBuffer{max: g.cfg.SMTP.MaxMessageBytes}
+	ref, err := g.book.StoreRaw(ctx, io.TeeReader(r, buf))
 	if err != nil {
 		return Outcome{}, fmt.Errorf("keep raw message: %w", err)
 	}
-	raw := buf.Bytes()
-	in := g.read(raw, env)
+	in := g.read(buf.Bytes(), env)
 	in.msg.RawSHA256, in.msg.Size = ref.SHA256, ref.Size
+	if buf.over {
+		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", ref.Size, buf.max)
+		in.msg.Fingerprint = "raw:" + ref.SHA256
+	}
 
 	if prev, err := g.book.MessageByFingerprint(ctx, in.msg.Fingerprint); err == nil {
 		return outcomeOf(prev, true), nil // I2
@@ -119,23 +124,39 @@ type inbound struct {
 	env     Envelope
 	parsed  *message.Parsed
 	msg     casebook.Message
-	notMail bool // not a mail at all (exit 65 for deliver); still recorded
+	notMail bool   // not a mail at all (exit 65 for deliver); still recorded
+	tooBig  string // why the message was too big to read
+}
+
+// capBuffer keeps the first max bytes written to it (all when max is 0).
+type capBuffer struct {
+	bytes.Buffer
+	max  int64
+	over bool
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if c.max > 0 && int64(c.Len()+len(p)) > c.max {
+		c.over = true
+		if room := c.max - int64(c.Len()); room > 0 {
+			c.Buffer.Write(p[:room])
+		}
+		return len(p), nil
+	}
+	return c.Buffer.Write(p)
 }
 
 // read parses raw and fills the record fields; it never fails.
 func (g *Gateway) read(raw []byte, env Envelope) *inbound {
 	in := &inbound{env: env}
-	p, err := message.Parse(raw, message.Options{MaxAttachmentBytes: g.cfg.Policy.MaxAttachmentBytes})
+	p, err := Parse(raw, message.Options{MaxAttachmentBytes: g.cfg.Policy.MaxAttachmentBytes})
 	if err != nil {
 		in.notMail = true
 		p = &message.Parsed{Kind: message.KindNormal, Problems: []string{err.Error()}}
-	} else {
+	} else if env.Transport == TransportSMTP || env.Transport == TransportLMTP || env.MailFrom != "" {
+		// IMAP and pipes know no envelope sender unless a Return-Path gave
+		// one ("<>" for the null sender): an empty one there is unknown, not null.
 		message.ClassifyEnvelope(p, env.MailFrom)
-		if p.HTML != "" && strings.TrimSpace(p.Text) == "" {
-			p.ReplyText = quote.ReplyHTML(p.HTML)
-		} else {
-			p.ReplyText = quote.Reply(p.Text)
-		}
 	}
 	in.parsed = p
 	in.msg = casebook.Message{
@@ -149,6 +170,22 @@ func (g *Gateway) read(raw []byte, env Envelope) *inbound {
 		Problems:    p.Problems,
 	}
 	return in
+}
+
+// Parse reads raw as the gateway does: parsed, classified without an
+// envelope, and the new text of a reply extracted (R9). "casemail parse"
+// prints this.
+func Parse(raw []byte, opt message.Options) (*message.Parsed, error) {
+	p, err := message.Parse(raw, opt)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(p.Text) == "" && p.HTML != "" {
+		p.ReplyText = quote.ReplyHTML(p.HTML)
+	} else {
+		p.ReplyText = quote.Reply(p.Text)
+	}
+	return p, nil
 }
 
 // Fingerprint identifies a message across doors and retries (I2): the

@@ -496,3 +496,18 @@ func TestSubjectTag(t *testing.T) {
 		t.Fatal("a format without a number placeholder was accepted")
 	}
 }
+
+// A message over max_message_bytes is kept whole, refused and never parsed in full (deliver's refusal).
+func TestTooBigIsRefusedAndKept(t *testing.T) {
+	h := newHarness(t, "[smtp]\nmax_message_bytes = 1000\n")
+	raw := h.mail("ann@acme.test", "support@support.test", "big", strings.Repeat("x", 5000))
+	out, err := h.gw.Receive(h.ctx, Envelope{Transport: TransportPipe, Recipients: []string{"support@support.test"}}, strings.NewReader(raw))
+	h.must(err)
+	h.want(out, "refused", "over the limit of 1000 bytes")
+	msg, _ := h.book.Message(h.ctx, out.MessageID)
+	var kept strings.Builder
+	h.must(h.book.WriteRaw(h.ctx, msg.RawSHA256, &kept))
+	if kept.String() != raw {
+		t.Fatal("the big message was not kept whole")
+	}
+}
