@@ -53,7 +53,13 @@ func scan(lines []string, opt scanOptions) []Fragment {
 		for i, j := 0, len(cur)-1; i < j; i, j = i+1, j-1 {
 			cur[i], cur[j] = cur[j], cur[i]
 		}
-		f := Fragment{Content: strings.Join(cur, "\n"), Quoted: curQuoted, Signature: curSig}
+		kept := cur[:0]
+		for _, l := range cur {
+			if l != syntheticBlank {
+				kept = append(kept, l)
+			}
+		}
+		f := Fragment{Content: strings.Join(kept, "\n"), Quoted: curQuoted, Signature: curSig}
 		if !foundVisible {
 			if f.Quoted || f.Signature || trimSpace(f.Content) == "" {
 				f.Hidden = true

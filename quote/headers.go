@@ -162,7 +162,7 @@ func cutUnquotedHistory(lines []string) []string {
 		if isHeaderBlock(lines, i) {
 			return lines[:separatorAbove(lines, i)]
 		}
-		if leadWrote.MatchString(line) && len(line) <= maxHeaderLen &&
+		if len(line) <= maxHeaderLen && leadWrote.MatchString(line) &&
 			strings.ContainsAny(line, "0123456789") && !nextIsQuoted(lines, i) {
 			return lines[:i]
 		}

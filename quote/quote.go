@@ -66,11 +66,17 @@ func prepare(text string) []string {
 	for i, l := range lines {
 		out = append(out, l)
 		if l != "" && i+1 < len(lines) && strings.HasPrefix(lines[i+1], "________") {
-			out = append(out, "")
+			out = append(out, syntheticBlank)
 		}
 	}
 	return joinHeaders(out)
 }
+
+// syntheticBlank is the empty line prepare inserts above a line of
+// underscores. It can never come from the input (lines hold no "\n"), counts
+// as blank for the scan and is left out of the fragments' content, so that
+// the output never holds more than the input.
+const syntheticBlank = "\n"
 
 // normalizeNewlines turns CRLF and lone CR line ends into LF.
 func normalizeNewlines(s string) string {
