@@ -108,9 +108,11 @@ func (r *renderer) write(s string, d int) {
 		return
 	}
 	if r.cur.Len() == 0 {
-		s = strings.TrimLeft(s, " ")
-		if s == "" {
-			return
+		if r.pre == 0 {
+			s = strings.TrimLeft(s, " ")
+			if s == "" {
+				return
+			}
 		}
 		r.curDepth = r.depth(d)
 	}
