@@ -354,3 +354,20 @@ func TestHTMLText(t *testing.T) {
 		})
 	}
 }
+
+// R9: answers written between quoted questions are kept ("when unsure, keep
+// it"), including lines that start like a header field.
+func TestReplyKeepsAnswers(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"A: answer above quote", "> Q: which version?\nA: 2.1\n> Q: which OS?\n", "> Q: which version?\nA: 2.1"},
+		{"text after quote", "> Is it fixed?\n\nNo, still broken.\n", "No, still broken."},
+		{"colon line above quote", "See below:\n\n> old text\n", "See below:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Reply(tt.in); got != tt.want {
+				t.Errorf("Reply = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
