@@ -24,8 +24,10 @@
 // regular expressions applied to single lines, so the time is linear in the
 // size of the body.
 //
-// When unsure, text is kept: only blocks recognised as quoted history or a
-// signature after the last new text are removed. A body that is entirely
+// When unsure, text is kept: what is removed is recognised quoted history
+// (below the new text, or above it in a bottom-posted reply; quotes
+// interleaved with answers are kept) and a signature after the last new
+// text. A body that is entirely
 // quoted yields "" — the caller then keeps the full text.
 package quote
 
