@@ -53,7 +53,13 @@ func scan(lines []string, opt scanOptions) []Fragment {
 		for i, j := 0, len(cur)-1; i < j; i, j = i+1, j-1 {
 			cur[i], cur[j] = cur[j], cur[i]
 		}
-		f := Fragment{Content: strings.Join(cur, "\n"), Quoted: curQuoted, Signature: curSig}
+		kept := cur[:0]
+		for _, l := range cur {
+			if l != syntheticBlank {
+				kept = append(kept, l)
+			}
+		}
+		f := Fragment{Content: strings.Join(kept, "\n"), Quoted: curQuoted, Signature: curSig}
 		if !foundVisible {
 			if f.Quoted || f.Signature || trimSpace(f.Content) == "" {
 				f.Hidden = true
@@ -114,20 +120,9 @@ func visibleText(frags []Fragment, dropLeadingQuote bool) string {
 			vis = append(vis, f)
 		}
 	}
-	if dropLeadingQuote {
-		first := 0
-		for first < len(vis) && (vis[first].Quoted || trimSpace(vis[first].Content) == "") {
-			first++
-		}
-		inline := false
-		for _, f := range vis[first:] {
-			if f.Quoted {
-				inline = true
-				break
-			}
-		}
-		if !inline {
-			vis = vis[first:]
+	if dropLeadingQuote && bottomPosted(frags) {
+		for len(vis) > 0 && (vis[0].Quoted || trimSpace(vis[0].Content) == "") {
+			vis = vis[1:]
 		}
 	}
 	parts := make([]string, len(vis))
@@ -135,6 +130,25 @@ func visibleText(frags []Fragment, dropLeadingQuote bool) string {
 		parts[i] = f.Content
 	}
 	return tidy(strings.Join(parts, "\n"))
+}
+
+// bottomPosted reports a quote followed by new text with no quote after it
+// (hidden or not). A quote after the new text means answers are interleaved
+// with quotes (inline replies, talon's "m t m"), and the quotes are kept.
+func bottomPosted(frags []Fragment) bool {
+	i := 0
+	for i < len(frags) && (frags[i].Quoted || trimSpace(frags[i].Content) == "") {
+		i++
+	}
+	if i == 0 {
+		return false
+	}
+	for _, f := range frags[i:] {
+		if f.Quoted {
+			return false
+		}
+	}
+	return true
 }
 
 // tidy removes leading blank lines and trailing white space; indentation of

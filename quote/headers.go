@@ -90,8 +90,15 @@ var originalMessage = regexp.MustCompile(`(?i)^\s*-{2,}\s*(?:original\s+message|
 // isQuoteHeader reports whether a non-quoted line directly above a quoted
 // block belongs to it: email_reply_parser's "On ... wrote:" and
 // "From:/Sent:/To:/Subject:" lines, plus the other attribution forms.
+//
+// Field names that are also common words ("A:", "An:") only count inside a
+// whole header block (cutUnquotedHistory), not alone: "A: my answer" above
+// a quoted question is text.
 func isQuoteHeader(line string) bool {
-	return headerFieldKind(line) != fieldNone || isAttribution(line, true) || originalMessage.MatchString(line)
+	if m := headerField.FindStringSubmatch(line); m != nil && m[1] != "A" && m[1] != "An" {
+		return true
+	}
+	return isAttribution(line, true) || originalMessage.MatchString(line)
 }
 
 func isQuotedLine(line string) bool { return strings.HasPrefix(line, ">") }
@@ -162,7 +169,7 @@ func cutUnquotedHistory(lines []string) []string {
 		if isHeaderBlock(lines, i) {
 			return lines[:separatorAbove(lines, i)]
 		}
-		if leadWrote.MatchString(line) && len(line) <= maxHeaderLen &&
+		if len(line) <= maxHeaderLen && leadWrote.MatchString(line) &&
 			strings.ContainsAny(line, "0123456789") && !nextIsQuoted(lines, i) {
 			return lines[:i]
 		}

@@ -21,7 +21,7 @@ func ReplyHTML(body string) string {
 }
 
 // HTMLText renders an HTML body as plain text, one line per block or <br>,
-// with quoted content (see ReplyHTML) prefixed by ">" per quoting level.
+// with quoted content (see ReplyHTML) prefixed by "> ".
 // Scripts, styles and the document head are left out. Malformed HTML is
 // read the way browsers read it (golang.org/x/net/html, HTML5 parsing).
 func HTMLText(body string) string {
@@ -32,7 +32,7 @@ func HTMLText(body string) string {
 		return body
 	}
 	r := &renderer{}
-	r.walk(doc, 0)
+	r.walk(doc)
 	r.flush(false)
 	return strings.Join(r.lines, "\n")
 }
@@ -59,9 +59,11 @@ func (r *renderer) flush(force bool) {
 		return
 	}
 	line := strings.TrimRight(r.cur.String(), " ")
+	// One ">" whatever the nesting: the scan only needs to know a line is
+	// quoted, and deep nesting must not make the text grow quadratically.
 	prefix := ""
 	if r.curDepth > 0 {
-		prefix = strings.Repeat(">", r.curDepth)
+		prefix = ">"
 		if line != "" {
 			prefix += " "
 		}
@@ -106,66 +108,106 @@ func (r *renderer) write(s string, d int) {
 		return
 	}
 	if r.cur.Len() == 0 {
-		s = strings.TrimLeft(s, " ")
-		if s == "" {
-			return
+		if r.pre == 0 {
+			s = strings.TrimLeft(s, " ")
+			if s == "" {
+				return
+			}
 		}
 		r.curDepth = r.depth(d)
 	}
 	r.cur.WriteString(s)
 }
 
-func (r *renderer) walk(n *html.Node, d int) {
+// walk renders the tree in document order. It follows the parent and
+// sibling links instead of recursing, so that deeply nested (hostile) HTML
+// cannot exhaust the stack.
+func (r *renderer) walk(root *html.Node) {
+	d := 0 // quoting depth
+	n := root
+	for n != nil {
+		if r.enter(n, &d) && n.FirstChild != nil {
+			n = n.FirstChild
+			continue
+		}
+		// Leave n, then its ancestors until one has a next sibling.
+		for n != nil {
+			r.leave(n, &d)
+			if n == root {
+				return
+			}
+			if n.NextSibling != nil {
+				n = n.NextSibling
+				break
+			}
+			n = n.Parent
+		}
+	}
+}
+
+// enter renders what comes before the children of n and reports whether
+// the children are to be rendered.
+func (r *renderer) enter(n *html.Node, d *int) bool {
 	switch n.Type {
 	case html.TextNode:
-		r.text(n.Data, d)
-		return
+		r.text(n.Data, *d)
+		return false
 	case html.CommentNode, html.DoctypeNode:
-		return
+		return false
 	case html.ElementNode:
-		switch n.DataAtom {
-		case atom.Head, atom.Style, atom.Script, atom.Title, atom.Template, atom.Noscript:
-			return
-		case atom.Br:
-			r.flush(true)
-			return
-		case atom.Hr:
-			r.flush(false)
-			if id := attr(n, "id"); id == "stopSpelling" || id == "zwchr" {
-				r.quoteRest = true
-			}
-			return
-		}
-		if startsHistory(n) {
-			r.flush(false)
+	default:
+		return true
+	}
+	switch n.DataAtom {
+	case atom.Head, atom.Style, atom.Script, atom.Title, atom.Template, atom.Noscript:
+		return false
+	case atom.Br:
+		r.flush(true)
+		return false
+	case atom.Hr:
+		r.flush(false)
+		if id := attr(n, "id"); id == "stopSpelling" || id == "zwchr" {
 			r.quoteRest = true
 		}
-		if isQuoteElement(n) {
-			d++
-		}
-		block := isBlock(n.DataAtom)
-		if block {
-			r.flush(false)
-		}
-		if n.DataAtom == atom.Pre {
-			r.pre++
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			r.walk(c, d)
-		}
-		if n.DataAtom == atom.Pre {
-			r.pre--
-		}
-		if block {
-			r.flush(false)
-		}
-		if n.DataAtom == atom.Td || n.DataAtom == atom.Th {
-			r.space()
-		}
+		return false
+	}
+	if startsHistory(n) {
+		r.flush(false)
+		r.quoteRest = true
+	}
+	if isQuoteElement(n) {
+		*d++
+	}
+	if isBlock(n.DataAtom) {
+		r.flush(false)
+	}
+	if n.DataAtom == atom.Pre {
+		r.pre++
+	}
+	return true
+}
+
+// leave renders what comes after the children of an element entered with
+// its children rendered; it mirrors enter.
+func (r *renderer) leave(n *html.Node, d *int) {
+	if n.Type != html.ElementNode {
 		return
 	}
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		r.walk(c, d)
+	switch n.DataAtom {
+	case atom.Head, atom.Style, atom.Script, atom.Title, atom.Template, atom.Noscript, atom.Br, atom.Hr:
+		return
+	}
+	if n.DataAtom == atom.Pre {
+		r.pre--
+	}
+	if isBlock(n.DataAtom) {
+		r.flush(false)
+	}
+	if n.DataAtom == atom.Td || n.DataAtom == atom.Th {
+		r.space()
+	}
+	if isQuoteElement(n) {
+		*d--
 	}
 }
 

@@ -24,8 +24,10 @@
 // regular expressions applied to single lines, so the time is linear in the
 // size of the body.
 //
-// When unsure, text is kept: only blocks recognised as quoted history or a
-// signature after the last new text are removed. A body that is entirely
+// When unsure, text is kept: what is removed is recognised quoted history
+// (below the new text, or above it in a bottom-posted reply; quotes
+// interleaved with answers are kept) and a signature after the last new
+// text. A body that is entirely
 // quoted yields "" — the caller then keeps the full text.
 package quote
 
@@ -66,11 +68,17 @@ func prepare(text string) []string {
 	for i, l := range lines {
 		out = append(out, l)
 		if l != "" && i+1 < len(lines) && strings.HasPrefix(lines[i+1], "________") {
-			out = append(out, "")
+			out = append(out, syntheticBlank)
 		}
 	}
 	return joinHeaders(out)
 }
+
+// syntheticBlank is the empty line prepare inserts above a line of
+// underscores. It can never come from the input (lines hold no "\n"), counts
+// as blank for the scan and is left out of the fragments' content, so that
+// the output never holds more than the input.
+const syntheticBlank = "\n"
 
 // normalizeNewlines turns CRLF and lone CR line ends into LF.
 func normalizeNewlines(s string) string {

@@ -311,3 +311,63 @@ func TestStripQuotesKeepsSignature(t *testing.T) {
 		})
 	}
 }
+
+// R9: Signature only removes a block that names the sender, at the end.
+func TestSignature(t *testing.T) {
+	tests := []struct {
+		name, body, sender, wantText, wantSig string
+	}{
+		{"mailbox sender", "Please call me.\n\nJean Dupont\nACME SA\n", "Jean Dupont <jean.dupont@x.fr>", "Please call me.", "Jean Dupont\nACME SA"},
+		{"address local part", "Ok.\n\n-- \njdupont, ACME\n", "jdupont@x.fr", "Ok.", "-- \njdupont, ACME"},
+		{"no sender keeps all", "Ok.\n\nJean\n", "", "Ok.\n\nJean\n", ""},
+		{"name only body is text", "Jean Dupont\n", "Jean Dupont", "Jean Dupont\n", ""},
+		{"mention too far up", "Jean Dupont here.\n" + strings.Repeat("line\n", 20), "Jean Dupont", "Jean Dupont here.\n" + strings.Repeat("line\n", 20), ""},
+		{"sender not mentioned", "Hello\n\nBest,\nMarie\n", "Jean Dupont", "Hello\n\nBest,\nMarie\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text, sig := Signature(tt.body, tt.sender)
+			if text != tt.wantText || sig != tt.wantSig {
+				t.Errorf("Signature = (%q, %q), want (%q, %q)", text, sig, tt.wantText, tt.wantSig)
+			}
+		})
+	}
+}
+
+// R9: HTML is rendered line by line, with quoted content marked so that
+// Reply can remove it; scripts and styles never reach the comment.
+func TestHTMLText(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"blocks and br", "<p>a</p><div>b<br>c</div>", "a\nb\nc"},
+		{"inline spacing", "<b>From:</b><span> Jean</span>", "From: Jean"},
+		{"blockquote marked", "x<blockquote>q1<br>q2<blockquote>deep</blockquote></blockquote>y", "x\n> q1\n> q2\n> deep\ny"},
+		{"script and style dropped", "<style>p{}</style><script>alert(1)</script>t", "t"},
+		{"pre keeps lines", "<pre>a\n  b</pre>", "a\n  b"},
+		{"nbsp is a space", "a&nbsp;b", "a b"},
+		{"hotmail marker quotes the rest", "new<hr id=\"stopSpelling\">old<div>older</div>", "new\n> old\n> older"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := HTMLText(tt.in); got != tt.want {
+				t.Errorf("HTMLText = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// R9: answers written between quoted questions are kept ("when unsure, keep
+// it"), including lines that start like a header field.
+func TestReplyKeepsAnswers(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"A: answer above quote", "> Q: which version?\nA: 2.1\n> Q: which OS?\n", "> Q: which version?\nA: 2.1"},
+		{"text after quote", "> Is it fixed?\n\nNo, still broken.\n", "No, still broken."},
+		{"colon line above quote", "See below:\n\n> old text\n", "See below:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Reply(tt.in); got != tt.want {
+				t.Errorf("Reply = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package quote
 
 import (
+	"net/mail"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -107,15 +108,33 @@ func Signature(text, sender string) (body, sig string) {
 }
 
 // senderKeys returns the strings whose presence in a line marks a mention of
-// the sender: the whole name or address, and the local part of an address.
+// the sender: the display name, the address, and the address's local part
+// when it is long enough to be distinctive. sender may be a bare name, a bare
+// address or an RFC 5322 mailbox ("Jean Dupont <j@x.fr>").
 func senderKeys(sender string) []string {
-	s := strings.ToLower(trimSpace(sender))
+	s := trimSpace(sender)
 	if s == "" {
 		return nil
 	}
-	keys := []string{s}
-	if at := strings.IndexByte(s, '@'); at > 1 {
-		keys = append(keys, s[:at])
+	var keys []string
+	add := func(k string) {
+		k = strings.ToLower(trimSpace(k))
+		if len(k) >= 2 {
+			keys = append(keys, k)
+		}
+	}
+	addr := s
+	if a, err := mail.ParseAddress(s); err == nil {
+		add(a.Name)
+		addr = a.Address
+	}
+	if at := strings.IndexByte(addr, '@'); at >= 0 {
+		add(addr)
+		if at >= 3 {
+			add(addr[:at])
+		}
+	} else if addr == s {
+		add(s)
 	}
 	return keys
 }
