@@ -279,3 +279,59 @@ func TestConfigCommands(t *testing.T) {
 		t.Fatalf("unknown command exit %d, want 2", code)
 	}
 }
+
+// deliver: exit 0 once recorded (a refusal too), 65 for input that is not a mail, 75 when the store fails (I1).
+func TestDeliverExitCodes(t *testing.T) {
+	c := newCLI(t)
+	c.setup()
+	good := "From: ann@acme.test\r\nTo: support@localhost\r\nSubject: Printer on fire\r\nMessage-ID: <p1@acme.test>\r\n\r\nHelp.\r\n"
+	if _, errs, code := c.run(good, "deliver", "--recipient", "support@localhost"); code != 0 {
+		t.Fatalf("deliver exit %d: %s", code, errs)
+	}
+	// Recipient from Delivered-To when no --recipient is given.
+	stranger := "Delivered-To: support@localhost\r\nFrom: who@else.test\r\nTo: someone@else.test\r\nSubject: hi\r\nMessage-ID: <p2@else.test>\r\n\r\nhi\r\n"
+	if _, errs, code := c.run(stranger, "deliver"); code != 0 {
+		t.Fatalf("refusal exit %d: %s", code, errs)
+	}
+	if _, _, code := c.run("\x00\x01garbage", "deliver"); code != exDataErr {
+		t.Fatalf("garbage exit %d, want 65", code)
+	}
+	msgs := decode[[]map[string]any](t, c.ok("message", "list", "--json"))
+	if len(msgs) != 3 || msgs[0]["outcome"] != "refused" && msgs[0]["outcome"] != "case_opened" || msgs[0]["transport"] != "pipe" {
+		t.Fatalf("messages = %v", msgs)
+	}
+	if msgs[1]["outcome"] != "refused" || msgs[2]["outcome"] != "quarantined" {
+		t.Fatalf("outcomes = %v %v", msgs[1]["outcome"], msgs[2]["outcome"])
+	}
+	broken := filepath.Join(c.dir, "broken.toml")
+	os.WriteFile(broken, []byte("[store]\npath = \"/nonexistent/dir/x.db\"\n"), 0o644)
+	if _, _, code := c.run(good, "deliver", "--config", broken); code != exTempFail {
+		t.Fatalf("store failure exit %d, want 75", code)
+	}
+}
+
+// route test prints the decision and applies nothing; parse needs no config.
+func TestRouteTestAndParse(t *testing.T) {
+	c := newCLI(t)
+	c.setup()
+	eml := filepath.Join(c.dir, "m.eml")
+	os.WriteFile(eml, []byte("From: stranger@else.test\r\nTo: support@localhost\r\nSubject: hi\r\nMessage-ID: <r1@else.test>\r\n\r\nhello\r\n\r\nOn Mon, Bob wrote:\r\n> old\r\n"), 0o644)
+	d := decode[map[string]any](t, c.ok("route", "test", "--json", eml))
+	hasKeys(t, "route test", d, "action", "case_id", "org", "product", "reasons", "notify")
+	if d["action"] != "refuse" || !strings.Contains(fmt.Sprint(d["reasons"]), "R1") || fmt.Sprint(d["notify"]) != "[stranger@else.test]" {
+		t.Fatalf("decision = %v", d)
+	}
+	if msgs := decode[[]map[string]any](t, c.ok("message", "list", "--json")); len(msgs) != 0 {
+		t.Fatal("route test applied something")
+	}
+	p := decode[map[string]any](t, c.ok("parse", eml, "--json"))
+	hasKeys(t, "parse", p, "from", "to", "cc", "subject", "message_id", "in_reply_to", "references", "date", "text", "reply_text", "html", "attachments", "kind", "problems")
+	if p["reply_text"] != "hello" || p["kind"] != "normal" {
+		t.Fatalf("parse = %v", p)
+	}
+	empty := filepath.Join(c.dir, "empty.eml")
+	os.WriteFile(empty, nil, 0o644)
+	if _, _, code := c.run("", "parse", empty); code != exDataErr {
+		t.Fatalf("parse of an empty file: exit %d", code)
+	}
+}

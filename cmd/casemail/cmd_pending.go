@@ -9,10 +9,7 @@ import (
 // Commands of the mail side, wired when their packages land.
 var errNotYet = errors.New("this command is not available in this build yet")
 
-func cmdServe(e *env, args []string) error     { return errNotYet }
-func cmdDeliver(e *env, args []string) error   { return errNotYet }
-func cmdRouteTest(e *env, args []string) error { return errNotYet }
-func cmdParse(e *env, args []string) error     { return errNotYet }
+func cmdServe(e *env, args []string) error { return errNotYet }
 
 func configExample() []byte { return config.Example() }
 
