@@ -251,3 +251,16 @@ func TestReferencesCapped(t *testing.T) {
 		t.Errorf("References %d: %v", len(refs), refs)
 	}
 }
+
+// BenchmarkCompose: render and compose one watcher notification.
+func BenchmarkCompose(b *testing.B) {
+	c := testComposer(b, testConfig())
+	it := goldenItem("comment_added", "fr")
+	thread := []string{"a@x.test", "b@x.test", "c@x.test"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Compose(it, thread, fixedNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -90,8 +90,35 @@ func (w *Worker) Notify() {
 
 // claimed is a row with the time its lease started.
 type claimed struct {
-	item casebook.OutboxItem
-	at   time.Time
+	item    casebook.OutboxItem
+	at      time.Time
+	threads *threadCache
+}
+
+// threadCache asks the queue for a case's thread once per claimed batch: a
+// comment fanned out to 200 watchers costs one CaseThread, not 200, and the
+// watchers' copies do not reference each other.
+type threadCache struct {
+	mu sync.Mutex
+	m  map[int64]*threadEntry
+}
+
+type threadEntry struct {
+	once sync.Once
+	ids  []string
+	err  error
+}
+
+func (c *threadCache) get(ctx context.Context, q Queue, caseID int64) ([]string, error) {
+	c.mu.Lock()
+	e, ok := c.m[caseID]
+	if !ok {
+		e = &threadEntry{}
+		c.m[caseID] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.ids, e.err = q.CaseThread(ctx, caseID) })
+	return e.ids, e.err
 }
 
 // Run claims due rows in batches and sends them over Workers parallel
@@ -131,10 +158,11 @@ func (w *Worker) Run(ctx context.Context) error {
 				}
 				break
 			}
+			threads := &threadCache{m: map[int64]*threadEntry{}}
 			for _, it := range items {
 				batch.Add(1)
 				select {
-				case jobs <- claimed{it, now}:
+				case jobs <- claimed{it, now, threads}:
 				case <-ctx.Done():
 					batch.Done()
 				}
@@ -194,7 +222,7 @@ func (w *Worker) deliver(ctx context.Context, tr Transport, job claimed) {
 	}
 	var thread []string
 	if it.CaseID != nil && it.Data["in_reply_to"] == "" {
-		t, err := w.o.Queue.CaseThread(ctx, *it.CaseID)
+		t, err := job.threads.get(ctx, w.o.Queue, *it.CaseID)
 		if err != nil {
 			w.retry(it, fmt.Errorf("case thread %d: %w", *it.CaseID, err))
 			return

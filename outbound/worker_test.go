@@ -299,3 +299,35 @@ func TestMaildir(t *testing.T) {
 		}
 	}
 }
+
+type countingQueue struct {
+	*MemQueue
+	threads atomic.Int32
+}
+
+func (c *countingQueue) CaseThread(ctx context.Context, caseID int64) ([]string, error) {
+	c.threads.Add(1)
+	return c.MemQueue.CaseThread(ctx, caseID)
+}
+
+// A fan-out (one comment, many watchers, R8) asks the store for the case's
+// thread once per batch, over several connections.
+func TestFanoutReadsThreadOncePerBatch(t *testing.T) {
+	q := &countingQueue{MemQueue: NewMemQueue("support.example.test")}
+	q.AddInbound(4, "orig@customer.test")
+	for i := 0; i < 40; i++ {
+		q.Add(row("comment_added", fmt.Sprintf("w%d@customer.test", i), fmt.Sprintf("fan%d", i), 4))
+	}
+	tr := &capture{}
+	run(t, newTestWorker(t, q, tr, func(o *Options) { o.Batch, o.Workers = 40, 3 }))
+	waitFor(t, "40 sent", func() bool { return q.Count(casebook.OutboxSent) == 40 })
+	if n := q.threads.Load(); n != 1 {
+		t.Errorf("CaseThread called %d times, want 1", n)
+	}
+	for _, m := range tr.all() {
+		p := parse(t, m.msg)
+		if refs, _ := p.h.MsgIDList("References"); len(refs) != 1 || refs[0] != "orig@customer.test" {
+			t.Fatalf("watcher copy references %v", refs)
+		}
+	}
+}
