@@ -9,7 +9,7 @@ export PATH="$PATH:/usr/sbin"
 RUNS=${1:-5}
 PORT=${PORT:-25526}
 N=${N:-200}
-WORKERS=${WORKERS:-2}
+WORKERS=${WORKERS:-4}
 BIN=$(mktemp -d /tmp/fanout.XXXXXX)
 trap 'kill "$SINK" 2>/dev/null || true; wait "$SINK" 2>/dev/null || true; rm -rf "$BIN"' EXIT
 

@@ -32,7 +32,7 @@ type Options struct {
 	NewTransport func() (Transport, error)
 	Log          *slog.Logger
 	Workers      int           // parallel connections, default 1 (outbound.workers)
-	Batch        int           // rows claimed at once, default 50
+	Batch        int           // rows claimed at once, default 100
 	Lease        time.Duration // how long a claim keeps others off a row, default 5m
 	MaxAge       time.Duration // temporary failures become failed after this, default 72h
 	Poll         time.Duration // how often to look for due rows without a Notify, default 1s
@@ -62,7 +62,7 @@ func NewWorker(opts Options) (*Worker, error) {
 		opts.Workers = 1
 	}
 	if opts.Batch <= 0 {
-		opts.Batch = 50
+		opts.Batch = 100
 	}
 	def(&opts.Lease, 5*time.Minute)
 	def(&opts.MaxAge, 72*time.Hour)

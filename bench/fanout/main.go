@@ -21,8 +21,8 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:25526", "SMTP sink host:port")
 	n := flag.Int("n", 200, "watchers (outbox rows)")
-	workers := flag.Int("workers", 2, "parallel SMTP connections (outbound.workers)")
-	batch := flag.Int("batch", 50, "rows claimed at once")
+	workers := flag.Int("workers", 4, "parallel SMTP connections (outbound.workers)")
+	batch := flag.Int("batch", 100, "rows claimed at once")
 	starttls := flag.String("starttls", "opportunistic", "outbound.starttls")
 	flag.Parse()
 	if err := run(*addr, *n, *workers, *batch, *starttls); err != nil {
