@@ -188,7 +188,8 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 				// RFC 2369 / RFC 8058: watchers can stop following from their client.
 				unsub := "<mailto:" + replytoken.Address(local, "unsubscribe-"+tok, c.ReplyDomain) + ">"
 				if c.PublicURL != "" {
-					unsub = "<" + c.PublicURL + "/unsubscribe?t=" + url.QueryEscape(tok) + ">, " + unsub
+					// The token is bound to the recipient (I6): the handler needs both.
+					unsub = "<" + c.PublicURL + "/unsubscribe?t=" + url.QueryEscape(tok) + "&a=" + url.QueryEscape(rcpt.Address) + ">, " + unsub
 					h.Set("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 				}
 				h.Set("List-Unsubscribe", unsub)

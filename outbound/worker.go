@@ -259,7 +259,7 @@ func (w *Worker) deliver(ctx context.Context, tr Transport, job claimed) {
 		log.Error("mail sent but not recorded: it will be sent again after the lease", "err", err)
 		return
 	}
-	log.Info("sent", "subject", msg.Subject)
+	log.Info("sent", "to", msg.To[0], "subject", msg.Subject)
 }
 
 func (w *Worker) record() (context.Context, context.CancelFunc) {

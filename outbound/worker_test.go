@@ -331,3 +331,33 @@ func TestFanoutReadsThreadOncePerBatch(t *testing.T) {
 		}
 	}
 }
+
+// NewFromConfig: the embedded default (a Maildir) works out of the box, and
+// a missing SMTP password is reported at start-up, not at the first mail.
+func TestNewFromConfig(t *testing.T) {
+	cfg := testConfig()
+	dir := filepath.Join(t.TempDir(), "casemail-sent")
+	cfg.Outbound.Transport = "maildir:" + dir
+	q := NewMemQueue(cfg.Outbound.ReplyDomain)
+	q.Add(row("case_opened", "alice@customer.test", "cfg1", 1))
+	w, err := NewFromConfig(cfg, q, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, w)
+	waitFor(t, "sent", func() bool { return q.Count(casebook.OutboxSent) == 1 })
+	if ents, _ := os.ReadDir(filepath.Join(dir, "new")); len(ents) != 1 {
+		t.Errorf("new/ has %d files", len(ents))
+	}
+
+	cfg.Outbound.Transport = "smtp://127.0.0.1:1"
+	cfg.Outbound.Username, cfg.Outbound.PasswordEnv = "u", "CASEMAIL_TEST_UNSET_PASSWORD"
+	if _, err := NewFromConfig(cfg, q, nil, nil); err == nil || !strings.Contains(err.Error(), "CASEMAIL_TEST_UNSET_PASSWORD") {
+		t.Errorf("missing password: %v", err)
+	}
+	cfg.Outbound.Username, cfg.Outbound.PasswordEnv = "", ""
+	cfg.Templates.Dir = filepath.Join(t.TempDir(), "missing")
+	if _, err := NewFromConfig(cfg, q, nil, nil); err == nil {
+		t.Error("a missing templates dir was accepted")
+	}
+}
