@@ -26,8 +26,10 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
+	"time"
 )
 
 //go:embed default
@@ -107,7 +109,35 @@ type Set struct {
 	overrides     []string       // override files, relative to dir
 }
 
-// Funcs are the formatting helpers templates may use.
+var months = map[string][]string{
+	"fr": {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
+	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+}
+
+// funcsFor returns Funcs plus the helpers that depend on the language.
+func funcsFor(locale string) map[string]any {
+	m := make(map[string]any, len(Funcs)+1)
+	for k, v := range Funcs {
+		m[k] = v
+	}
+	// longdate writes a YYYY-MM-DD date the way the language does
+	// ("9 décembre 2026", "9 December 2026"); anything else is left as is.
+	m["longdate"] = func(s string) string {
+		t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+		if err != nil {
+			return s
+		}
+		day := strconv.Itoa(t.Day())
+		if locale == "fr" && t.Day() == 1 {
+			day = "1er"
+		}
+		return day + " " + months[locale][t.Month()-1] + " " + strconv.Itoa(t.Year())
+	}
+	return m
+}
+
+// Funcs are the formatting helpers templates may use, in every language;
+// "longdate" is added per language (see funcsFor).
 var Funcs = map[string]any{
 	// lines splits a newline-separated list, dropping empty lines (R4 addresses).
 	"lines": func(s string) []string {
@@ -192,14 +222,14 @@ func (s *Set) load(fsys fs.FS, prefix string) error {
 		name := prefix + p
 		var ex executor
 		if k.part == partHTML {
-			t, err := htmltemplate.New(name).Funcs(Funcs).Option("missingkey=zero").Parse(string(b))
+			t, err := htmltemplate.New(name).Funcs(funcsFor(k.locale)).Option("missingkey=zero").Parse(string(b))
 			if err != nil {
 				errs = append(errs, err)
 				return nil
 			}
 			ex = t
 		} else {
-			t, err := texttemplate.New(name).Funcs(Funcs).Option("missingkey=zero").Parse(string(b))
+			t, err := texttemplate.New(name).Funcs(funcsFor(k.locale)).Option("missingkey=zero").Parse(string(b))
 			if err != nil {
 				errs = append(errs, err)
 				return nil
