@@ -130,6 +130,7 @@ type testServer struct {
 	sessions int
 	auths    []string
 	msgs     [][]byte
+	logouts  int
 	user     string
 	pass     string
 }
@@ -164,8 +165,13 @@ func (s *testSession) Data(r io.Reader) error {
 	s.b.mu.Unlock()
 	return err
 }
-func (s *testSession) Reset()        {}
-func (s *testSession) Logout() error { return nil }
+func (s *testSession) Reset() {}
+func (s *testSession) Logout() error {
+	s.b.mu.Lock()
+	s.b.logouts++
+	s.b.mu.Unlock()
+	return nil
+}
 
 func startGoSMTP(t testing.TB, b *testServer) string {
 	t.Helper()
@@ -247,5 +253,33 @@ func TestSMTPStartTLSPolicy(t *testing.T) {
 		if err != nil && (IsPermanent(err) || !strings.Contains(err.Error(), "STARTTLS")) {
 			t.Errorf("%s: %v should be a temporary STARTTLS error", tc.policy, err)
 		}
+	}
+}
+
+// An idle connection is closed with QUIT and a new one opened for the
+// next mail.
+func TestSMTPIdleConnectionClosed(t *testing.T) {
+	b := &testServer{}
+	addr := startGoSMTP(t, b)
+	q := NewMemQueue("support.example.test")
+	q.Add(row("comment_added", "a@customer.test", "idle1", 9))
+	w := newTestWorker(t, q, nil, func(o *Options) {
+		o.IdleClose = 50 * time.Millisecond
+		o.NewTransport = smtpTransportFactory(t, addr, func(c *config.Outbound) { c.StartTLS = "never" })
+	})
+	run(t, w)
+	waitFor(t, "first sent", func() bool { return q.Count(casebook.OutboxSent) == 1 })
+	waitFor(t, "the idle connection to close", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.logouts == 1
+	})
+	q.Add(row("comment_added", "a@customer.test", "idle2", 9))
+	w.Notify()
+	waitFor(t, "second sent", func() bool { return q.Count(casebook.OutboxSent) == 2 })
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.sessions != 2 || len(b.msgs) != 2 {
+		t.Errorf("sessions %d messages %d, want 2 and 2", b.sessions, len(b.msgs))
 	}
 }

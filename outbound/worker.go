@@ -38,6 +38,7 @@ type Options struct {
 	Poll         time.Duration // how often to look for due rows without a Notify, default 1s
 	BaseBackoff  time.Duration // first retry delay, default 30s, doubling up to MaxBackoff
 	MaxBackoff   time.Duration // default 1h
+	IdleClose    time.Duration // close a connection unused for this long, default 30s
 	Now          func() time.Time
 }
 
@@ -69,6 +70,7 @@ func NewWorker(opts Options) (*Worker, error) {
 	def(&opts.Poll, time.Second)
 	def(&opts.BaseBackoff, 30*time.Second)
 	def(&opts.MaxBackoff, time.Hour)
+	def(&opts.IdleClose, 30*time.Second)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -178,17 +180,34 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// sender owns one transport (one SMTP connection) and sends what it is given.
+// sender owns one transport (one SMTP connection) and sends what it is
+// given. A connection idle for IdleClose is closed (QUIT) rather than left
+// for the relay to time out; the next mail opens a new one.
 func (w *Worker) sender(ctx context.Context, n int, jobs <-chan claimed, batch *sync.WaitGroup) {
 	var tr Transport
-	defer func() {
+	closeTr := func() {
 		if tr != nil {
 			if err := tr.Close(); err != nil {
 				w.log.Debug("close transport", "conn", n, "err", err)
 			}
+			tr = nil
 		}
-	}()
-	for job := range jobs {
+	}
+	defer closeTr()
+	idle := time.NewTimer(w.o.IdleClose)
+	defer idle.Stop()
+	for {
+		var job claimed
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				return
+			}
+			job = j
+		case <-idle.C:
+			closeTr()
+			continue
+		}
 		if ctx.Err() != nil {
 			// Shutting down: leave the row leased, untouched.
 			batch.Done()
@@ -206,6 +225,7 @@ func (w *Worker) sender(ctx context.Context, n int, jobs <-chan claimed, batch *
 		}
 		w.deliver(ctx, tr, job)
 		batch.Done()
+		idle.Reset(w.o.IdleClose)
 	}
 }
 
