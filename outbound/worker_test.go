@@ -243,12 +243,16 @@ func TestShutdownFinishesMailInFlight(t *testing.T) {
 	first := q.Add(row("comment_added", "a@customer.test", "f1", 1))
 	second := q.Add(row("comment_added", "b@customer.test", "f2", 1))
 	tr := &blockingTransport{started: make(chan struct{}, 2), release: make(chan struct{})}
-	stop := run(t, newTestWorker(t, q, tr, nil))
+	w := newTestWorker(t, q, tr, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
 	<-tr.started
-	stopped := make(chan struct{})
-	go func() { stop(); close(stopped) }()
+	cancel()
 	close(tr.release) // the relay answers after the cancel
-	<-stopped
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 	if q.Get(first).Status != casebook.OutboxSent {
 		t.Errorf("mail in flight not recorded: %+v", q.Get(first))
 	}
