@@ -169,8 +169,8 @@ func (w *Worker) Run(ctx context.Context) error {
 					batch.Done()
 				}
 			}
-			// Wait for the batch: the next claim then sees the rows it
-			// just retried or sent.
+			// Wait for the batch, so that a case's next notification lists
+			// the ones just sent in its References.
 			batch.Wait()
 			if len(items) < w.o.Batch {
 				break
