@@ -1,0 +1,306 @@
+// Package outbound sends the notifications the casebook queues in its
+// outbox (I3): it renders a template (package templates), composes a MIME
+// message and hands it to a transport (a Maildir, or an SMTP relay), with
+// retries and backoff.
+//
+// Standards followed: RFC 5322 (message format, Message-ID, In-Reply-To and
+// References threading), RFC 2045–2047 (MIME, quoted-printable bodies,
+// encoded-word subjects), RFC 2046 multipart/alternative, RFC 3834
+// (Auto-Submitted), RFC 2919 (List-Id), RFC 2369 and RFC 8058
+// (List-Unsubscribe, one-click), RFC 5321 (SMTP), RFC 3207 (STARTTLS),
+// RFC 4954 and RFC 4616 (AUTH PLAIN).
+package outbound
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/config"
+	"github.com/casemail/casemail/replytoken"
+	"github.com/casemail/casemail/templates"
+	"github.com/emersion/go-message"
+	gomail "github.com/emersion/go-message/mail"
+)
+
+// MaxReferences caps the References header: the first Message-ID (the
+// thread root) and the most recent ones are kept, as RFC 5322 section 3.6.4
+// suggests and mail clients need to group a long case.
+const MaxReferences = 20
+
+// Message is one composed notification, ready for a Transport.
+type Message struct {
+	MailFrom string   // envelope sender: bounce+TOKEN@reply_domain
+	To       []string // envelope recipients
+	Subject  string   // decoded subject, recorded by MarkSent
+	Bytes    []byte   // the whole message, CRLF line endings
+}
+
+// Composer turns outbox rows into messages.
+type Composer struct {
+	Templates     *templates.Set
+	Signer        *replytoken.Signer // nil: no Reply-To token (case replies then thread by Message-ID)
+	From          *mail.Address
+	ReplyDomain   string
+	SubjectTag    string // with one %d, e.g. "[Case #%d]"
+	DefaultLocale string
+	ReplyTokenTTL time.Duration
+	PublicURL     string // http.public_url; "" leaves out the https unsubscribe link
+}
+
+// NewComposer reads the parts of cfg the composer needs.
+func NewComposer(cfg *config.Config, set *templates.Set, signer *replytoken.Signer) (*Composer, error) {
+	from, err := mail.ParseAddress(cfg.Outbound.From)
+	if err != nil {
+		return nil, fmt.Errorf("outbound.from %q: %w", cfg.Outbound.From, err)
+	}
+	return &Composer{
+		Templates:     set,
+		Signer:        signer,
+		From:          from,
+		ReplyDomain:   cfg.Outbound.ReplyDomain,
+		SubjectTag:    cfg.Policy.SubjectTag,
+		DefaultLocale: cfg.Policy.Locale,
+		ReplyTokenTTL: cfg.Policy.ReplyTokenTTL.Duration,
+		PublicURL:     strings.TrimRight(cfg.HTTP.PublicURL, "/"),
+	}, nil
+}
+
+// tokenRE is what may stand in a Message-ID left part and a local part
+// without quoting (RFC 5322 dot-atom text, restricted).
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// PermanentError marks a failure no retry can fix (bad recipient address,
+// missing template): the row is marked failed at once.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+func permanent(format string, a ...any) error {
+	return &PermanentError{Err: fmt.Errorf(format, a...)}
+}
+
+// IsNotice reports whether a template answers an inbound mail rather than
+// telling about a case: it is then an auto-reply (RFC 3834).
+func IsNotice(template string) bool {
+	return strings.HasPrefix(template, "notice_") || !isCaseTemplate(template)
+}
+
+func isCaseTemplate(t string) bool {
+	switch t {
+	case "case_opened", "case_opened_watcher", "comment_added", "case_closed",
+		"case_reopened", "case_escalated", "watcher_added", "followup_opened":
+		return true
+	}
+	return false
+}
+
+// Compose builds the message for item. thread is the case's Message-IDs,
+// oldest first (Queue.CaseThread), nil when there is no case.
+func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.Time) (*Message, error) {
+	if !tokenRE.MatchString(item.Token) {
+		return nil, permanent("outbox %d: token %q cannot be used in a Message-ID", item.ID, item.Token)
+	}
+	rcpt, err := mail.ParseAddress(item.To)
+	if err != nil || strings.ContainsAny(rcpt.Address, "\r\n<> ") {
+		return nil, permanent("outbox %d: recipient %q is not an address", item.ID, templates.OneLine(item.To))
+	}
+	locale := item.Locale
+	if locale == "" {
+		locale = c.DefaultLocale
+	}
+	data := item.Data
+	if item.CaseID != nil && data["case_id"] == "" {
+		data = make(map[string]string, len(item.Data)+1)
+		for k, v := range item.Data {
+			data[k] = v
+		}
+		data["case_id"] = fmt.Sprint(*item.CaseID)
+	}
+	r, err := c.Templates.Render(item.Template, locale, data)
+	if err != nil {
+		return nil, &PermanentError{Err: fmt.Errorf("outbox %d: %w", item.ID, err)}
+	}
+	notice := IsNotice(item.Template)
+	subject := r.Subject
+	if item.CaseID != nil {
+		// The tag leads, once, even when a notice quotes a tagged subject.
+		tag := fmt.Sprintf(c.SubjectTag, *item.CaseID)
+		subject = strings.TrimSpace(tag + " " + templates.OneLine(strings.ReplaceAll(subject, tag, "")))
+	}
+	subject = templates.OneLine(subject)
+
+	local, _, _ := strings.Cut(c.From.Address, "@")
+	var h gomail.Header
+	h.SetDate(now)
+	h.SetAddressList("From", []*gomail.Address{{Name: templates.OneLine(c.From.Name), Address: c.From.Address}})
+	h.SetAddressList("To", []*gomail.Address{{Name: templates.OneLine(rcpt.Name), Address: rcpt.Address}})
+	h.SetSubject(subject)
+	ownID := item.Token + "@" + c.ReplyDomain
+	h.SetMessageID(ownID)
+
+	// Threading (RFC 5322 section 3.6.4): a notice answers the inbound mail;
+	// case mail hangs under the first mail of the case so every client
+	// groups the whole case.
+	parent := cleanID(item.Data["in_reply_to"])
+	var refs []string
+	if parent != "" {
+		refs = append(cleanIDs(strings.Fields(item.Data["references"])), parent)
+	} else if item.CaseID != nil {
+		refs = cleanIDs(thread)
+		if len(refs) > 0 {
+			parent = refs[0]
+		}
+	}
+	refs = capRefs(dedupe(refs, ownID), MaxReferences)
+	if parent != "" && parent != ownID {
+		h.SetMsgIDList("In-Reply-To", []string{parent})
+	}
+	if len(refs) > 0 {
+		h.SetMsgIDList("References", refs)
+	}
+
+	// Loop prevention (RFC 3834, I5): every mail we send says it is automatic.
+	if notice {
+		h.Set("Auto-Submitted", "auto-replied")
+	} else {
+		h.Set("Auto-Submitted", "auto-generated")
+	}
+	h.Set("X-Auto-Response-Suppress", "All")
+	h.Set("Precedence", "bulk") // for old vacation programs that ignore Auto-Submitted
+
+	if item.CaseID != nil && !notice {
+		caseID := *item.CaseID
+		// RFC 2919 List-Id: filters can sort a case's mail.
+		h.Set("List-Id", fmt.Sprintf("<case-%d.%s>", caseID, c.ReplyDomain))
+		if c.Signer != nil {
+			tok := c.Signer.Sign(caseID, rcpt.Address, now.Add(c.ReplyTokenTTL))
+			h.SetAddressList("Reply-To", []*gomail.Address{{Name: templates.OneLine(c.From.Name), Address: replytoken.Address(local, tok, c.ReplyDomain)}})
+			if isWatcherMail(item, rcpt.Address) {
+				// RFC 2369 / RFC 8058: watchers can stop following from their client.
+				unsub := "<mailto:" + replytoken.Address(local, "unsubscribe-"+tok, c.ReplyDomain) + ">"
+				if c.PublicURL != "" {
+					// The token is bound to the recipient (I6): the handler needs both.
+					unsub = "<" + c.PublicURL + "/unsubscribe?t=" + url.QueryEscape(tok) + "&a=" + url.QueryEscape(rcpt.Address) + ">, " + unsub
+					h.Set("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+				}
+				h.Set("List-Unsubscribe", unsub)
+			}
+		}
+	}
+
+	// A deterministic boundary keeps the output reproducible (golden files).
+	sum := sha256.Sum256([]byte(item.Token))
+	h.SetContentType("multipart/alternative", map[string]string{"boundary": "=_cm_" + hex.EncodeToString(sum[:12])})
+
+	var buf bytes.Buffer
+	buf.Grow(len(r.Text) + len(r.HTML) + 2048)
+	w, err := message.CreateWriter(&buf, writeOrder(h.Header))
+	if err != nil {
+		return nil, fmt.Errorf("outbox %d: compose: %w", item.ID, err)
+	}
+	for _, p := range []struct{ ctype, body string }{{"text/plain", r.Text}, {"text/html", r.HTML}} {
+		var ph message.Header
+		ph.SetContentType(p.ctype, map[string]string{"charset": "utf-8"})
+		ph.Set("Content-Transfer-Encoding", "quoted-printable")
+		pw, err := w.CreatePart(ph)
+		if err != nil {
+			return nil, fmt.Errorf("outbox %d: compose %s: %w", item.ID, p.ctype, err)
+		}
+		if _, err := pw.Write([]byte(p.body)); err != nil {
+			return nil, fmt.Errorf("outbox %d: compose %s: %w", item.ID, p.ctype, err)
+		}
+		if err := pw.Close(); err != nil {
+			return nil, fmt.Errorf("outbox %d: compose %s: %w", item.ID, p.ctype, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("outbox %d: compose: %w", item.ID, err)
+	}
+	return &Message{
+		MailFrom: "bounce+" + item.Token + "@" + c.ReplyDomain,
+		To:       []string{rcpt.Address},
+		Subject:  subject,
+		Bytes:    buf.Bytes(),
+	}, nil
+}
+
+// writeOrder returns h with its fields written in the order they were set
+// (go-message writes the last one set first): Date, From, To, Subject...
+func writeOrder(h message.Header) message.Header {
+	var out message.Header
+	for f := h.Fields(); f.Next(); {
+		out.Add(f.Key(), f.Value())
+	}
+	return out
+}
+
+// isWatcherMail: case mail to anyone but the requester goes to a watcher,
+// who may unsubscribe (R8). The requester cannot stop following their own
+// case.
+func isWatcherMail(item casebook.OutboxItem, rcpt string) bool {
+	if item.Template == "case_opened_watcher" || item.Template == "watcher_added" {
+		return true
+	}
+	req := item.Data["requester"]
+	if a, err := mail.ParseAddress(req); err == nil {
+		req = a.Address
+	}
+	return req != "" && !strings.EqualFold(strings.TrimSpace(req), rcpt)
+}
+
+// cleanID strips <> and refuses anything that is not a plausible msg-id, so
+// stored data cannot break the header.
+func cleanID(id string) string {
+	id = strings.TrimSpace(id)
+	id = strings.TrimPrefix(id, "<")
+	id = strings.TrimSuffix(id, ">")
+	if id == "" || len(id) > 250 || !strings.Contains(id, "@") {
+		return ""
+	}
+	for _, r := range id {
+		if r <= ' ' || r >= 0x7f || r == '<' || r == '>' || r == '"' || r == '\\' || r == '(' || r == ')' || r == ',' || r == ';' {
+			return ""
+		}
+	}
+	return id
+}
+
+func cleanIDs(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id = cleanID(id); id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func dedupe(ids []string, own string) []string {
+	seen := map[string]bool{own: true}
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// capRefs keeps the first ID and the last max-1 ones.
+func capRefs(ids []string, max int) []string {
+	if len(ids) <= max {
+		return ids
+	}
+	out := append([]string{ids[0]}, ids[len(ids)-(max-1):]...)
+	return out
+}

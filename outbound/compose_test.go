@@ -1,0 +1,266 @@
+package outbound
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/replytoken"
+	"github.com/casemail/casemail/templates"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden")
+
+var fixedNow = time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+
+// goldenItem is a realistic row for each template.
+func goldenItem(name, locale string) casebook.OutboxItem {
+	d := map[string]string{
+		"case_id": "42", "title": "Paiement refusé à l'étape 3", "org": "acme", "product": "commerce",
+		"priority": "P1", "status": "open", "requester": "alice@customer.test",
+		"author": "Bruno Agent", "body": "Bonjour,\nnous avons appliqué le correctif.\nPouvez-vous réessayer ?",
+		"reopen_until": "2026-12-09", "escalation_reason": "time to resolution",
+		"watcher": "carol@customer.test", "addresses": "support+acme@support.example.test\nsupport+globex@support.example.test",
+	}
+	it := casebook.OutboxItem{ID: 1, Event: name, Template: name, To: "Alice Martin <alice@customer.test>", Locale: locale, Token: "tok" + strings.ReplaceAll(name, "_", "") + locale, Data: d}
+	if isCaseTemplate(name) || name == "notice_closed_case" || name == "notice_imported_case" {
+		it.CaseID = ptr(42)
+	}
+	if strings.HasPrefix(name, "notice_") {
+		d["subject"] = "Re: Paiement refusé"
+		d["in_reply_to"] = "CAF=inbound-1@mail.customer.test"
+		d["references"] = "root@mail.customer.test"
+	}
+	if name == "case_opened_watcher" || name == "watcher_added" || name == "comment_added" {
+		it.To = "carol@customer.test"
+	}
+	return it
+}
+
+// Golden files for every template in fr and en (go test -update rewrites them).
+func TestGolden(t *testing.T) {
+	cfg := testConfig()
+	cfg.HTTP.PublicURL = "https://support.example.test/"
+	c := testComposer(t, cfg)
+	thread := []string{"first@mail.customer.test", "tokcaseopenedfr@support.example.test"}
+	for _, loc := range templates.Locales {
+		for _, name := range templates.Names {
+			it := goldenItem(name, loc)
+			msg, err := c.Compose(it, thread, fixedNow)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", loc, name, err)
+			}
+			path := filepath.Join("testdata", "golden", loc, name+".eml")
+			if *update {
+				os.MkdirAll(filepath.Dir(path), 0o755)
+				if err := os.WriteFile(path, msg.Bytes, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./outbound -run TestGolden -update)", err)
+			}
+			if !bytes.Equal(want, msg.Bytes) {
+				t.Errorf("%s differs from the golden file; diff with -update and git diff", path)
+			}
+			parse(t, msg.Bytes) // and it reads back
+		}
+	}
+}
+
+// Our own output, read back with go-message the way a client or our own
+// ingest reads it: the headers that prevent loops (I5), thread (I6) and
+// unsubscribe (R8) are there and well-formed.
+func TestHeaders(t *testing.T) {
+	signer := replytoken.New(testSecret)
+	tests := []struct {
+		name        string
+		publicURL   string
+		item        casebook.OutboxItem
+		autoSub     string
+		subject     string
+		replyTo     bool
+		unsubscribe []string // substrings of List-Unsubscribe, nil: no header
+		oneClick    bool
+		inReplyTo   string
+	}{
+		{name: "comment to requester", item: casebook.OutboxItem{Template: "comment_added", To: "alice@customer.test", Locale: "en", CaseID: ptr(12), Token: "t1", Data: map[string]string{"title": "Printer on fire", "requester": "Alice <alice@customer.test>"}},
+			autoSub: "auto-generated", subject: "[Case #12] New comment on your request: Printer on fire", replyTo: true, inReplyTo: "first@x.test"},
+		{name: "comment to watcher, no public URL", item: casebook.OutboxItem{Template: "comment_added", To: "carol@customer.test", Locale: "en", CaseID: ptr(12), Token: "t2", Data: map[string]string{"title": "Printer", "requester": "alice@customer.test"}},
+			autoSub: "auto-generated", subject: "[Case #12] New comment on your request: Printer", replyTo: true, unsubscribe: []string{"<mailto:support+unsubscribe-"}, inReplyTo: "first@x.test"},
+		{name: "watcher added, public URL", publicURL: "https://desk.example.test", item: casebook.OutboxItem{Template: "watcher_added", To: "carol@customer.test", Locale: "fr", CaseID: ptr(12), Token: "t3", Data: map[string]string{"title": "Printer"}},
+			autoSub: "auto-generated", subject: "[Case #12] Vous avez été ajouté(e) comme observateur de la demande n° 12", replyTo: true, unsubscribe: []string{"<https://desk.example.test/unsubscribe?t=", "&a=carol%40customer.test>", "<mailto:support+unsubscribe-"}, oneClick: true, inReplyTo: "first@x.test"},
+		{name: "notice answers the inbound mail", item: casebook.OutboxItem{Template: "notice_unknown_sender", To: "stranger@else.test", Locale: "en", Token: "t4", Data: map[string]string{"subject": "Hello", "in_reply_to": "<m1@else.test>"}},
+			autoSub: "auto-replied", subject: "Re: Hello", inReplyTo: "m1@else.test"},
+		{name: "closed-case notice keeps the tag, no reply token", item: casebook.OutboxItem{Template: "notice_closed_case", To: "alice@customer.test", CaseID: ptr(12), Token: "t5", Data: map[string]string{"subject": "Re: [Case #12] Printer", "in_reply_to": "m2@customer.test"}},
+			autoSub: "auto-replied", subject: "[Case #12] Re: Printer", inReplyTo: "m2@customer.test"},
+		{name: "custom redirect template is a notice", item: casebook.OutboxItem{Template: "redirect-marketplace", To: "bob@customer.test", Locale: "en", Token: "t6", Data: map[string]string{"subject": "Refund"}},
+			autoSub: "auto-replied", subject: "Re: Refund"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.HTTP.PublicURL = tc.publicURL
+			c := testComposer(t, cfg)
+			msg, err := c.Compose(tc.item, []string{"first@x.test", "second@x.test"}, fixedNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := parse(t, msg.Bytes)
+			h := p.h
+			subj, _ := h.Subject()
+			if !strings.HasPrefix(subj, tc.subject) || msg.Subject != subj {
+				t.Errorf("subject %q (recorded %q), want prefix %q", subj, msg.Subject, tc.subject)
+			}
+			if got := h.Get("Auto-Submitted"); got != tc.autoSub { // I5, RFC 3834
+				t.Errorf("Auto-Submitted %q, want %q", got, tc.autoSub)
+			}
+			if h.Get("X-Auto-Response-Suppress") != "All" {
+				t.Error("X-Auto-Response-Suppress missing")
+			}
+			if id, _ := h.MessageID(); id != tc.item.Token+"@support.example.test" {
+				t.Errorf("Message-ID %q", id)
+			}
+			if msg.MailFrom != "bounce+"+tc.item.Token+"@support.example.test" {
+				t.Errorf("MAIL FROM %q", msg.MailFrom)
+			}
+			from, _ := h.AddressList("From")
+			if len(from) != 1 || from[0].Address != "support@support.example.test" || from[0].Name != "Support Acme" {
+				t.Errorf("From %v", from)
+			}
+			irt, _ := h.MsgIDList("In-Reply-To")
+			if tc.inReplyTo == "" && len(irt) != 0 || tc.inReplyTo != "" && (len(irt) != 1 || irt[0] != tc.inReplyTo) {
+				t.Errorf("In-Reply-To %v, want %q", irt, tc.inReplyTo)
+			}
+			rt, _ := h.AddressList("Reply-To")
+			if tc.replyTo {
+				// I6: the reply token names the case and is bound to this recipient.
+				tok, ok := replytoken.FromAddress(rt[0].Address, "support.example.test")
+				if !ok || !strings.HasPrefix(rt[0].Address, "support+") {
+					t.Fatalf("Reply-To %v", rt)
+				}
+				if id, err := signer.Verify(tok, tc.item.To, fixedNow); err != nil || id != *tc.item.CaseID {
+					t.Errorf("reply token: case %d, %v", id, err)
+				}
+				if _, err := signer.Verify(tok, "mallory@evil.test", fixedNow); err == nil {
+					t.Error("reply token accepted from another sender")
+				}
+				if h.Get("List-Id") != "<case-12.support.example.test>" {
+					t.Errorf("List-Id %q", h.Get("List-Id"))
+				}
+			} else if len(rt) != 0 {
+				t.Errorf("unexpected Reply-To %v", rt)
+			}
+			lu := h.Get("List-Unsubscribe")
+			if tc.unsubscribe == nil && lu != "" {
+				t.Errorf("unexpected List-Unsubscribe %q", lu)
+			}
+			for _, w := range tc.unsubscribe {
+				if !strings.Contains(lu, w) {
+					t.Errorf("List-Unsubscribe %q lacks %q", lu, w)
+				}
+			}
+			if got := h.Get("List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"; got != tc.oneClick { // RFC 8058
+				t.Errorf("one-click: %v, want %v", got, tc.oneClick)
+			}
+			if p.text == "" || p.html == "" {
+				t.Error("missing text or HTML part")
+			}
+			if ct, _, _ := h.ContentType(); ct != "multipart/alternative" {
+				t.Errorf("Content-Type %q", ct)
+			}
+		})
+	}
+}
+
+// A customer-chosen title or name with CR/LF cannot add a header (I5/I6:
+// no Bcc to a victim, no forged headers).
+func TestHeaderInjection(t *testing.T) {
+	c := testComposer(t, testConfig())
+	evil := "Subject: x\r\nBcc: victim@example.test\r\n\r\nbody"
+	items := []casebook.OutboxItem{
+		{Template: "comment_added", To: "alice@customer.test", CaseID: ptr(3), Token: "i1", Data: map[string]string{"title": evil, "requester": "alice@customer.test"}},
+		{Template: "notice_unknown_sender", To: "alice@customer.test", Token: "i2", Data: map[string]string{"subject": evil, "in_reply_to": "a@b\r\nBcc: victim@example.test", "references": "x@y\r\nBcc: victim@example.test"}},
+		{Template: "comment_added", To: "\"Alice\r\nBcc: victim@example.test\" <alice@customer.test>", CaseID: ptr(3), Token: "i3", Data: map[string]string{"title": "t"}},
+	}
+	for _, it := range items {
+		msg, err := c.Compose(it, []string{"ok@x.test", "bad@x\r\nBcc: victim@example.test"}, fixedNow)
+		if err != nil {
+			continue // refusing the row is also safe
+		}
+		head, _, _ := bytes.Cut(msg.Bytes, []byte("\r\n\r\n"))
+		for _, line := range strings.Split(string(head), "\r\n") {
+			if strings.HasPrefix(strings.ToLower(line), "bcc:") {
+				t.Errorf("%s: injected header line %q", it.Token, line)
+			}
+		}
+		p := parse(t, msg.Bytes)
+		subjects := 0
+		for _, line := range strings.Split(string(head), "\r\n") {
+			if strings.HasPrefix(line, "Subject:") {
+				subjects++
+			}
+		}
+		if p.h.Has("Bcc") || subjects != 1 {
+			t.Errorf("%s: injected header:\n%s", it.Token, head)
+		}
+		if len(msg.To) != 1 || msg.To[0] != "alice@customer.test" {
+			t.Errorf("%s: envelope recipients %v", it.Token, msg.To)
+		}
+		if subj, _ := p.h.Subject(); strings.ContainsAny(subj, "\r\n") {
+			t.Errorf("%s: subject with a line break: %q", it.Token, subj)
+		}
+	}
+}
+
+func TestComposeRefusesBadRows(t *testing.T) {
+	c := testComposer(t, testConfig())
+	for _, it := range []casebook.OutboxItem{
+		{Template: "comment_added", To: "not an address", Token: "ok"},
+		{Template: "comment_added", To: "a@b.test", Token: "bad token"},
+		{Template: "../x", To: "a@b.test", Token: "ok"},
+	} {
+		if _, err := c.Compose(it, nil, fixedNow); !IsPermanent(err) {
+			t.Errorf("%+v: err %v, want a permanent error", it, err)
+		}
+	}
+}
+
+// References keep the first and the latest Message-IDs (RFC 5322 3.6.4).
+func TestReferencesCapped(t *testing.T) {
+	c := testComposer(t, testConfig())
+	var thread []string
+	for i := 0; i < 100; i++ {
+		thread = append(thread, fmt.Sprintf("m%d@x.test", i))
+	}
+	msg, err := c.Compose(casebook.OutboxItem{Template: "comment_added", To: "a@b.test", CaseID: ptr(1), Token: "cap"}, thread, fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := parse(t, msg.Bytes)
+	refs, _ := p.h.MsgIDList("References")
+	if len(refs) != MaxReferences || refs[0] != thread[0] || refs[len(refs)-1] != thread[99] {
+		t.Errorf("References %d: %v", len(refs), refs)
+	}
+}
+
+// BenchmarkCompose: render and compose one watcher notification.
+func BenchmarkCompose(b *testing.B) {
+	c := testComposer(b, testConfig())
+	it := goldenItem("comment_added", "fr")
+	thread := []string{"a@x.test", "b@x.test", "c@x.test"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Compose(it, thread, fixedNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
