@@ -91,6 +91,11 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 		if n == 0 && err != nil && c.retryAfterWake(err) {
 			continue
 		}
+		if n > 0 && c.s.isClosing() && !c.isBusy() {
+			// A command that arrived while Shutdown began: answer 421
+			// rather than start something new.
+			return 0, errShuttingDown
+		}
 		return n, err
 	}
 }
