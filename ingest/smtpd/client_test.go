@@ -292,3 +292,70 @@ func TestShutdownCompletesInFlightData(t *testing.T) {
 		t.Errorf("receiver committed %d messages, want 1", n)
 	}
 }
+
+// TestShutdownMidBody: Shutdown begins while the client is still sending
+// the message body; the transfer continues, Receive runs and the client
+// gets its 250 (I1), then the server closes.
+func TestShutdownMidBody(t *testing.T) {
+	rcv := &fakeReceiver{}
+	s, err := New(testConfig(), rcv, fakePolicy{}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(l) }()
+
+	c := dialClient(t, l.Addr().String())
+	if err := c.Mail("alice@customer.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("support@support.example.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(w, "Subject: half\r\n\r\nfirst half\r\n")
+	for !anyBusy(s) { // the server is inside DATA
+		runtime.Gosched()
+	}
+	shutDone := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		shutDone <- s.Shutdown(ctx)
+	}()
+	for !s.isClosing() {
+		runtime.Gosched()
+	}
+	fmt.Fprintf(w, "second half\r\n")
+	if err := w.Close(); err != nil {
+		t.Fatalf("message in transfer during shutdown: %v, want 250", err)
+	}
+	if err := <-shutDone; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	calls := rcv.got()
+	if len(calls) != 1 || !strings.HasSuffix(string(calls[0].raw), "first half\r\nsecond half\r\n") {
+		t.Errorf("receiver got %d messages; want the whole message once", len(calls))
+	}
+}
+
+func anyBusy(s *Server) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.isBusy() {
+			return true
+		}
+	}
+	return false
+}

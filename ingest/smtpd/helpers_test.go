@@ -115,6 +115,12 @@ func startServer(t testing.TB, cfg config.SMTP, rcv ingest.Receiver, pol Policy,
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	return startServerWith(t, s)
+}
+
+// startServerWith serves s on a random loopback port until the test ends.
+func startServerWith(t testing.TB, s *Server) (*Server, string) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
