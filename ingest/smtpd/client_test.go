@@ -359,3 +359,69 @@ func anyBusy(s *Server) bool {
 	}
 	return false
 }
+
+// TestShutdownDeadline: when Shutdown's context ends before a Receive
+// finishes, the Receive is cancelled, the connection is closed and the
+// client never gets a 250 for it (I1: it will retry).
+func TestShutdownDeadline(t *testing.T) {
+	rcv := &fakeReceiver{block: make(chan struct{}), entered: make(chan struct{}, 1)}
+	s, err := New(testConfig(), rcv, fakePolicy{}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(l) }()
+	c := dialClient(t, l.Addr().String())
+	dataDone := make(chan error, 1)
+	go func() {
+		dataDone <- c.SendMail("alice@customer.test", []string{"support@support.example.test"}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+	}()
+	<-rcv.entered
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // no grace at all
+	if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown with an expired context: %v, want context.Canceled", err)
+	}
+	if err := <-dataDone; err == nil {
+		t.Errorf("client got 250 for a message whose Receive was cancelled")
+	}
+	if n := len(rcv.got()); n != 0 {
+		t.Errorf("receiver committed %d messages, want 0", n)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+// TestListenAndServe: the listener binds smtp.listen, reports its address,
+// serves, and stops cleanly when its context ends.
+func TestListenAndServe(t *testing.T) {
+	rcv := &fakeReceiver{}
+	s, err := New(testConfig(), rcv, fakePolicy{}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ListenAndServe(ctx, 10*time.Second) }()
+	for s.Addr() == nil {
+		runtime.Gosched()
+	}
+	c := dialClient(t, s.Addr().String())
+	if err := c.SendMail("alice@customer.test", []string{"support@support.example.test", "support@support.example.test"}, strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("ListenAndServe after cancel: %v", err)
+	}
+	calls := rcv.got()
+	if len(calls) != 1 || len(calls[0].env.Recipients) != 1 {
+		t.Errorf("got %d messages (%+v), want one with the repeated recipient once", len(calls), calls)
+	}
+}

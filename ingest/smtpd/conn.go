@@ -14,6 +14,15 @@ import (
 type capListener struct {
 	net.Listener
 	s *Server
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Close is idempotent: both Shutdown and go-smtp close the listener.
+func (l *capListener) Close() error {
+	l.closeOnce.Do(func() { l.closeErr = l.Listener.Close() })
+	return l.closeErr
 }
 
 func (l *capListener) Accept() (net.Conn, error) {
@@ -84,8 +93,18 @@ func (shutdownErr) Temporary() bool { return true }
 
 func (c *trackedConn) Read(b []byte) (int, error) {
 	for {
-		if c.s.isClosing() && !c.isBusy() {
+		busy := c.isBusy()
+		if c.s.isClosing() && !busy {
 			return 0, errShuttingDown
+		}
+		if busy {
+			// go-smtp sets the read deadline once per command, so a long
+			// DATA would have to arrive within read_timeout in total; make
+			// it an idle timeout instead, renewed as data keeps coming.
+			c.mu.Lock()
+			c.woken = false // this renewal supersedes a Shutdown wake-up
+			c.Conn.SetReadDeadline(time.Now().Add(c.s.srv.ReadTimeout))
+			c.mu.Unlock()
 		}
 		n, err := c.Conn.Read(b)
 		if n == 0 && err != nil && c.retryAfterWake(err) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,7 +100,7 @@ func (ss *session) deliver(r io.Reader) error {
 	env := ingest.Envelope{
 		Transport:  ss.s.transport,
 		MailFrom:   ss.from,
-		Recipients: append([]string(nil), ss.rcpts...),
+		Recipients: uniq(ss.rcpts),
 		RemoteAddr: ss.remote,
 	}
 	log := ss.log.With("mail_from", env.MailFrom, "rcpts", env.Recipients)
@@ -162,4 +163,16 @@ func oneLine(s string) string {
 		s = "recipient refused"
 	}
 	return s
+}
+
+// uniq drops repeated RCPT TO addresses (a client may send one twice) so
+// the receiver sees each recipient once; LMTP still answers each RCPT.
+func uniq(rcpts []string) []string {
+	out := make([]string, 0, len(rcpts))
+	for _, r := range rcpts {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

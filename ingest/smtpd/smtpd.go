@@ -197,13 +197,16 @@ func (s *Server) ListenAndServe(ctx context.Context, grace time.Duration) error 
 	go func() { done <- s.Serve(l) }()
 	select {
 	case err := <-done:
+		if errors.Is(err, smtp.ErrServerClosed) {
+			return nil
+		}
 		return err
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	serr := s.Shutdown(sctx)
-	if err := <-done; err != nil {
+	if err := <-done; err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 		return err
 	}
 	return serr
@@ -227,6 +230,11 @@ func (s *Server) Addr() net.Addr {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
+	if s.ln != nil {
+		// go-smtp closes the listeners it knows; this covers a Serve that
+		// has not handed it over yet.
+		s.ln.Close()
+	}
 	conns := make([]*trackedConn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
