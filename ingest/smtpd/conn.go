@@ -1,0 +1,179 @@
+package smtpd
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// capListener enforces max_connections and refuses connections once
+// Shutdown has begun. Refused peers get a 421 greeting (RFC 5321 3.8:
+// a server may answer 421 instead of 220 and close).
+type capListener struct {
+	net.Listener
+	s *Server
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Close is idempotent: both Shutdown and go-smtp close the listener.
+func (l *capListener) Close() error {
+	l.closeOnce.Do(func() { l.closeErr = l.Listener.Close() })
+	return l.closeErr
+}
+
+func (l *capListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		tc, reason := l.s.track(c)
+		if tc != nil {
+			return tc, nil
+		}
+		l.s.log.Warn("smtp connection refused", "remote", c.RemoteAddr().String(), "reason", reason)
+		// In a goroutine so a peer that does not read cannot stall Accept.
+		go refuse(c, reason)
+	}
+}
+
+func refuse(c net.Conn, reason string) {
+	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte(reason + "\r\n"))
+	c.Close()
+}
+
+const (
+	replyTooMany  = "421 4.7.0 too many connections"
+	replyShutdown = "421 4.3.2 shutting down"
+)
+
+// track registers a new connection, or says why it is refused.
+func (s *Server) track(c net.Conn) (*trackedConn, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil, replyShutdown
+	}
+	if s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections {
+		return nil, replyTooMany
+	}
+	tc := &trackedConn{Conn: c, s: s}
+	s.conns[tc] = struct{}{}
+	return tc, ""
+}
+
+// trackedConn is the raw TCP connection under go-smtp (and under TLS after
+// STARTTLS). It knows whether a message is being received so that Shutdown
+// can end idle sessions while letting DATA run to its reply.
+type trackedConn struct {
+	net.Conn
+	s *Server
+
+	mu    sync.Mutex
+	busy  bool // inside Data/LMTPData
+	woken bool // Shutdown interrupted a blocked Read with a deadline
+
+	closeOnce sync.Once
+}
+
+// errShuttingDown is what an idle session reads once Shutdown has begun.
+// It is a timeout so go-smtp answers "421 4.4.2" before closing.
+var errShuttingDown error = shutdownErr{}
+
+type shutdownErr struct{}
+
+func (shutdownErr) Error() string   { return "smtpd: server shutting down" }
+func (shutdownErr) Timeout() bool   { return true }
+func (shutdownErr) Temporary() bool { return true }
+
+func (c *trackedConn) Read(b []byte) (int, error) {
+	for {
+		busy := c.isBusy()
+		if c.s.isClosing() && !busy {
+			return 0, errShuttingDown
+		}
+		if busy {
+			// go-smtp sets the read deadline once per command, so a long
+			// DATA would have to arrive within read_timeout in total; make
+			// it an idle timeout instead, renewed as data keeps coming.
+			c.mu.Lock()
+			c.woken = false // this renewal supersedes a Shutdown wake-up
+			c.Conn.SetReadDeadline(time.Now().Add(c.s.srv.ReadTimeout))
+			c.mu.Unlock()
+		}
+		n, err := c.Conn.Read(b)
+		if n == 0 && err != nil && c.retryAfterWake(err) {
+			continue
+		}
+		if n > 0 && c.s.isClosing() && !c.isBusy() {
+			// A command that arrived while Shutdown began: answer 421
+			// rather than start something new.
+			return 0, errShuttingDown
+		}
+		return n, err
+	}
+}
+
+// retryAfterWake reports whether err is the deadline Shutdown set while this
+// session was, or has since become, busy receiving a message; the read is
+// then resumed with a fresh deadline so DATA completes.
+func (c *trackedConn) retryAfterWake(err error) bool {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.woken || !c.busy {
+		return false
+	}
+	c.woken = false
+	c.Conn.SetReadDeadline(time.Now().Add(c.s.srv.ReadTimeout))
+	return true
+}
+
+// wake interrupts a Read blocked waiting for the next command.
+func (c *trackedConn) wake() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.woken = true
+	c.Conn.SetReadDeadline(time.Now())
+}
+
+func (c *trackedConn) isBusy() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.busy
+}
+
+func (c *trackedConn) setBusy(b bool) {
+	c.mu.Lock()
+	c.busy = b
+	c.mu.Unlock()
+}
+
+func (c *trackedConn) Close() error {
+	err := net.ErrClosed
+	c.closeOnce.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+		err = c.Conn.Close()
+	})
+	return err
+}
+
+// unwrapConn finds our trackedConn under a go-smtp connection, which is a
+// *tls.Conn after STARTTLS.
+func unwrapConn(nc net.Conn) *trackedConn {
+	if t, ok := nc.(*tls.Conn); ok {
+		nc = t.NetConn()
+	}
+	tc, _ := nc.(*trackedConn)
+	return tc
+}
