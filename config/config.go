@@ -163,7 +163,7 @@ func Default() *Config {
 			StartTLS:    "opportunistic",
 			MaxAge:      Duration{72 * time.Hour},
 			Timeout:     Duration{30 * time.Second},
-			Workers:     1,
+			Workers:     2,
 		},
 		Routes: []Route{{Address: "support@localhost", Product: "support"}},
 		Policy: Policy{

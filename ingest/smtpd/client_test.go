@@ -121,6 +121,10 @@ func TestSpooledToDisk(t *testing.T) {
 	if left, _ := os.ReadDir(spoolDir); len(left) != 0 {
 		t.Errorf("spool files left behind: %v", left)
 	}
+	// RFC 5321 4.4: the listener adds a Received field naming the client and the recipient.
+	if tr := calls[0].received; !strings.Contains(tr, "from ") || !strings.Contains(tr, "by ") || !strings.Contains(tr, "for <support@support.example.test>") {
+		t.Errorf("trace field = %q", tr)
+	}
 }
 
 // TestEnvelopeLimits covers refusals a go-smtp client sees before DATA.

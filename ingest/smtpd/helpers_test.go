@@ -28,8 +28,9 @@ import (
 
 // got is one call to the fake receiver.
 type got struct {
-	env ingest.Envelope
-	raw []byte
+	env      ingest.Envelope
+	raw      []byte // as sent by the client
+	received string // the trace field the listener added on top
 }
 
 // fakeReceiver records what it is given. It can be told to fail (the
@@ -60,7 +61,21 @@ func (f *fakeReceiver) Receive(ctx context.Context, env ingest.Envelope, raw io.
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, got{env: env, raw: b})
+	// The listener adds one Received field (RFC 5321 4.4); the rest is the client's.
+	var trace string
+	if rest, ok := bytes.CutPrefix(b, []byte("Received: ")); ok {
+		if i := bytes.Index(rest, []byte("\r\n")); i >= 0 {
+			for i+2 < len(rest) && (rest[i+2] == '\t' || rest[i+2] == ' ') {
+				j := bytes.Index(rest[i+2:], []byte("\r\n"))
+				if j < 0 {
+					break
+				}
+				i += 2 + j
+			}
+			trace, b = "Received: "+string(rest[:i+2]), rest[i+2:]
+		}
+	}
+	f.calls = append(f.calls, got{env: env, raw: b, received: trace})
 	if f.fail != nil {
 		return ingest.Outcome{}, f.fail
 	}

@@ -25,6 +25,8 @@ func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		s:      b.s,
 		conn:   unwrapConn(c.Conn()),
 		remote: remote,
+		helo:   c.Hostname(),
+		tls:    isTLS,
 		log:    b.s.log.With("remote", remote, "helo", c.Hostname(), "tls", isTLS),
 	}, nil
 }
@@ -34,6 +36,8 @@ type session struct {
 	s      *Server
 	conn   *trackedConn
 	remote string
+	helo   string
+	tls    bool
 	log    *slog.Logger
 
 	from     string
@@ -122,7 +126,7 @@ func (ss *session) deliver(r io.Reader) error {
 		log.Error("smtp message not received", "outcome", "spool_failed", "bytes", sp.size, "err", err)
 		return errSpoolFail
 	}
-	out, err := ss.s.rcv.Receive(ss.s.base, env, raw)
+	out, err := ss.s.rcv.Receive(ss.s.base, env, io.MultiReader(strings.NewReader(ss.received(start)), raw))
 	if err != nil {
 		// The full error stays in our log; the peer gets a short reason.
 		log.Error("smtp message deferred", "outcome", "tempfail", "bytes", sp.size,
@@ -134,6 +138,28 @@ func (ss *session) deliver(r io.Reader) error {
 		"bytes", sp.size, "duration", time.Since(start))
 	ss.messages++
 	return nil
+}
+
+// received is the trace field an SMTP server must add at the top of every
+// message it accepts (RFC 5321 4.4).
+func (ss *session) received(at time.Time) string {
+	with := "ESMTP"
+	if ss.s.transport == ingest.TransportLMTP {
+		with = "LMTP"
+	}
+	if ss.tls {
+		with += "S"
+	}
+	host, _, _ := strings.Cut(ss.remote, ":")
+	if i := strings.LastIndexByte(ss.remote, ':'); i >= 0 {
+		host = ss.remote[:i]
+	}
+	var rcpt string
+	if len(ss.rcpts) == 1 {
+		rcpt = "\r\n\tfor <" + oneLine(ss.rcpts[0]) + ">"
+	}
+	return fmt.Sprintf("Received: from %s (%s)\r\n\tby %s (casemail) with %s id %x%s;\r\n\t%s\r\n",
+		oneLine(ss.helo), host, ss.s.srv.Domain, with, at.UnixNano(), rcpt, at.Format(time.RFC1123Z))
 }
 
 // Reset forgets the current transaction (RSET, or after DATA).

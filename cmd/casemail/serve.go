@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/casemail/casemail/config"
+	"github.com/casemail/casemail/ingest"
+	"github.com/casemail/casemail/ingest/imappoll"
+	"github.com/casemail/casemail/ingest/smtpd"
+	"github.com/casemail/casemail/outbound"
+	"github.com/casemail/casemail/replytoken"
+)
+
+// shutdownGrace is how long in-flight work may take after SIGTERM; the
+// whole stop stays under the 10 s a service manager usually allows.
+const shutdownGrace = 8 * time.Second
+
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func cmdServe(e *env, args []string) error {
+	fs := e.flags("serve")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	cfg, book := e.cfg, e.book
+	log := newLogger(cfg.Log, e.stderr)
+	src := cfg.Source
+	if src == "" {
+		src = "embedded default"
+	}
+	log.Info("casemail starting", "config", src, "store", cfg.Store.Path)
+
+	gw, err := ingest.New(book, cfg, log.With("component", "ingest"))
+	if err != nil {
+		return err
+	}
+	m := newMetrics(book)
+	rcv := m.instrument(gw)
+
+	worker, err := outbound.NewFromConfig(cfg, book, replytoken.New(book.Secret()), log.With("component", "outbound"))
+	if err != nil {
+		return fmt.Errorf("outbound: %w", err)
+	}
+	book.OnOutbox(worker.Notify)
+
+	var pollers []*imappoll.Poller
+	for _, mb := range cfg.IMAP {
+		p, err := imappoll.New(mb, rcv, book, log.With("component", "imap", "mailbox", mb.Name))
+		if err != nil {
+			return fmt.Errorf("imap mailbox %s: %w", mb.Name, err)
+		}
+		pollers = append(pollers, p)
+	}
+	m.watchPollers(pollers)
+
+	// Listen before anything runs, so a busy port fails the start at once.
+	var smtpServer *smtpd.Server
+	var smtpListener net.Listener
+	if cfg.SMTP.Listen != "" {
+		if smtpServer, err = smtpd.New(cfg.SMTP, rcv, gw, log.With("component", "smtp")); err != nil {
+			return err
+		}
+		if smtpListener, err = net.Listen("tcp", cfg.SMTP.Listen); err != nil {
+			return fmt.Errorf("smtp listen %s: %w", cfg.SMTP.Listen, err)
+		}
+	}
+	var httpServer *http.Server
+	var httpListener net.Listener
+	if cfg.HTTP.Listen != "" {
+		if httpListener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
+			return fmt.Errorf("http listen %s: %w", cfg.HTTP.Listen, err)
+		}
+		httpServer = &http.Server{Handler: newHTTPHandler(book, pollers, m, log), ReadHeaderTimeout: 10 * time.Second}
+	}
+
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4+len(pollers))
+	goRun := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error(name+" stopped", "err", err)
+				errs <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	goRun("outbound worker", func() error { return worker.Run(ctx) })
+	for _, p := range pollers {
+		goRun("imap poller", func() error { return p.Run(ctx) })
+	}
+	if smtpServer != nil {
+		goRun("smtp listener", func() error {
+			err := smtpServer.Serve(smtpListener)
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		})
+		log.Info("smtp listening", "addr", smtpListener.Addr().String(), "protocol", cfg.SMTP.Protocol, "domains", cfg.SMTP.Domains)
+	}
+	if httpServer != nil {
+		goRun("http", func() error {
+			if err := httpServer.Serve(httpListener); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		log.Info("http listening", "addr", httpListener.Addr().String(), "paths", "/healthz /metrics")
+	}
+	log.Info("casemail ready", "imap_mailboxes", len(pollers), "outbound", cfg.Outbound.Transport)
+
+	<-ctx.Done()
+	log.Info("casemail stopping: finishing what is in flight")
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer stopCancel()
+	if smtpServer != nil {
+		if err := smtpServer.Shutdown(stopCtx); err != nil {
+			log.Warn("smtp shutdown", "err", err)
+		}
+	}
+	if httpServer != nil {
+		httpServer.Shutdown(stopCtx)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-stopCtx.Done():
+		log.Warn("stopped before everything in flight finished")
+	}
+	close(errs)
+	var first error
+	for err := range errs {
+		if first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return first
+	}
+	log.Info("casemail stopped")
+	return nil
+}
