@@ -194,3 +194,37 @@ func (b *Book) CaseThread(ctx context.Context, caseID int64) ([]string, error) {
 	}
 	return ids, rows.Err()
 }
+
+// OutboxStats counts notifications by status; OldestPending is the creation
+// time of the oldest pending one (zero when none), for health checks.
+type OutboxStats struct {
+	Pending, Sent, Failed int
+	OldestPending         time.Time
+}
+
+// Stats returns the outbox counts.
+func (b *Book) Stats(ctx context.Context) (OutboxStats, error) {
+	var s OutboxStats
+	rows, err := b.db.QueryContext(ctx, b.query("outbox-stats"))
+	if err != nil {
+		return s, fmt.Errorf("outbox stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n int
+		var oldest int64
+		if err := rows.Scan(&status, &n, &oldest); err != nil {
+			return s, err
+		}
+		switch OutboxStatus(status) {
+		case OutboxPending:
+			s.Pending, s.OldestPending = n, fromMS(oldest)
+		case OutboxSent:
+			s.Sent = n
+		case OutboxFailed:
+			s.Failed = n
+		}
+	}
+	return s, rows.Err()
+}

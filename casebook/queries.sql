@@ -133,3 +133,6 @@ ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, last_u
 
 -- name: orgs-all
 SELECT slug FROM orgs ORDER BY slug;
+
+-- name: outbox-stats
+SELECT status, count(*), coalesce(min(created_at), 0) FROM outbox GROUP BY status;

@@ -2,7 +2,22 @@ package main
 
 import (
 	"fmt"
+
+	"github.com/casemail/casemail/config"
+	"github.com/casemail/casemail/templates"
 )
+
+func configExample() []byte { return config.Example() }
+
+// checkTemplates loads the template overrides and renders every one with
+// sample data, naming the file and line of an error.
+func checkTemplates(cfg *config.Config) error {
+	set, err := templates.New(cfg.Templates.Dir, cfg.Policy.Locale)
+	if err != nil {
+		return err
+	}
+	return set.Check()
+}
 
 func cmdConfigExample(e *env, args []string) error {
 	fs := e.flags("config example")
