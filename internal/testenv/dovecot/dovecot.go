@@ -153,7 +153,7 @@ func (s *Server) writeConfig() error {
 	if chroot != "" {
 		loginChroot = "  chroot =\n"
 	}
-	conf := fmt.Sprintf(`instance_name = casemail-test-%[2]d
+	conf := fmt.Sprintf(`instance_name = %[10]s
 base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
@@ -183,8 +183,15 @@ userdb {
     port = 0
   }
 }
-`, s.Dir, s.Port, internalUser, internalGroup, loginUser, mailUser, mailGroup, chroot, loginChroot)
+`, s.Dir, s.Port, internalUser, internalGroup, loginUser, mailUser, mailGroup, chroot, loginChroot, s.instance())
 	return os.WriteFile(filepath.Join(s.Dir, "dovecot.conf"), []byte(conf), 0o644)
+}
+
+// instance is Dovecot's instance_name; its processes are titled
+// "dovecot-INSTANCE/SERVICE", which is how Stop finds the ones that outlive
+// the master.
+func (s *Server) instance() string {
+	return "casemail-" + strings.TrimPrefix(filepath.Base(s.Dir), "dc.")
 }
 
 // AddUser adds (or changes the password of) a mail account. Dovecot re-reads
@@ -281,6 +288,10 @@ func (s *Server) Stop() {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
+	// Logged-in imap processes (and log, stats) outlive the master: end
+	// them, found by this instance's process title, so that clients see the
+	// server go away as they would on a real restart.
+	s.killLeftovers()
 	// Wait for the port to be free so that Restart binds the same one.
 	for i := 0; i < 200; i++ {
 		l, err := net.Listen("tcp", s.Addr)
@@ -289,6 +300,37 @@ func (s *Server) Stop() {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *Server) killLeftovers() {
+	prefix := []byte("dovecot-" + s.instance() + "/")
+	find := func() []int {
+		var pids []int
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if err == nil && bytes.HasPrefix(b, prefix) {
+				pids = append(pids, pid)
+			}
+		}
+		return pids
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		pids := find()
+		if len(pids) == 0 {
+			return
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, sig)
+		}
+		for j := 0; j < 40 && len(find()) > 0; j++ {
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package dovecot
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // The harness itself: append, list, restart keeps the mail, wrong users are refused.
@@ -15,7 +16,13 @@ func TestStartAppendRestart(t *testing.T) {
 	if got := s.List("INBOX"); len(got) != 3 || got[0].MessageID != "m0@example.test" || got[0].Seen() {
 		t.Fatalf("INBOX = %+v, want 3 unseen messages starting with m0@example.test", got)
 	}
+	c := s.Dial("")
 	s.Restart()
+	select {
+	case <-c.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client connection survived Restart")
+	}
 	if got := s.List("INBOX"); len(got) != 3 {
 		t.Fatalf("after restart INBOX has %d messages, want 3", len(got))
 	}
