@@ -166,7 +166,7 @@ func TestDovecotUIDValidityReset(t *testing.T) {
 	if err := c.Delete("Support").Wait(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond) // Dovecot's UIDVALIDITY is a timestamp
+	time.Sleep(1100 * time.Millisecond)                                   // Dovecot's UIDVALIDITY is a timestamp
 	dovecot.AppendWith(t, c, "Support", testMail("new@example.test", "")) // UID 1
 	for _, m := range old {
 		dovecot.AppendWith(t, c, "Support", m)
