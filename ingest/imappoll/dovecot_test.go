@@ -166,8 +166,10 @@ func TestDovecotUIDValidityReset(t *testing.T) {
 	if err := c.Delete("Support").Wait(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond)                                   // Dovecot's UIDVALIDITY is a timestamp
-	dovecot.AppendWith(t, c, "Support", testMail("new@example.test", "")) // UID 1
+	// Dovecot's UIDVALIDITY is a timestamp: let it change.
+	time.Sleep(1100 * time.Millisecond)
+	// The new mail takes UID 1, below the old checkpoint.
+	dovecot.AppendWith(t, c, "Support", testMail("new@example.test", ""))
 	for _, m := range old {
 		dovecot.AppendWith(t, c, "Support", m)
 	}
