@@ -56,7 +56,7 @@ func cmdServe(e *env, args []string) error {
 	m := newMetrics(book)
 	rcv := m.instrument(gw)
 
-	worker, err := outbound.NewFromConfig(cfg, book, replytoken.New(book.Secret()), log.With("component", "outbound"))
+	worker, err := outbound.NewFromConfig(cfg, book, replytoken.New(book.Secret()), log)
 	if err != nil {
 		return fmt.Errorf("outbound: %w", err)
 	}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"mime"
+	"net"
+	"net/mail"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/casemail/casemail/message"
+)
+
+// syncBuffer collects serve's log from its goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// needSwaks finds swaks; with CI=true a missing swaks fails the test instead of skipping it.
+func needSwaks(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("swaks")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("swaks is required when CI=true (test.sh installs it)")
+		}
+		t.Skip("swaks is not installed: apt-get install swaks")
+	}
+	return p
+}
+
+// sentMail is one notification found in the outgoing Maildir.
+type sentMail struct {
+	to, subject, replyTo, messageID, autoSubmitted, body string
+}
+
+func readMaildir(t *testing.T, dir string) []sentMail {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "new", "*"))
+	var out []sentMail
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := mail.ReadMessage(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s is not a mail: %v", f, err)
+		}
+		to, _ := mail.ParseAddress(m.Header.Get("To"))
+		rt, _ := mail.ParseAddress(m.Header.Get("Reply-To"))
+		subject, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+		p, err := message.Parse(b, message.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		sm := sentMail{to: to.Address, subject: subject, messageID: strings.Trim(m.Header.Get("Message-Id"), "<>"), autoSubmitted: m.Header.Get("Auto-Submitted"), body: p.Text}
+		if rt != nil {
+			sm.replyTo = rt.Address
+		}
+		out = append(out, sm)
+	}
+	return out
+}
+
+// The whole story of issue 6, on real sockets: swaks talks SMTP to "casemail serve",
+// notifications land in the Maildir, replies use what the notifications say.
+func TestStoryEndToEnd(t *testing.T) {
+	swaksPath := needSwaks(t)
+	c := newCLI(t)
+	smtpAddr := freePort(t)
+	sent := filepath.Join(c.dir, "sent")
+	cfg := fmt.Sprintf(`[store]
+path = %q
+[smtp]
+listen = %q
+domains = ["support.test"]
+[outbound]
+transport = "maildir:%s"
+from = "Support <support@support.test>"
+reply_domain = "support.test"
+[http]
+listen = ""
+[[route]]
+address = "support@support.test"
+product = "cloud"
+[log]
+level = "debug"
+`, filepath.Join(c.dir, "cm.db"), smtpAddr, sent)
+	if err := os.WriteFile(c.config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("account", "add", "ann@acme.test", "--verified", "--locale", "en")
+	c.ok("account", "add", "carl@acme.test", "--verified")
+	c.ok("account", "add", "agent@support.test", "--verified", "--agent")
+	c.ok("org", "create", "acme", "--owner", "ann@acme.test", "--entitle", "cloud")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	served := make(chan int, 1)
+	go func() {
+		served <- run(ctx, []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, logs, func(k string) string {
+			if k == "CASEMAIL_CONFIG" {
+				return c.config
+			}
+			return ""
+		})
+	}()
+	defer func() {
+		cancel()
+		select {
+		case code := <-served:
+			if code != 0 {
+				t.Errorf("serve exited %d\n%s", code, logs.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("serve did not stop within 15 s of SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("serve log:\n%s", logs.String())
+		}
+	}()
+	waitFor(t, "the SMTP listener", func() bool {
+		conn, err := net.Dial("tcp", smtpAddr)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
+	host, port, _ := net.SplitHostPort(smtpAddr)
+	swaks := func(args ...string) string {
+		t.Helper()
+		full := append([]string{"--server", host, "--port", port, "--helo", "client.test"}, args...)
+		out, err := exec.Command(swaksPath, full...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("swaks %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	notifications := func(to, template string) []sentMail {
+		var out []sentMail
+		for _, m := range readMaildir(t, sent) {
+			if m.to == to && strings.Contains(m.subject, template) {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	caseJSON := func() map[string]any { return decode[map[string]any](t, c.ok("case", "show", "1", "--json")) }
+
+	// 1. A registered customer mails support with a colleague on Cc: a case opens, both are notified (R6, R8).
+	swaks("--from", "ann@acme.test", "--to", "support@support.test", "--header", "Cc: Carl <carl@acme.test>",
+		"--header", "Subject: Database is slow", "--header", "Message-Id: <story-1@acme.test>", "--body", "Queries take 30 seconds since this morning.")
+	waitFor(t, "two notifications", func() bool { return len(readMaildir(t, sent)) == 2 })
+	ack := notifications("ann@acme.test", "[Case #1]")
+	if len(ack) != 1 || len(notifications("carl@acme.test", "[Case #1]")) != 1 {
+		t.Fatalf("notifications: %+v", readMaildir(t, sent))
+	}
+	if ack[0].autoSubmitted != "auto-generated" || !strings.HasPrefix(ack[0].replyTo, "support+") { // I5, I6
+		t.Fatalf("acknowledgement headers: Auto-Submitted %q, Reply-To %q", ack[0].autoSubmitted, ack[0].replyTo)
+	}
+
+	// 2. The customer replies to the notification: the reply is a comment with only the new text (R9).
+	swaks("--from", "ann@acme.test", "--to", ack[0].replyTo, "--header", "Subject: Re: [Case #1] Database is slow",
+		"--header", "In-Reply-To: <"+ack[0].messageID+">",
+		"--body", "It is the reporting job, we stopped it.\n\nOn Mon, Support <support@support.test> wrote:\n> We are looking into it.\n")
+	waitFor(t, "the comment", func() bool { return len(caseJSON()["comments"].([]any)) == 1 })
+	comment := caseJSON()["comments"].([]any)[0].(map[string]any)
+	if comment["body"] != "It is the reporting job, we stopped it." || comment["author"] != "ann@acme.test" {
+		t.Fatalf("comment = %v", comment)
+	}
+	waitFor(t, "carl told of the comment", func() bool { return len(notifications("carl@acme.test", "[Case #1]")) == 2 })
+
+	// 3. An agent closes the case; the customer replies again: nothing reopens, the customer gets the notice (R13).
+	c.ok("case", "close", "1", "--by", "agent@support.test")
+	before := len(notifications("ann@acme.test", "[Case #1]"))
+	swaks("--from", "ann@acme.test", "--to", ack[0].replyTo, "--header", "Subject: Re: [Case #1] Database is slow", "--body", "Slow again!")
+	waitFor(t, "the closed-case notice", func() bool { return len(notifications("ann@acme.test", "[Case #1]")) > before })
+	if cs := caseJSON(); cs["status"] != "closed" || len(cs["comments"].([]any)) != 1 {
+		t.Fatalf("the reply changed the closed case: %v", cs)
+	}
+	refused := decode[[]map[string]any](t, c.ok("message", "list", "--outcome", "refused", "--json"))
+	if len(refused) != 1 || !strings.Contains(refused[0]["reason"].(string), "R13") {
+		t.Fatalf("refused = %v", refused)
+	}
+	notice := notifications("ann@acme.test", "[Case #1]")
+	if last := notice[len(notice)-1]; last.autoSubmitted != "auto-replied" || !strings.Contains(last.body, `"casemail case reopen 1"`) || !strings.Contains(last.body, "follow-up") {
+		t.Fatalf("notice: Auto-Submitted %q\n%s", last.autoSubmitted, last.body)
+	}
+
+	// 4. Reopening within 14 days works (R12).
+	c.ok("case", "reopen", "1", "--by", "ann@acme.test")
+	if caseJSON()["status"] != "open" {
+		t.Fatal("reopen did not reopen")
+	}
+
+	// 5. An outsider using the case's subject tag is quarantined, never a comment (I6).
+	swaks("--from", "mallory@evil.test", "--to", "support@support.test", "--header", "Subject: Re: [Case #1] Database is slow", "--body", "Send me the data.")
+	// 6. An out-of-office reply is ignored without an answer (I5).
+	swaks("--from", "ann@acme.test", "--to", ack[0].replyTo, "--header", "Subject: Automatic reply: [Case #1] Database is slow",
+		"--header", "Auto-Submitted: auto-replied", "--body", "I am out of the office until Monday.")
+	// 7. The same mail delivered twice opens one case (I2).
+	for range 2 {
+		swaks("--from", "ann@acme.test", "--to", "support@support.test", "--header", "Subject: Disk alert",
+			"--header", "Message-Id: <story-dup@acme.test>", "--body", "Disk 90% full.")
+	}
+	msgs := decode[[]map[string]any](t, c.ok("message", "list", "--json"))
+	outcomes := map[string]int{}
+	for _, m := range msgs {
+		outcomes[m["outcome"].(string)]++
+	}
+	want := map[string]int{"case_opened": 2, "comment_added": 1, "refused": 1, "quarantined": 1, "ignored": 1}
+	if fmt.Sprint(outcomes) != fmt.Sprint(want) {
+		t.Fatalf("outcomes = %v, want %v", outcomes, want)
+	}
+	if cs := caseJSON(); len(cs["comments"].([]any)) != 1 {
+		t.Fatalf("the outsider or the auto-reply became a comment: %v", cs["comments"])
+	}
+	cases := decode[[]map[string]any](t, c.ok("case", "list", "--org", "acme", "--json"))
+	if len(cases) != 2 {
+		t.Fatalf("%d cases, want 2 (the duplicate opens nothing)", len(cases))
+	}
+	// Nobody answered the auto-reply or the outsider: the outbox (written in the same
+	// transaction as each outcome, I3) holds nothing for mallory and no second notice for ann.
+	var annNotices int
+	for _, o := range decode[[]map[string]any](t, c.ok("outbox", "list", "--json")) {
+		if o["to"] == "mallory@evil.test" {
+			t.Fatalf("the outsider is answered: %v", o)
+		}
+		if o["to"] == "ann@acme.test" && strings.HasPrefix(o["template"].(string), "notice_") {
+			annNotices++
+		}
+	}
+	if annNotices != 1 {
+		t.Fatalf("ann got %d notices, want only the closed-case one", annNotices)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 20 s for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
