@@ -205,7 +205,7 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 	}
 	watchers := g.copied(in, sender)
 	d.delivery.Open = casebook.NewCase{Org: org, Product: route.Product, Team: route.Team, Priority: priority,
-		Title: p.Subject, Description: p.Text, Requester: sender, Watchers: watchers, Locale: g.routeLocale(in)}
+		Title: p.Subject, Description: strings.TrimSpace(p.Text), Requester: sender, Watchers: watchers, Locale: g.routeLocale(in)}
 	d.Notify = append([]string{sender}, watchers...)
 	return set(casebook.ActOpen, fmt.Sprintf("new case for %s / %s via %s (R6)", org, route.Product, route.Address)), nil
 }

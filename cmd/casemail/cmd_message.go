@@ -41,7 +41,7 @@ func cmdMessageList(e *env, args []string) error {
 		if m.CaseID != nil {
 			cs = fmt.Sprint(*m.CaseID)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.ReceivedAt.Format("2006-01-02 15:04:05"), m.Transport, m.From, m.Outcome, cs, oneLine(m.Reason, 60))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.ReceivedAt.Format("2006-01-02 15:04:05"), m.Transport, m.From, m.Outcome, cs, oneLine(m.Reason, 200))
 	}
 	return tw.Flush()
 }
