@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/message"
 	"github.com/casemail/casemail/replytoken"
 	"github.com/casemail/casemail/templates"
 )
@@ -262,5 +264,40 @@ func BenchmarkCompose(b *testing.B) {
 		if _, err := c.Compose(it, thread, fixedNow); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// I5: casemail's own parser reads every notification as automatic mail (so a notification that
+// loops back is never answered), and a case's notifications chain their threading headers.
+func TestOwnParserSeesAutomaticThreadedMail(t *testing.T) {
+	c := testComposer(t, testConfig())
+	var thread []string
+	for i, tmpl := range []string{"case_opened", "comment_added", "case_closed", "notice_closed_case"} {
+		it := goldenItem(tmpl, "en")
+		it.Token = fmt.Sprintf("chain%d", i)
+		delete(it.Data, "in_reply_to")
+		delete(it.Data, "references")
+		msg, err := c.Compose(it, thread, fixedNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := message.Parse(msg.Bytes, message.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Kind != message.KindAutoReply {
+			t.Errorf("%s: our parser reads kind %q, want auto_reply", tmpl, p.Kind)
+		}
+		if len(thread) > 0 {
+			if p.InReplyTo == "" || !slices.Contains(thread, p.InReplyTo) {
+				t.Errorf("%s: In-Reply-To %q is not in the thread %v", tmpl, p.InReplyTo, thread)
+			}
+			for _, ref := range thread {
+				if !slices.Contains(p.References, ref) {
+					t.Errorf("%s: References %v lack %s", tmpl, p.References, ref)
+				}
+			}
+		}
+		thread = append(thread, p.MessageID)
 	}
 }
