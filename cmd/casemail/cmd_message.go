@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/ingest"
+	"github.com/casemail/casemail/message"
 )
 
 func cmdMessageList(e *env, args []string) error {
@@ -68,11 +71,23 @@ func cmdMessageShow(e *env, args []string) error {
 		}
 		return err
 	}
-	switch {
-	case *raw:
+	if *raw {
 		return e.book.WriteRaw(e.ctx, m.RawSHA256, e.stdout)
-	case *asJSON:
-		return e.printJSON(m)
+	}
+	// Attachments live in the raw message: read them from there.
+	var buf bytes.Buffer
+	if err := e.book.WriteRaw(e.ctx, m.RawSHA256, &buf); err != nil {
+		return err
+	}
+	attachments := []message.Attachment{}
+	if p, err := ingest.Parse(buf.Bytes(), message.Options{MaxAttachmentBytes: 1}); err == nil {
+		attachments = p.Attachments
+	}
+	if *asJSON {
+		return e.printJSON(struct {
+			casebook.Message
+			Attachments []message.Attachment `json:"attachments"`
+		}{m, attachments})
 	}
 	cs := "-"
 	if m.CaseID != nil {
@@ -80,6 +95,9 @@ func cmdMessageShow(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "Message %d\nMessage-ID: %s\nFrom:       %s\nMail from:  %s\nTo:         %v\nSubject:    %s\nReceived:   %s via %s\nOutcome:    %s\nReason:     %s\nCase:       %s\nSize:       %d bytes\n",
 		m.ID, m.MessageID, m.From, m.MailFrom, m.Recipients, m.Subject, m.ReceivedAt.Format("2006-01-02 15:04:05"), m.Transport, m.Outcome, m.Reason, cs, m.Size)
+	for _, a := range attachments {
+		fmt.Fprintf(e.stdout, "Attachment: %s (%s, %d bytes)\n", a.Filename, a.ContentType, a.Size)
+	}
 	for _, p := range m.Problems {
 		fmt.Fprintf(e.stdout, "Problem:    %s\n", p)
 	}
