@@ -37,3 +37,16 @@ func FuzzSplitPlus(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFingerprintStream: the streaming fingerprint equals Fingerprint for
+// any bytes, Message-ID and write size (I2).
+func FuzzFingerprintStream(f *testing.F) {
+	f.Add([]byte("From: a\r\n\r\nbody\r\n"), "<a@b>", uint8(3))
+	f.Add([]byte("From: a\n\nbody\r\n\r\nx\r"), "a@b", uint8(1))
+	f.Add([]byte("no separator\r"), "", uint8(2))
+	f.Fuzz(func(t *testing.T, raw []byte, id string, chunk uint8) {
+		if got, want := streamFingerprint(string(raw), id, int(chunk)+1), Fingerprint(raw, id); got != want {
+			t.Fatalf("stream %s, Fingerprint %s", got, want)
+		}
+	})
+}

@@ -35,6 +35,7 @@ type Gateway struct {
 	log    *slog.Logger
 	now    func() time.Time
 	own    map[string]bool // our own addresses: never watchers
+	memMax int64           // inMemoryMax; tests lower it to take the streaming path
 }
 
 // New returns a Gateway over book with the routes and policy of cfg.
@@ -43,7 +44,7 @@ func New(book *casebook.Book, cfg *config.Config, log *slog.Logger) (*Gateway, e
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{book: book, cfg: cfg, signer: replytoken.New(book.Secret()), tag: tag, log: log, now: time.Now, own: map[string]bool{}}
+	g := &Gateway{book: book, cfg: cfg, signer: replytoken.New(book.Secret()), tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax}
 	for _, r := range cfg.Routes {
 		g.own[strings.ToLower(r.Address)] = true
 	}
@@ -62,18 +63,34 @@ func (g *Gateway) SetClock(now func() time.Time) { g.now = now }
 // recorded with its problems.
 func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outcome, error) {
 	start := time.Now()
-	// Keep the raw message before anything else can fail (I4). Only up to
-	// the size limit is held in memory for parsing; a bigger message is
-	// stored whole all the same, and refused.
-	buf := &capBuffer{max: g.cfg.SMTP.MaxMessageBytes}
+	// Keep the raw message before anything else can fail (I4). Only a
+	// bounded prefix is held in memory (issue 6): a small message is parsed
+	// from it, a bigger one read back from the casebook as a stream. A
+	// message over the size limit is stored whole all the same, and
+	// refused.
+	limit := g.cfg.SMTP.MaxMessageBytes
+	buf := &capBuffer{max: g.memMax}
+	if limit > 0 && limit < buf.max {
+		buf.max = limit
+	}
 	ref, err := g.book.StoreRaw(ctx, io.TeeReader(r, buf))
 	if err != nil {
 		return Outcome{}, fmt.Errorf("keep raw message: %w", err)
 	}
-	in := g.read(buf.Bytes(), env)
+	var in *inbound
+	tooBig := limit > 0 && ref.Size > limit
+	switch {
+	case !buf.over || tooBig:
+		// A refusal needs the header only: the prefix is enough.
+		in = g.read(buf.Bytes(), env)
+	default:
+		if in, err = g.readStored(ctx, ref, env); err != nil {
+			return Outcome{}, err
+		}
+	}
 	in.msg.RawSHA256, in.msg.Size = ref.SHA256, ref.Size
-	if buf.over {
-		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", ref.Size, buf.max)
+	if tooBig {
+		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", ref.Size, limit)
 		in.msg.Fingerprint = "raw:" + ref.SHA256
 	}
 
@@ -148,8 +165,20 @@ func (c *capBuffer) Write(p []byte) (int, error) {
 
 // read parses raw and fills the record fields; it never fails.
 func (g *Gateway) read(raw []byte, env Envelope) *inbound {
+	p, err := Parse(raw, g.parseOptions())
+	in := g.newInbound(p, err, env)
+	in.msg.Fingerprint = Fingerprint(raw, in.parsed.MessageID)
+	return in
+}
+
+func (g *Gateway) parseOptions() message.Options {
+	return message.Options{MaxAttachmentBytes: g.cfg.Policy.MaxAttachmentBytes}
+}
+
+// newInbound fills the record fields from a parse (err: not a mail), all
+// but the fingerprint.
+func (g *Gateway) newInbound(p *message.Parsed, err error, env Envelope) *inbound {
 	in := &inbound{env: env}
-	p, err := Parse(raw, message.Options{MaxAttachmentBytes: g.cfg.Policy.MaxAttachmentBytes})
 	if err != nil {
 		in.notMail = true
 		p = &message.Parsed{Kind: message.KindNormal, Problems: []string{err.Error()}}
@@ -160,14 +189,13 @@ func (g *Gateway) read(raw []byte, env Envelope) *inbound {
 	}
 	in.parsed = p
 	in.msg = casebook.Message{
-		MessageID:   p.MessageID,
-		Fingerprint: Fingerprint(raw, p.MessageID),
-		From:        p.From,
-		MailFrom:    env.MailFrom,
-		Recipients:  env.Recipients,
-		Subject:     p.Subject,
-		Transport:   string(env.Transport),
-		Problems:    p.Problems,
+		MessageID:  p.MessageID,
+		From:       p.From,
+		MailFrom:   env.MailFrom,
+		Recipients: env.Recipients,
+		Subject:    p.Subject,
+		Transport:  string(env.Transport),
+		Problems:   p.Problems,
 	}
 	return in
 }
@@ -180,12 +208,16 @@ func Parse(raw []byte, opt message.Options) (*message.Parsed, error) {
 	if err != nil {
 		return nil, err
 	}
+	replyText(p)
+	return p, nil
+}
+
+func replyText(p *message.Parsed) {
 	if strings.TrimSpace(p.Text) == "" && p.HTML != "" {
 		p.ReplyText = quote.ReplyHTML(p.HTML)
 	} else {
 		p.ReplyText = quote.Reply(p.Text)
 	}
-	return p, nil
 }
 
 // Fingerprint identifies a message across doors and retries (I2): the
@@ -194,7 +226,7 @@ func Parse(raw []byte, opt message.Options) (*message.Parsed, error) {
 // one message. Without a Message-ID the whole raw message is hashed.
 func Fingerprint(raw []byte, messageID string) string {
 	h := sha256.New()
-	id := strings.ToLower(strings.Trim(strings.TrimSpace(messageID), "<>"))
+	id := normID(messageID)
 	if id == "" {
 		h.Write([]byte("raw\n"))
 		h.Write(raw)
@@ -210,4 +242,8 @@ func Fingerprint(raw []byte, messageID string) string {
 	// Line endings differ between doors (IMAP CRLF, a pipe LF).
 	h.Write(bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n")))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+func normID(messageID string) string {
+	return strings.ToLower(strings.Trim(strings.TrimSpace(messageID), "<>"))
 }

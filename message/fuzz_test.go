@@ -1,8 +1,11 @@
 package message
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +36,40 @@ func FuzzParse(f *testing.F) {
 		// text and JSON escaping can grow it, but not without bound.
 		if limit := 64*len(raw) + 64<<10; len(b) > limit {
 			t.Fatalf("output %d bytes for %d input bytes", len(b), len(raw))
+		}
+	})
+}
+
+// FuzzParseLarge: the streaming path never panics either, always gives the
+// header fields when Parse does, and keeps no more than its bounds.
+func FuzzParseLarge(f *testing.F) {
+	for _, path := range corpusFiles(f) {
+		if !isMailFile(path) {
+			continue
+		}
+		raw, err := os.ReadFile(path)
+		if err == nil && len(raw) < 64<<10 {
+			f.Add(raw)
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p, err := ParseLarge(bytes.NewReader(raw), Options{MaxAttachmentBytes: 1 << 16})
+		q, qerr := Parse(raw, Options{MaxAttachmentBytes: 1 << 16})
+		// ParseLarge may read what Parse gives up on, never the reverse.
+		if err != nil && qerr == nil {
+			t.Fatalf("ParseLarge error %v, Parse read it", err)
+		}
+		if err != nil || qerr != nil {
+			return
+		}
+		// Parse's fallback for an unreadable structure drops Content-Type and
+		// with it the lines it swallowed; only compare when it did not.
+		fallback := slices.ContainsFunc(q.Problems, func(s string) bool { return strings.HasPrefix(s, "MIME structure unreadable") })
+		if !fallback && (p.From != q.From || p.MessageID != q.MessageID || p.Subject != q.Subject) {
+			t.Fatalf("header differs: %q %q %q vs %q %q %q", p.From, p.MessageID, p.Subject, q.From, q.MessageID, q.Subject)
+		}
+		if len(p.Text) > 2*LargeTextMax || len(p.HTML) > LargeTextMax {
+			t.Fatalf("text %d, html %d bytes", len(p.Text), len(p.HTML))
 		}
 	})
 }

@@ -145,7 +145,7 @@ var fieldLine = regexp.MustCompile(`^[!-9;-~]+[ \t]*:`)
 // calls with no envelope sender; callers that know the SMTP MAIL FROM call
 // ClassifyEnvelope again.
 func Parse(raw []byte, opt Options) (*Parsed, error) {
-	p := &Parsed{To: []string{}, Cc: []string{}, References: []string{}, Attachments: []Attachment{}, Problems: []string{}}
+	p := newParsed()
 
 	hdr, body, err := p.prepare(raw)
 	if err != nil {
@@ -315,8 +315,24 @@ func (p *Parsed) problemf(format string, args ...any) {
 	p.Problems = append(p.Problems, fmt.Sprintf(format, args...))
 }
 
+// newParsed returns an empty Parsed whose lists are empty, not nil (the
+// JSON contract prints [] rather than null).
+func newParsed() *Parsed {
+	return &Parsed{To: []string{}, Cc: []string{}, References: []string{}, Attachments: []Attachment{}, Problems: []string{}}
+}
+
 // fill copies the envelope's fields into p.
 func (p *Parsed) fill(env *enmime.Envelope, opt Options) {
+	p.fillHeader(env)
+	p.Text = env.Text
+	p.HTML = env.HTML
+	p.attachments(env, opt)
+	p.envErrors(env)
+}
+
+// fillHeader reads the top-level header fields. Both Parse and ParseLarge
+// use it, so a mail reads the same whatever its size.
+func (p *Parsed) fillHeader(env *enmime.Envelope) {
 	p.header = textproto.MIMEHeader{}
 	for _, k := range env.GetHeaderKeys() {
 		p.header[textproto.CanonicalMIMEHeaderKey(k)] = env.GetHeaderValues(k)
@@ -366,10 +382,11 @@ func (p *Parsed) fill(env *enmime.Envelope, opt Options) {
 		p.Locale = firstLang(env.GetHeader("Accept-Language"))
 	}
 
-	p.Text = env.Text
-	p.HTML = env.HTML
-	p.attachments(env, opt)
+}
 
+// envErrors adds enmime's parse errors to Problems, but for the two that
+// are no defect.
+func (p *Parsed) envErrors(env *enmime.Envelope) {
 	for _, e := range env.Errors {
 		if e.Name == enmime.ErrorPlainTextFromHTML && !e.Severe {
 			continue // expected for HTML-only mail, not a defect
