@@ -50,6 +50,11 @@ func detectBounce(p *Parsed, nullSender bool) *Bounce {
 	if !looksLikeBounce(p, nullSender) {
 		return nil
 	}
+	// A filter or gateway sometimes wraps the whole DSN in a
+	// message/rfc822 part of its own notice; read the wrapped report.
+	if b, ok := dsnFromFields(p, nestedDeliveryStatus(p)); ok {
+		return b
+	}
 	b := &Bounce{Permanent: !isWarning(p), Recipients: heuristicRecipients(p)}
 	if b.Recipients == nil {
 		b.Recipients = []string{}
@@ -61,7 +66,11 @@ func detectBounce(p *Parsed, nullSender bool) *Bounce {
 // dsnBounce reads an RFC 3464 message/delivery-status part. ok is false
 // when there is none or it reports no failed or delayed recipient.
 func dsnBounce(p *Parsed) (*Bounce, bool) {
-	st := deliveryStatus(p)
+	return dsnFromFields(p, deliveryStatus(p))
+}
+
+// dsnFromFields builds the bounce from parsed DSN fields; see dsnBounce.
+func dsnFromFields(p *Parsed, st *dsnFields) (*Bounce, bool) {
 	if st == nil {
 		return nil, false
 	}
@@ -144,32 +153,77 @@ func deliveryStatus(p *Parsed) *dsnFields {
 		if ct != "message/delivery-status" && ct != "message/global-delivery-status" {
 			continue
 		}
-		content := a.Content
-		if content == nil {
+		if st := parseDeliveryStatus(a.Content); st != nil {
+			return st
+		}
+	}
+	return nil
+}
+
+// parseDeliveryStatus reads the body of a message/delivery-status part, nil
+// when it holds no field group.
+func parseDeliveryStatus(content []byte) *dsnFields {
+	if content == nil {
+		return nil
+	}
+	var groups []textproto.MIMEHeader
+	for _, g := range splitGroups(content) {
+		r := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(g, '\r', '\n', '\r', '\n'))))
+		h, err := r.ReadMIMEHeader()
+		if len(h) > 0 {
+			groups = append(groups, h)
+		} else if err != nil {
 			continue
 		}
-		var groups []textproto.MIMEHeader
-		for _, g := range splitGroups(content) {
-			r := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(g, '\r', '\n', '\r', '\n'))))
-			h, err := r.ReadMIMEHeader()
-			if len(h) > 0 {
-				groups = append(groups, h)
-			} else if err != nil {
-				continue
-			}
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	st := &dsnFields{}
+	for _, g := range groups {
+		if g.Get("Final-Recipient") != "" || g.Get("Original-Recipient") != "" || g.Get("Action") != "" {
+			st.recipients = append(st.recipients, g)
+		} else if st.message == nil {
+			st.message = g
 		}
-		if len(groups) == 0 {
+	}
+	return st
+}
+
+var nestedDSNType = regexp.MustCompile(`(?im)^content-type:[ \t]*message/(?:global-)?delivery-status\b`)
+
+// nestedDeliveryStatus finds a delivery-status part inside a message/rfc822
+// attachment (a DSN forwarded whole by a filter). The part is located in
+// the raw text, not parsed again with Parse, so that a mail nesting
+// messages cannot make classification recurse. Only the first wrapped
+// report that names recipients counts.
+func nestedDeliveryStatus(p *Parsed) *dsnFields {
+	for _, a := range p.Attachments {
+		if !strings.EqualFold(a.ContentType, "message/rfc822") || a.Content == nil {
 			continue
 		}
-		st := &dsnFields{}
-		for _, g := range groups {
-			if g.Get("Final-Recipient") != "" || g.Get("Original-Recipient") != "" || g.Get("Action") != "" {
-				st.recipients = append(st.recipients, g)
-			} else if st.message == nil {
-				st.message = g
-			}
+		c := a.Content
+		loc := nestedDSNType.FindIndex(c)
+		if loc == nil {
+			continue
 		}
-		return st
+		c = c[loc[1]:]
+		// The part body starts after the blank line ending its header
+		// (RFC 2045) and ends at the next boundary line.
+		i := bytes.Index(c, []byte("\n\n"))
+		if j := bytes.Index(c, []byte("\n\r\n")); j >= 0 && (i < 0 || j < i) {
+			i = j
+		}
+		if i < 0 {
+			continue
+		}
+		c = c[i+1:]
+		if j := bytes.Index(c, []byte("\n--")); j >= 0 {
+			c = c[:j]
+		}
+		if st := parseDeliveryStatus(c); st != nil && len(st.recipients) > 0 {
+			return st
+		}
 	}
 	return nil
 }
@@ -221,12 +275,18 @@ func appendAddr(list []string, a string) []string {
 	return append(list, a)
 }
 
-// daemonLocal are the local parts (and display names) bounces come from.
-var daemonFrom = regexp.MustCompile(`(?i)^(?:mailer-daemon|mailer_daemon|postmaster|mail-daemon|maildaemon|mail delivery (?:system|subsystem)|mailerdaemon|nobody|bounces?)$`)
+// daemonFrom matches the local parts (and display names) bounces come
+// from; MDaemon is the mail server that signs its reports with its name.
+var daemonFrom = regexp.MustCompile(`(?i)^(?:mailer-daemon|mailer_daemon|postmaster|mail-daemon|maildaemon|mail delivery (?:system|subsystem)|mailerdaemon|mdaemon|nobody|bounces?)$`)
 
-var bounceSubject = regexp.MustCompile(`(?i)undeliver|undelivered mail|returned mail|mail (?:delivery )?(?:failed|failure|problem)|not (?:yet )?been delivered|delivery (?:status notification|failure|failed|problem|notification)|failure notice|non[- ]?remis|non distribuable|unzustellbar|nondeliverable|could not (?:be )?deliver|message not delivered|delivery has failed|warning: could not send|delayed mail|returned to sender|mail system error|rejected:|error sending message|nicht zugestellt`)
+var bounceSubject = regexp.MustCompile(`(?i)undeliver|undelivered mail|returned mail|mail (?:delivery )?(?:failed|failure|problem)|not (?:yet )?been delivered|delivery (?:status notification|failure|failed|problem|notification|warning)|non-?delivery|failed mail|failure notice|non[- ]?remis|non distribuable|unzustellbar|nondeliverable|could not (?:be )?deliver|message not delivered|delivery has failed|warning: could not send|delayed mail|returned to sender|mail system error|rejected:|error sending message|nicht zugestellt`)
 
-var bounceBody = regexp.MustCompile(`(?i)could not be delivered|undeliverable|delivery to the following recipient|permanent (?:error|fatal)|user unknown|no such user|unknown user|mailbox (?:unavailable|not found|is full|full)|recipient address rejected|this is a permanent error|message could not be delivered|delivery has failed|not be delivered to|host unknown|unknown host|returned mail|address rejected|did not reach the following recipient|failed recipient|delivery failed|unable to deliver|non-delivery|cannot be delivered|is not a valid mailbox|account (?:is )?(?:disabled|suspended|inactive|not available)`)
+var bounceBody = regexp.MustCompile(`(?i)could not be delivered|undeliverable|delivery to the following recipient|permanent (?:error|fatal)|user unknown|no such user|unknown user|mailbox (?:unavailable|not found|is full|full)|recipient address rejected|this is a permanent error|message could not be delivered|delivery has failed|not be delivered to|host unknown|unknown host|returned mail|address rejected|did not reach the following recipient|failed recipient|delivery failed|unable to deliver|non-delivery|cannot be delivered|is not a valid mailbox|account (?:is )?(?:disabled|suspended|inactive|not available)|` +
+	// Exim's opening line and its delay warning; a full mailbox.
+	`mail delivery software|has not (?:yet )?been delivered|full mailbox|` +
+	// qmail lists each failed recipient as "<user@host>:" on a line of its
+	// own; the format is its signature in any language.
+	`(?m:^<[^<>\s@]+@[^<>\s]+>:[ \t]*\r?$)`)
 
 // looksLikeBounce uses the non-standard signs: a daemon sender, a bounce
 // subject, or the null envelope sender with bounce wording.
@@ -236,8 +296,11 @@ func looksLikeBounce(p *Parsed, nullSender bool) bool {
 		local = local[:i]
 	}
 	daemon := daemonFrom.MatchString(local) || daemonFrom.MatchString(strings.TrimSpace(p.FromName))
-	// A customer forwarding a bounce to support is a normal mail.
-	subj := bounceSubject.MatchString(p.Subject) && !replyPrefix.MatchString(p.Subject)
+	// A customer forwarding a bounce to support is a normal mail; but a
+	// reply prefix is kept by bounces that quote the original subject, and
+	// mail to a return path (a list's -bounces address, casemail's own
+	// bounce+TOKEN) is never written by a person.
+	subj := bounceSubject.MatchString(p.Subject) && (!replyPrefix.MatchString(p.Subject) || toReturnPath(p))
 	auto := headerToken(p.Header("Auto-Submitted"))
 	if subj && (p.From == "" || (auto != "" && auto != "no")) {
 		return true
@@ -250,6 +313,24 @@ func looksLikeBounce(p *Parsed, nullSender bool) bool {
 		return false
 	}
 	return (daemon && subj) || bounceBody.MatchString(diagnosticText(p))
+}
+
+// returnPathLocal matches local parts that name a return path: "bounces",
+// "list-bounces", "bounce+token", "bounce-123-user=host" (VERP).
+var returnPathLocal = regexp.MustCompile(`(?i)(?:^|[-+_.])bounces?(?:$|[-+_.=])`)
+
+// toReturnPath reports mail whose every To address is a return path.
+func toReturnPath(p *Parsed) bool {
+	if len(p.To) == 0 {
+		return false
+	}
+	for _, a := range p.To {
+		i := strings.LastIndexByte(a, '@')
+		if i < 0 || !returnPathLocal.MatchString(a[:i]) {
+			return false
+		}
+	}
+	return true
 }
 
 var replyPrefix = regexp.MustCompile(`(?i)^\s*(?:re|fwd?|tr|aw|wg|sv|vs|antw|r[ée]f)\s*(?:\[\d+\])?\s*:`)

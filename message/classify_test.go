@@ -156,3 +156,41 @@ func TestZammadHeaders(t *testing.T) {
 		t.Errorf("from %q name %q irt %q subject %q", p.From, p.FromName, p.InReplyTo, p.Subject)
 	}
 }
+
+// TestNonBounceCorporaStayNonBounce: human and list mail of the corpora
+// that hold no bounce (talon, email_reply_parser, notmuch, mime4j) is never
+// read as a bounce, not even with the null envelope sender, which lets the
+// bounce wording scan run on every mail. A false bounce would hide a
+// customer's mail from ingest (I5 must not swallow real requests, R9).
+func TestNonBounceCorporaStayNonBounce(t *testing.T) {
+	corpora := []string{"talon", "email_reply_parser", "notmuch", "mime4j"}
+	n := 0
+	for _, path := range corpusFiles(t) {
+		rel := filepath.ToSlash(path)
+		if !slices.ContainsFunc(corpora, func(c string) bool { return strings.HasPrefix(rel, "testdata/corpora/"+c+"/") }) {
+			continue
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Parse(raw, Options{})
+		if err != nil {
+			continue // not mail (body-only fixtures): nothing to classify
+		}
+		n++
+		for _, mailFrom := range []*string{nil, new(string)} {
+			if mailFrom == nil {
+				Classify(p)
+			} else {
+				ClassifyEnvelope(p, *mailFrom)
+			}
+			if p.Kind == KindBounce {
+				t.Errorf("%s (null sender %v): classified bounce %+v, subject %q", path, mailFrom != nil, p.Bounce, p.Subject)
+			}
+		}
+	}
+	if n < 300 {
+		t.Fatalf("only %d mails in %v: testdata missing?", n, corpora)
+	}
+}
