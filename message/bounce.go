@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Bounce is what a non-delivery report says about the mail it returns.
@@ -335,51 +336,149 @@ func toReturnPath(p *Parsed) bool {
 
 var replyPrefix = regexp.MustCompile(`(?i)^\s*(?:re|fwd?|tr|aw|wg|sv|vs|antw|r[ée]f)\s*(?:\[\d+\])?\s*:`)
 
-var warningRe = regexp.MustCompile(`(?i)\bdelay(?:ed)?\b|warning:|will (?:continue to |keep )?(?:try|retry)|has not (?:yet )?been delivered|not yet been delivered|temporar(?:y|ily)|still trying|will be retried|retry timeout not yet|delivery status notification \(delay\)`)
+var warningRe = regexp.MustCompile(`(?i)\bdelay(?:ed)?\b|warning:|has not (?:yet )?been delivered|not yet been delivered|temporar(?:y|ily)|delivery status notification \(delay\)`)
 
+// retryRe is a promise to keep trying: a delay warning even when it also
+// says the mail "could not be delivered" (yet).
+var retryRe = regexp.MustCompile(`(?i)will (?:continue to |keep )?(?:try|retry)|still trying|will be retried|retry timeout not yet|attempts will continue|will continue to (?:try|attempt|be made)`)
+
+// permanentRe is failure wording; strongPermanentRe the part of it that a
+// delay warning never says.
 var permanentRe = regexp.MustCompile(`(?i)permanent(?:ly)?|user unknown|no such|unknown user|does not exist|giving up|retry time(?:out)? exceeded|could not be delivered|failed permanently|has been rejected|was rejected|undeliverable|undelivered`)
+
+var strongPermanentRe = regexp.MustCompile(`(?i)permanent(?:ly)?|user unknown|no such|unknown user|does not exist|giving up|retry time(?:out)? exceeded|failed permanently`)
 
 var warningSubject = regexp.MustCompile(`(?i)warning|delay|not yet delivered|still being retried`)
 
 // isWarning tells a delay warning from a failure in a non-DSN bounce.
 func isWarning(p *Parsed) bool {
 	subj := p.Subject
-	if warningSubject.MatchString(subj) {
+	// "Warning: user@host - User unknown!" (MDaemon) is a failure.
+	if warningSubject.MatchString(subj) && !strongPermanentRe.MatchString(subj) {
 		return true
 	}
 	text := diagnosticText(p)
+	if retryRe.MatchString(text) {
+		return !strongPermanentRe.MatchString(text)
+	}
 	return warningRe.MatchString(text) && !permanentRe.MatchString(text)
 }
 
 // returnedMarker is where the returned copy of the original mail starts in
 // a non-MIME bounce; addresses after it are the original's, not failures.
-var returnedMarker = regexp.MustCompile(`(?im)^[ \t>]*(?:-+[ \t]*)?(?:original message|this is a copy of|below this line is a copy|returned message|unsent message below|message text follows|original message follows|the original message|copy of (?:the )?(?:original )?message|forwarded message|rfc822 headers? follow|headers of (?:the )?(?:original|returned) message|your message reads|the header of the original|message headers follow)`)
+// Sendmail's opening "The original message was received at" is no marker.
+var returnedMarker = regexp.MustCompile(`(?im)^[ \t>]*(?:-+[ \t]*)?(?:original message|this is a copy of|below this line is a copy|returned message|unsent message below|message text follows|original message follows|the original message (?:follows|is |headers?|below)|copy of (?:the )?(?:original )?message|forwarded message|rfc822 headers? follow|headers of (?:the )?(?:original|returned) message|your message reads|the header of the original|message headers follow|the first \d+ lines of (?:your|the) (?:original )?message)`)
 
 var headerLineRe = regexp.MustCompile(`(?im)^(?:received|return-path|message-id|date|from|subject|reply-to|x-[a-z-]+|mime-version|content-[a-z-]+|references|in-reply-to|sender|delivered-to|errors-to):`)
 
-// diagnosticText is the human-readable part of a bounce, without the
-// returned original.
-func diagnosticText(p *Parsed) string {
-	t := p.Text
-	if t == "" {
-		for _, a := range p.Attachments {
-			if strings.HasPrefix(a.ContentType, "text/plain") && a.Content != nil {
-				t = string(a.Content)
-				break
-			}
+// boundaryLine is a MIME boundary delimiter line (RFC 2046 5.1.1).
+var boundaryLine = regexp.MustCompile(`^--[!-~]+$`)
+
+var textPartHeader = regexp.MustCompile(`(?i)^content-type:[ \t]*text/`)
+
+// bodyText is the bounce's readable text: the text part, else the first
+// text/plain attachment, else the first unnamed part without a type (RFC
+// 2045 5.2 makes such a part text/plain; qmail writes one).
+func bodyText(p *Parsed) string {
+	if p.Text != "" {
+		return p.Text
+	}
+	for _, a := range p.Attachments {
+		if strings.HasPrefix(a.ContentType, "text/plain") && a.Content != nil {
+			return string(a.Content)
 		}
 	}
+	for _, a := range p.Attachments {
+		if a.ContentType == "application/octet-stream" && a.Filename == "" && a.Content != nil &&
+			len(a.Content) < 64<<10 && utf8.Valid(a.Content) && bytes.IndexByte(a.Content, 0) < 0 {
+			return string(a.Content)
+		}
+	}
+	return ""
+}
+
+// diagnosticText is the human-readable part of a bounce, without the
+// returned original. It ends at the returned-message marker or at the
+// first header field of the returned copy; two header-like blocks are
+// skipped instead: Exchange's echo of the original ("Your message / To: /
+// Subject: / Sent:") and the header of a text part in a multipart body that
+// was read as plain text (a bounce without a MIME Content-Type).
+func diagnosticText(p *Parsed) string {
+	t := bodyText(p)
 	if len(t) > 64<<10 {
 		t = t[:64<<10]
 	}
-	cut := len(t)
-	if loc := returnedMarker.FindStringIndex(t); loc != nil && loc[0] < cut {
-		cut = loc[0]
+	if loc := returnedMarker.FindStringIndex(t); loc != nil {
+		t = t[:loc[0]]
 	}
-	if loc := headerLineRe.FindStringIndex(t); loc != nil && loc[0] < cut {
-		cut = loc[0]
+	var out strings.Builder
+	for {
+		loc := headerLineRe.FindStringIndex(t)
+		if loc == nil {
+			out.WriteString(t)
+			return out.String()
+		}
+		before := t[:loc[0]]
+		prev := lastLine(before, true)
+		switch {
+		case prev >= 0 && boundaryLine.MatchString(firstLine(before[prev:])) && textPartHeader.MatchString(t[loc[0]:]):
+			out.WriteString(before[:prev])
+		case echoIntro.MatchString(firstLine(before[max(lastLine(before, false), 0):])):
+			out.WriteString(before)
+		default:
+			out.WriteString(before)
+			return out.String()
+		}
+		t = t[blockEnd(t, loc[0]):]
 	}
-	return t[:cut]
+}
+
+var echoIntro = regexp.MustCompile(`(?i)^your message:?$`)
+
+var echoField = regexp.MustCompile(`(?i)^[a-z-]+:`)
+
+// firstLine is the first line of s without surrounding white space.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+// lastLine returns where the last non-blank line of s starts, -1 when there
+// is none within 30 lines. With fields false, lines that look like header
+// fields ("To: x") are skipped too: it finds the line that introduces an
+// echo of the original's fields.
+func lastLine(s string, fields bool) int {
+	end := len(s)
+	for range 30 {
+		i := strings.LastIndexByte(s[:end], '\n')
+		if l := strings.TrimSpace(s[i+1 : end]); l != "" && (fields || !echoField.MatchString(l)) {
+			return i + 1
+		}
+		if i < 0 {
+			return -1
+		}
+		end = i
+	}
+	return -1
+}
+
+// blockEnd is the index just after the header block starting at i: after
+// its first blank (or white space only) line, else len(t).
+func blockEnd(t string, i int) int {
+	for i < len(t) {
+		j := strings.IndexByte(t[i:], '\n')
+		if j < 0 {
+			return len(t)
+		}
+		line := t[i : i+j]
+		i += j + 1
+		if strings.TrimSpace(line) == "" {
+			return i
+		}
+	}
+	return len(t)
 }
 
 // heuristicRecipients picks the failed addresses out of the diagnostic text
