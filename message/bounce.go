@@ -481,17 +481,74 @@ func blockEnd(t string, i int) int {
 	return len(t)
 }
 
+// failedListMarker introduces the list of failed recipients in the
+// common non-standard formats: Exchange's "did not reach the following
+// recipient(s):", Sendmail's "The following addresses had permanent fatal
+// errors", qmail's "to the following addresses", Exim's "The following
+// address(es) failed:", Yale's "Message not delivered to the following:". The
+// rest of its line is part of the marker.
+var failedListMarker = regexp.MustCompile(`(?i)\bfollowing (?:e-?mail |destination )?(?:recipients?|addresses|address(?:\(es\))?|users?)\b[^\n]*|\b(?:delivered|sent) to the following\b[^\n]*`)
+
+// sectionEnd closes the list: a divider line such as Sendmail's "-----
+// Transcript of session follows -----".
+var sectionEnd = regexp.MustCompile(`(?m)^[ \t]*-{3,}`)
+
+// failedInline names one failed recipient inside a sentence: "could not
+// be delivered to user@host", LLNL's "The address to which your message
+// was addressed, user@host, did not...".
+var failedInline = regexp.MustCompile(`(?i)(?:could not (?:be )?deliver(?:ed)? to|address to\s+which your message was addressed)[\s,:;"'<]*([A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)`)
+
+// expandedFrom follows an address Sendmail reached through an alias:
+// "user@internal (expanded from: alias@host)". The alias is the address
+// the sender used, and it is listed on its own.
+var expandedFrom = regexp.MustCompile(`(?i)^>?[ \t]*\r?\n?[ \t]*\(expanded from:?`)
+
+// bareLocal is a line holding only a local part: AOL lists the screen names
+// that refused mail without their domain.
+var bareLocal = regexp.MustCompile(`(?m)^[ \t]*([A-Za-z0-9][A-Za-z0-9._%+-]*)[ \t]*\r?$`)
+
 // heuristicRecipients picks the failed addresses out of the diagnostic text
-// of a non-standard bounce: addresses that are not the bounce's own sender
-// or recipients, nor daemons.
+// of a non-standard bounce. When the text introduces a list of failures,
+// only that list is read (the rest names the sender, the list, examples);
+// else addresses named as failing in a sentence; else every address. The
+// bounce's own sender and recipients and daemons are never failures.
 func heuristicRecipients(p *Parsed) []string {
+	text := diagnosticText(p)
+	if loc := failedListMarker.FindStringIndex(text); loc != nil {
+		section := text[loc[1]:]
+		if d := sectionEnd.FindStringIndex(section); d != nil {
+			section = section[:d[0]]
+		}
+		if out := addressesIn(p, section); len(out) > 0 {
+			return out
+		}
+		// A list whose entries are no addresses (Yale's directory names a
+		// bare name and a reason): the rest of the text holds examples and
+		// advice, not failures.
+		return bareRecipients(p, section)
+	}
+	var out []string
+	for _, m := range failedInline.FindAllStringSubmatch(text, -1) {
+		out = append(out, addressesIn(p, m[1])...)
+	}
+	if len(out) > 0 {
+		return out
+	}
+	return addressesIn(p, text)
+}
+
+// addressesIn lists the addresses in text that may be failed recipients.
+func addressesIn(p *Parsed, text string) []string {
 	own := map[string]bool{strings.ToLower(p.From): true}
 	for _, a := range append(append([]string{}, p.To...), p.Cc...) {
 		own[strings.ToLower(a)] = true
 	}
 	var out []string
-	for _, a := range addrSpec.FindAllString(diagnosticText(p), -1) {
-		a = strings.Trim(a, ".'")
+	for _, loc := range addrSpec.FindAllStringIndex(text, -1) {
+		if expandedFrom.MatchString(text[loc[1]:min(loc[1]+40, len(text))]) {
+			continue
+		}
+		a := strings.Trim(text[loc[0]:loc[1]], ".'")
 		if i := strings.LastIndexAny(a[:strings.IndexByte(a, '@')], "=:"); i >= 0 {
 			a = a[i+1:] // Exchange's "SMTP=user@host", "smtp:user@host"
 		}
@@ -501,6 +558,20 @@ func heuristicRecipients(p *Parsed) []string {
 			continue
 		}
 		out = appendAddr(out, a)
+	}
+	return out
+}
+
+// bareRecipients completes the bare local parts of a failure list with the
+// domain of the daemon that sent the bounce: it reports for its own users.
+func bareRecipients(p *Parsed, section string) []string {
+	at := strings.LastIndexByte(p.From, '@')
+	if at < 0 || !daemonFrom.MatchString(p.From[:at]) {
+		return nil
+	}
+	var out []string
+	for _, m := range bareLocal.FindAllStringSubmatch(section, 10) {
+		out = appendAddr(out, m[1]+p.From[at:])
 	}
 	return out
 }
