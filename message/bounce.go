@@ -284,10 +284,12 @@ var bounceSubject = regexp.MustCompile(`(?i)undeliver|undelivered mail|returned 
 
 var bounceBody = regexp.MustCompile(`(?i)could not be delivered|undeliverable|delivery to the following recipient|permanent (?:error|fatal)|user unknown|no such user|unknown user|mailbox (?:unavailable|not found|is full|full)|recipient address rejected|this is a permanent error|message could not be delivered|delivery has failed|not be delivered to|host unknown|unknown host|returned mail|address rejected|did not reach the following recipient|failed recipient|delivery failed|unable to deliver|non-delivery|cannot be delivered|is not a valid mailbox|account (?:is )?(?:disabled|suspended|inactive|not available)|` +
 	// Exim's opening line and its delay warning; a full mailbox.
-	`mail delivery software|has not (?:yet )?been delivered|full mailbox|` +
-	// qmail lists each failed recipient as "<user@host>:" on a line of its
-	// own; the format is its signature in any language.
-	`(?m:^<[^<>\s@]+@[^<>\s]+>:[ \t]*\r?$)`)
+	`mail delivery software|has not (?:yet )?been delivered|full mailbox`)
+
+// qmailList is qmail's failure list: each failed recipient as
+// "<user@host>:" on a line of its own, in any language. A person may quote
+// such a line, so it counts only in mail from a daemon.
+var qmailList = regexp.MustCompile(`(?m)^<[^<>\s@]+@[^<>\s]+>:[ \t]*\r?$`)
 
 // looksLikeBounce uses the non-standard signs: a daemon sender, a bounce
 // subject, or the null envelope sender with bounce wording.
@@ -313,7 +315,11 @@ func looksLikeBounce(p *Parsed, nullSender bool) bool {
 	if !daemon && !subj && !nullSender {
 		return false
 	}
-	return (daemon && subj) || bounceBody.MatchString(diagnosticText(p))
+	if daemon && subj {
+		return true
+	}
+	text := diagnosticText(p)
+	return bounceBody.MatchString(text) || daemon && qmailList.MatchString(text)
 }
 
 // returnPathLocal matches local parts that name a return path: "bounces",
