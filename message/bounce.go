@@ -31,54 +31,67 @@ type Bounce struct {
 // recognised by their sender, subject or wording and their recipients read
 // from the diagnostic text.
 func detectBounce(p *Parsed, nullSender bool) *Bounce {
-	if b, ok := dsnBounce(p); ok {
+	d := &diag{p: p}
+	if b, ok := dsnFromFields(d, deliveryStatus(p)); ok {
 		return b
 	}
 	if v := p.HeaderValues("X-Failed-Recipients"); len(v) > 0 {
 		// Exim's header (also sent by Gmail and others) lists the failures.
-		b := &Bounce{Permanent: !isWarning(p)}
+		b := &Bounce{Permanent: !isWarning(p, d.text())}
 		for _, l := range v {
 			for _, a := range addrSpec.FindAllString(l, -1) {
 				b.Recipients = appendAddr(b.Recipients, a)
 			}
 		}
 		if len(b.Recipients) == 0 {
-			b.Recipients = heuristicRecipients(p)
+			b.Recipients = heuristicRecipients(p, d.text())
 		}
-		b.OriginalMessageID = originalMessageID(p)
+		b.OriginalMessageID = originalMessageID(p, d.text())
 		return b
 	}
-	if !looksLikeBounce(p, nullSender) {
+	if !looksLikeBounce(d, nullSender) {
 		return nil
 	}
 	// A filter or gateway sometimes wraps the whole DSN in a
 	// message/rfc822 part of its own notice; read the wrapped report.
-	if b, ok := dsnFromFields(p, nestedDeliveryStatus(p)); ok {
+	if b, ok := dsnFromFields(d, nestedDeliveryStatus(p)); ok {
 		return b
 	}
-	b := &Bounce{Permanent: !isWarning(p), Recipients: heuristicRecipients(p)}
+	b := &Bounce{Permanent: !isWarning(p, d.text()), Recipients: heuristicRecipients(p, d.text())}
 	if b.Recipients == nil {
 		b.Recipients = []string{}
 	}
-	b.OriginalMessageID = originalMessageID(p)
+	b.OriginalMessageID = originalMessageID(p, d.text())
 	return b
 }
 
-// dsnBounce reads an RFC 3464 message/delivery-status part. ok is false
-// when there is none or it reports no failed or delayed recipient.
-func dsnBounce(p *Parsed) (*Bounce, bool) {
-	return dsnFromFields(p, deliveryStatus(p))
+// diag computes a bounce's diagnostic text once, when first needed: the
+// rules below read it several times, and most mail never needs it.
+type diag struct {
+	p    *Parsed
+	t    string
+	done bool
 }
 
-// dsnFromFields builds the bounce from parsed DSN fields; see dsnBounce.
-func dsnFromFields(p *Parsed, st *dsnFields) (*Bounce, bool) {
+func (d *diag) text() string {
+	if !d.done {
+		d.t, d.done = diagnosticText(d.p), true
+	}
+	return d.t
+}
+
+// dsnFromFields reads the fields of an RFC 3464 message/delivery-status
+// part. ok is false when there is none or it reports no failed or delayed
+// recipient.
+func dsnFromFields(d *diag, st *dsnFields) (*Bounce, bool) {
+	p := d.p
 	if st == nil {
 		return nil, false
 	}
 	if len(st.recipients) == 0 {
 		// A report without per-recipient fields is malformed but still a
 		// bounce; read its text like a non-standard one.
-		b := &Bounce{Permanent: !isWarning(p), Recipients: heuristicRecipients(p), OriginalMessageID: originalMessageID(p)}
+		b := &Bounce{Permanent: !isWarning(p, d.text()), Recipients: heuristicRecipients(p, d.text()), OriginalMessageID: originalMessageID(p, d.text())}
 		if b.Recipients == nil {
 			b.Recipients = []string{}
 		}
@@ -123,13 +136,13 @@ func dsnFromFields(p *Parsed, st *dsnFields) (*Bounce, bool) {
 		return nil, false
 	}
 	if len(b.Recipients) == 0 {
-		b.Recipients = heuristicRecipients(p)
+		b.Recipients = heuristicRecipients(p, d.text())
 		if b.Recipients == nil {
 			b.Recipients = []string{}
 		}
 	}
 	b.Permanent = !delayedOnly
-	b.OriginalMessageID = originalMessageID(p)
+	b.OriginalMessageID = originalMessageID(p, d.text())
 	return b, true
 }
 
@@ -191,8 +204,6 @@ func parseDeliveryStatus(content []byte) *dsnFields {
 	return st
 }
 
-var nestedDSNType = regexp.MustCompile(`(?im)^content-type:[ \t]*message/(?:global-)?delivery-status\b`)
-
 // nestedDeliveryStatus finds a delivery-status part inside a message/rfc822
 // attachment (a DSN forwarded whole by a filter). The part is located in
 // the raw text, not parsed again with Parse, so that a mail nesting
@@ -204,11 +215,19 @@ func nestedDeliveryStatus(p *Parsed) *dsnFields {
 			continue
 		}
 		c := a.Content
-		loc := nestedDSNType.FindIndex(c)
-		if loc == nil {
+		at := -1
+		eachField(c, "content-type", func(v []byte, end int) bool {
+			v = bytes.ToLower(v)
+			if bytes.HasPrefix(v, []byte("message/delivery-status")) || bytes.HasPrefix(v, []byte("message/global-delivery-status")) {
+				at = end
+				return false
+			}
+			return true
+		})
+		if at <= 0 {
 			continue
 		}
-		c = c[loc[1]:]
+		c = c[at-1:] // from the newline ending the field: the blank line may follow
 		// The part body starts after the blank line ending its header
 		// (RFC 2045) and ends at the next boundary line.
 		i := bytes.Index(c, []byte("\n\n"))
@@ -293,7 +312,8 @@ var qmailList = regexp.MustCompile(`(?m)^<[^<>\s@]+@[^<>\s]+>:[ \t]*\r?$`)
 
 // looksLikeBounce uses the non-standard signs: a daemon sender, a bounce
 // subject, or the null envelope sender with bounce wording.
-func looksLikeBounce(p *Parsed, nullSender bool) bool {
+func looksLikeBounce(d *diag, nullSender bool) bool {
+	p := d.p
 	local := p.From
 	if i := strings.LastIndexByte(local, '@'); i >= 0 {
 		local = local[:i]
@@ -318,7 +338,7 @@ func looksLikeBounce(p *Parsed, nullSender bool) bool {
 	if daemon && subj {
 		return true
 	}
-	text := diagnosticText(p)
+	text := d.text()
 	return bounceBody.MatchString(text) || daemon && qmailList.MatchString(text)
 }
 
@@ -356,14 +376,14 @@ var strongPermanentRe = regexp.MustCompile(`(?i)permanent(?:ly)?|user unknown|no
 
 var warningSubject = regexp.MustCompile(`(?i)warning|delay|not yet delivered|still being retried`)
 
-// isWarning tells a delay warning from a failure in a non-DSN bounce.
-func isWarning(p *Parsed) bool {
+// isWarning tells a delay warning from a failure in a non-DSN bounce whose
+// diagnostic text is text.
+func isWarning(p *Parsed, text string) bool {
 	subj := p.Subject
 	// "Warning: user@host - User unknown!" (MDaemon) is a failure.
 	if warningSubject.MatchString(subj) && !strongPermanentRe.MatchString(subj) {
 		return true
 	}
-	text := diagnosticText(p)
 	if retryRe.MatchString(text) {
 		return !strongPermanentRe.MatchString(text)
 	}
@@ -518,8 +538,7 @@ var bareLocal = regexp.MustCompile(`(?m)^[ \t]*([A-Za-z0-9][A-Za-z0-9._%+-]*)[ \
 // only that list is read (the rest names the sender, the list, examples);
 // else addresses named as failing in a sentence; else every address. The
 // bounce's own sender and recipients and daemons are never failures.
-func heuristicRecipients(p *Parsed) []string {
-	text := diagnosticText(p)
+func heuristicRecipients(p *Parsed, text string) []string {
 	if loc := failedListMarker.FindStringIndex(text); loc != nil {
 		section := text[loc[1]:]
 		if d := sectionEnd.FindStringIndex(section); d != nil {
@@ -582,26 +601,73 @@ func bareRecipients(p *Parsed, section string) []string {
 	return out
 }
 
-var origMsgIDRe = regexp.MustCompile(`(?im)^[ \t>]*message-id:[ \t]*(?:\r?\n[ \t]+)?<([^<>\s]+)>`)
-
 // originalMessageID finds the Message-ID of the returned mail: in a
 // message/rfc822 or text/rfc822-headers part (RFC 3462), else in the
 // returned copy after the diagnostic text.
-func originalMessageID(p *Parsed) string {
+func originalMessageID(p *Parsed, diagText string) string {
 	for _, a := range p.Attachments {
 		ct := strings.ToLower(a.ContentType)
 		if ct == "message/rfc822" || ct == "text/rfc822-headers" || ct == "message/global" || ct == "message/global-headers" {
-			if m := origMsgIDRe.FindSubmatch(a.Content); m != nil {
-				return string(m[1])
+			if id := messageIDIn(a.Content); id != "" {
+				return id
 			}
 		}
 	}
 	t := p.Text
-	start := len(diagnosticText(p))
+	start := len(diagText)
 	if start < len(t) {
-		if m := origMsgIDRe.FindStringSubmatch(t[start:]); m != nil && m[1] != p.MessageID {
-			return m[1]
+		if id := messageIDIn([]byte(t[start:])); id != "" && id != p.MessageID {
+			return id
 		}
 	}
 	return ""
+}
+
+// messageIDIn returns the msg-id (without <>) of the first Message-ID field
+// in b that holds one, "" when none does. Quoted (">") and indented fields
+// count: bounces quote the returned header.
+func messageIDIn(b []byte) string {
+	id := ""
+	eachField(b, "message-id", func(v []byte, _ int) bool {
+		if len(v) > 2 && v[0] == '<' {
+			if j := bytes.IndexByte(v, '>'); j > 1 && bytes.IndexAny(v[1:j], "< \t") < 0 {
+				id = string(v[1:j])
+				return false
+			}
+		}
+		return true
+	})
+	return id
+}
+
+// eachField calls fn with the value of every line of b that is the field
+// name (case-insensitively, after white space and ">" quoting), unfolding
+// one continuation line (RFC 5322 2.2.3), and the offset just after the
+// field, until fn returns false. A line scan, not a regular expression:
+// it runs over whole returned messages, where a case-insensitive
+// multi-line pattern costs ten times more.
+func eachField(b []byte, name string, fn func(value []byte, end int) bool) {
+	off := 0
+	for off < len(b) {
+		line := b[off:]
+		end := len(b)
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, end = line[:i], off+i+1
+		}
+		l := bytes.TrimLeft(line, " \t>")
+		if len(l) > len(name) && l[len(name)] == ':' && bytes.EqualFold(l[:len(name)], []byte(name)) {
+			v := bytes.TrimSpace(l[len(name)+1:])
+			if len(v) == 0 && end < len(b) && (b[end] == ' ' || b[end] == '\t') {
+				next := b[end:]
+				if i := bytes.IndexByte(next, '\n'); i >= 0 {
+					next = next[:i]
+				}
+				v = bytes.TrimSpace(next)
+			}
+			if !fn(v, end) {
+				return
+			}
+		}
+		off = end
+	}
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func parseFile(t *testing.T, path string) *Parsed {
+func parseFile(t testing.TB, path string) *Parsed {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
