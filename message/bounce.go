@@ -54,8 +54,15 @@ func detectBounce(p *Parsed, nullSender bool) *Bounce {
 	}
 	// A filter or gateway sometimes wraps the whole DSN in a
 	// message/rfc822 part of its own notice; read the wrapped report.
-	if b, ok := dsnFromFields(d, nestedDeliveryStatus(p)); ok {
-		return b
+	if st, rest := nestedDeliveryStatus(p); st != nil {
+		if b, ok := dsnFromFields(d, st); ok {
+			// The first Message-ID of the wrapper part is the wrapped
+			// report's own; the returned mail follows the report.
+			if id := messageIDIn(rest); id != "" {
+				b.OriginalMessageID = id
+			}
+			return b
+		}
 	}
 	b := &Bounce{Permanent: !isWarning(p, d.text()), Recipients: heuristicRecipients(p, d.text())}
 	if b.Recipients == nil {
@@ -208,8 +215,9 @@ func parseDeliveryStatus(content []byte) *dsnFields {
 // attachment (a DSN forwarded whole by a filter). The part is located in
 // the raw text, not parsed again with Parse, so that a mail nesting
 // messages cannot make classification recurse. Only the first wrapped
-// report that names recipients counts.
-func nestedDeliveryStatus(p *Parsed) *dsnFields {
+// report that names recipients counts; rest is what follows it (the
+// returned mail, when the report carries it).
+func nestedDeliveryStatus(p *Parsed) (st *dsnFields, rest []byte) {
 	for _, a := range p.Attachments {
 		if !strings.EqualFold(a.ContentType, "message/rfc822") || a.Content == nil {
 			continue
@@ -237,15 +245,15 @@ func nestedDeliveryStatus(p *Parsed) *dsnFields {
 		if i < 0 {
 			continue
 		}
-		c = c[i+1:]
+		c, rest = c[i+1:], nil
 		if j := bytes.Index(c, []byte("\n--")); j >= 0 {
-			c = c[:j]
+			c, rest = c[:j], c[j:]
 		}
 		if st := parseDeliveryStatus(c); st != nil && len(st.recipients) > 0 {
-			return st
+			return st, rest
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // splitGroups splits on blank lines, tolerating CRLF and lines holding only

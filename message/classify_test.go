@@ -218,9 +218,10 @@ func TestBounceRules(t *testing.T) {
 		{"DSN wrapped in a filter's notice",
 			"From: postmaster@corp.example\r\nTo: bounce+t0k3n@reply.casemail.test\r\nSubject: Delivery Status Notification (Failure)\r\n" +
 				"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: message/rfc822\r\n\r\n" +
-				"From: postmaster@corp.example\r\nSubject: Delivery Status Notification (Failure)\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=i\r\n\r\n" +
+				"From: postmaster@corp.example\r\nMessage-ID: <dsn1@corp.example>\r\nSubject: Delivery Status Notification (Failure)\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=i\r\n\r\n" +
 				"--i\r\nContent-Type: text/plain\r\n\r\nDelivery to the following recipients failed.\r\n\r\n--i\r\n" +
-				"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns;mx.corp.example\r\n\r\nFinal-Recipient: rfc822;horu@corp.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--i--\r\n--o--\r\n",
+				"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns;mx.corp.example\r\n\r\nFinal-Recipient: rfc822;horu@corp.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n" +
+				"--i\r\nContent-Type: message/rfc822\r\n\r\nFrom: notify@casemail.test\r\nMessage-ID: <n42.1@casemail.test>\r\n\r\nCase 42 updated\r\n--i--\r\n--o--\r\n",
 			KindBounce, []string{"horu@corp.example"}, true},
 		{"Sendmail alias: the address we used",
 			daemon + "Subject: Returned mail: see transcript for details\r\n\r\nThe original message was received at Sun, 4 Nov 2012 10:32:05 +0400\r\n\r\n" +
@@ -283,6 +284,10 @@ func TestBounceRules(t *testing.T) {
 			}
 			if !slices.Equal(p.Bounce.Recipients, c.rcpts) || p.Bounce.Permanent != c.permanent {
 				t.Errorf("recipients %q permanent %v, want %q %v", p.Bounce.Recipients, p.Bounce.Permanent, c.rcpts, c.permanent)
+			}
+			// I5: the returned notification is found, not the wrapper's id.
+			if strings.Contains(c.raw, "<n42.1@casemail.test>") && p.Bounce.OriginalMessageID != "n42.1@casemail.test" {
+				t.Errorf("original message id %q", p.Bounce.OriginalMessageID)
 			}
 		})
 	}
