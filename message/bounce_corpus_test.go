@@ -18,7 +18,7 @@ const fluflMinPass = 101
 // tests: the file must be a bounce (I5: never answered), with exactly the
 // expected recipients (case-insensitively) and the expected permanence.
 func TestFluflBounceExpectations(t *testing.T) {
-	dir := "testdata/corpora/flufl-bounce"
+	dir := "../testdata/corpora/flufl-bounce"
 	var exp struct {
 		Cases []struct {
 			File      string   `json:"file"`
@@ -80,7 +80,7 @@ func TestFluflBounceExpectations(t *testing.T) {
 
 // fluflMails reads the flufl.bounce sample mails.
 func fluflMails(tb testing.TB) [][]byte {
-	files, err := filepath.Glob("testdata/corpora/flufl-bounce/flufl/bounce/tests/data/*.txt")
+	files, err := filepath.Glob("../testdata/corpora/flufl-bounce/flufl/bounce/tests/data/*.txt")
 	if err != nil || len(files) < 100 {
 		tb.Fatalf("flufl.bounce samples: %d files, %v", len(files), err)
 	}

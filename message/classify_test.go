@@ -30,31 +30,31 @@ func TestClassifyFixtures(t *testing.T) {
 		file string
 		want Kind
 	}{
-		{"fixtures/exchange-ooo-en.eml", KindAutoReply},              // I5: Auto-Submitted: auto-replied
-		{"fixtures/exchange-ooo-fr.eml", KindAutoReply},              // I5
-		{"fixtures/outlook-ooo-suppress-only-fr.eml", KindAutoReply}, // I5: X-Auto-Response-Suppress + vacation subject
-		{"fixtures/outlook-normal-with-suppress.eml", KindNormal},    // X-Auto-Response-Suppress alone is a hint only
-		{"fixtures/gmail-vacation-en.eml", KindAutoReply},            // I5
-		{"fixtures/gmail-vacation-fr.eml", KindAutoReply},            // I5
-		{"fixtures/x-autoreply.eml", KindAutoReply},                  // I5: X-Autoreply
-		{"fixtures/precedence-auto-reply.eml", KindAutoReply},        // I5: Precedence: auto_reply
-		{"fixtures/subject-only-auto-fr.eml", KindAutoReply},         // I5: subject as last resort
-		{"fixtures/casemail-notification.eml", KindAutoReply},        // I5: our own mail
-		{"fixtures/list-mail.eml", KindList},                         // I5: List-Id
-		{"fixtures/forwarded-bounce-normal.eml", KindNormal},         // a customer forwarding a bounce asks for help
-		{"fixtures/plain-customer-mail.eml", KindNormal},             // "Absent" not at a vacation position
-		{"corpora/discourse-sample/spec/fixtures/emails/auto_reply.eml", KindAutoReply},
-		{"corpora/discourse-sample/spec/fixtures/emails/auto_generated_header.eml", KindAutoReply},
-		{"corpora/discourse-sample/spec/fixtures/emails/auto_generated_precedence.eml", KindList}, // Precedence: list
-		{"corpora/discourse-sample/spec/fixtures/emails/auto_generated_subject.eml", KindAutoReply},
-		{"corpora/discourse-sample/spec/fixtures/emails/bounced_email.eml", KindBounce},
-		{"corpora/discourse-sample/spec/fixtures/emails/bounced_email_multiple_status_codes.eml", KindBounce},
-		{"corpora/zammad-sample/test/data/mail/mail033-undelivered-mail-returned-to-sender-notification.box", KindBounce},
-		{"corpora/zammad-sample/test/data/mail/mail001.box", KindNormal},
+		{"testdata/fixtures/exchange-ooo-en.eml", KindAutoReply},              // I5: Auto-Submitted: auto-replied
+		{"testdata/fixtures/exchange-ooo-fr.eml", KindAutoReply},              // I5
+		{"testdata/fixtures/outlook-ooo-suppress-only-fr.eml", KindAutoReply}, // I5: X-Auto-Response-Suppress + vacation subject
+		{"testdata/fixtures/outlook-normal-with-suppress.eml", KindNormal},    // X-Auto-Response-Suppress alone is a hint only
+		{"testdata/fixtures/gmail-vacation-en.eml", KindAutoReply},            // I5
+		{"testdata/fixtures/gmail-vacation-fr.eml", KindAutoReply},            // I5
+		{"testdata/fixtures/x-autoreply.eml", KindAutoReply},                  // I5: X-Autoreply
+		{"testdata/fixtures/precedence-auto-reply.eml", KindAutoReply},        // I5: Precedence: auto_reply
+		{"testdata/fixtures/subject-only-auto-fr.eml", KindAutoReply},         // I5: subject as last resort
+		{"testdata/fixtures/casemail-notification.eml", KindAutoReply},        // I5: our own mail
+		{"testdata/fixtures/list-mail.eml", KindList},                         // I5: List-Id
+		{"testdata/fixtures/forwarded-bounce-normal.eml", KindNormal},         // a customer forwarding a bounce asks for help
+		{"testdata/fixtures/plain-customer-mail.eml", KindNormal},             // "Absent" not at a vacation position
+		{"../testdata/corpora/discourse-sample/spec/fixtures/emails/auto_reply.eml", KindAutoReply},
+		{"../testdata/corpora/discourse-sample/spec/fixtures/emails/auto_generated_header.eml", KindAutoReply},
+		{"../testdata/corpora/discourse-sample/spec/fixtures/emails/auto_generated_precedence.eml", KindList}, // Precedence: list
+		{"../testdata/corpora/discourse-sample/spec/fixtures/emails/auto_generated_subject.eml", KindAutoReply},
+		{"../testdata/corpora/discourse-sample/spec/fixtures/emails/bounced_email.eml", KindBounce},
+		{"../testdata/corpora/discourse-sample/spec/fixtures/emails/bounced_email_multiple_status_codes.eml", KindBounce},
+		{"../testdata/corpora/zammad-sample/test/data/mail/mail033-undelivered-mail-returned-to-sender-notification.box", KindBounce},
+		{"../testdata/corpora/zammad-sample/test/data/mail/mail001.box", KindNormal},
 	}
 	for _, c := range cases {
 		t.Run(filepath.Base(c.file), func(t *testing.T) {
-			p := parseFile(t, filepath.Join("testdata", c.file))
+			p := parseFile(t, c.file)
 			if p.Kind != c.want {
 				t.Errorf("kind %q, want %q (subject %q)", p.Kind, c.want, p.Subject)
 			}
@@ -89,19 +89,19 @@ func TestBounceExpectations(t *testing.T) {
 		status     string
 		origID     string
 	}{
-		{"corpora/discourse-sample/spec/fixtures/emails/bounced_email.eml", []string{"linux-admin@b-s-c.co.jp"}, true, "5.1.1", ""},
-		{"corpora/discourse-sample/spec/fixtures/emails/bounced_email_multiple_status_codes.eml", []string{"linux-admin@b-s-c.co.jp", "foo@b-s-c.co.jp"}, true, "5.1.1", ""},
-		{"corpora/zammad-sample/test/data/mail/mail033-undelivered-mail-returned-to-sender-notification.box", []string{"not_existing@znuny.com"}, true, "5.1.1",
+		{"../testdata/corpora/discourse-sample/spec/fixtures/emails/bounced_email.eml", []string{"linux-admin@b-s-c.co.jp"}, true, "5.1.1", ""},
+		{"../testdata/corpora/discourse-sample/spec/fixtures/emails/bounced_email_multiple_status_codes.eml", []string{"linux-admin@b-s-c.co.jp", "foo@b-s-c.co.jp"}, true, "5.1.1", ""},
+		{"../testdata/corpora/zammad-sample/test/data/mail/mail033-undelivered-mail-returned-to-sender-notification.box", []string{"not_existing@znuny.com"}, true, "5.1.1",
 			"notification.20150830145600.1.4.5f4fd063-f69b-4e64-a92d-5e7128bd6682@127.0.0.1:3000"},
-		{"corpora/enmime/dsn/testdata/simple_dsn.raw", nil, true, "", ""},
-		{"corpora/enmime/dsn/testdata/multi_recipient_dsn.raw", nil, true, "", ""},
-		{"corpora/enmime/dsn/testdata/delayed_dsn.raw", nil, false, "", ""},
-		{"corpora/enmime/dsn/testdata/simple_dsn_with_html.raw", nil, true, "", ""},
-		{"corpora/enmime/dsn/testdata/dsn_with_multipart_alternative.raw", nil, true, "", ""},
+		{"../testdata/corpora/enmime/dsn/testdata/simple_dsn.raw", nil, true, "", ""},
+		{"../testdata/corpora/enmime/dsn/testdata/multi_recipient_dsn.raw", nil, true, "", ""},
+		{"../testdata/corpora/enmime/dsn/testdata/delayed_dsn.raw", nil, false, "", ""},
+		{"../testdata/corpora/enmime/dsn/testdata/simple_dsn_with_html.raw", nil, true, "", ""},
+		{"../testdata/corpora/enmime/dsn/testdata/dsn_with_multipart_alternative.raw", nil, true, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(filepath.Base(c.file), func(t *testing.T) {
-			p := parseFile(t, filepath.Join("testdata", c.file))
+			p := parseFile(t, c.file)
 			if p.Kind != KindBounce || p.Bounce == nil {
 				t.Fatalf("kind %q, want bounce", p.Kind)
 			}
@@ -130,7 +130,7 @@ func TestBounceExpectations(t *testing.T) {
 // TestZammadHeaders checks the header fields and attachments zammad's
 // parser expects (what "casemail parse" shows, R6: title and description).
 func TestZammadHeaders(t *testing.T) {
-	p := parseFile(t, "testdata/corpora/zammad-sample/test/data/mail/mail001.box")
+	p := parseFile(t, "../testdata/corpora/zammad-sample/test/data/mail/mail001.box")
 	if p.From != "John.Smith@example.com" || p.Subject != "CI Daten für PublicView" || !slices.Equal(p.To, []string{"martin@example.com"}) {
 		t.Errorf("from %q subject %q to %v", p.From, p.Subject, p.To)
 	}
@@ -139,7 +139,7 @@ func TestZammadHeaders(t *testing.T) {
 			t.Errorf("text lacks %q", w)
 		}
 	}
-	p = parseFile(t, "testdata/corpora/zammad-sample/test/data/mail/mail033-undelivered-mail-returned-to-sender-notification.box")
+	p = parseFile(t, "../testdata/corpora/zammad-sample/test/data/mail/mail033-undelivered-mail-returned-to-sender-notification.box")
 	if p.From != "MAILER-DAEMON@mx1.zammad.com" || p.FromName != "Mail Delivery System" || !strings.HasPrefix(p.Text, "This is the mail system at host mx1.zammad.com.") {
 		t.Errorf("from %q name %q text %.40q", p.From, p.FromName, p.Text)
 	}
@@ -150,7 +150,7 @@ func TestZammadHeaders(t *testing.T) {
 	if !slices.Contains(types, "message/delivery-status") || !slices.Contains(types, "message/rfc822") {
 		t.Errorf("attachment types %v", types)
 	}
-	p = parseFile(t, "testdata/corpora/zammad-sample/test/data/mail/mail078-content_transfer_encoding_x_uuencode.box")
+	p = parseFile(t, "../testdata/corpora/zammad-sample/test/data/mail/mail078-content_transfer_encoding_x_uuencode.box")
 	if p.From != "lpeters@example.com" || p.FromName != "Lon L. Peters" || p.InReplyTo != "1168BAF252B7D41194810001028D743108913C@SERVER" ||
 		p.Subject != "PGP Comments on RTO West Release of Dec. 14" {
 		t.Errorf("from %q name %q irt %q subject %q", p.From, p.FromName, p.InReplyTo, p.Subject)
@@ -167,7 +167,7 @@ func TestNonBounceCorporaStayNonBounce(t *testing.T) {
 	n := 0
 	for _, path := range corpusFiles(t) {
 		rel := filepath.ToSlash(path)
-		if !slices.ContainsFunc(corpora, func(c string) bool { return strings.HasPrefix(rel, "testdata/corpora/"+c+"/") }) {
+		if !slices.ContainsFunc(corpora, func(c string) bool { return strings.HasPrefix(rel, "../testdata/corpora/"+c+"/") }) {
 			continue
 		}
 		raw, err := os.ReadFile(path)

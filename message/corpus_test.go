@@ -13,7 +13,7 @@ import (
 // corpusFiles lists every file under testdata/corpora.
 func corpusFiles(t testing.TB) []string {
 	var files []string
-	err := filepath.WalkDir("testdata/corpora", func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir("../testdata/corpora", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

@@ -116,7 +116,7 @@ func (p *Parsed) HeaderValues(name string) []string {
 // The parsers are built once: enmime.Parser is read-only after NewParser.
 //
 // Charset detection is off for parts that declare a charset. Measured on
-// the 536 mail files of message/testdata/corpora
+// the 536 mail files of testdata/corpora
 // (TestCharsetDetectionChoice): the decoded text differs in 3. In two the
 // sender mislabelled the charset (UTF-8 and Big5 sent as Latin-1) and
 // detection was right; in one (chardet-detection.raw, declared correctly)

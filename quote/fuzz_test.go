@@ -33,7 +33,7 @@ func addSeeds(f *testing.F, globs ...string) {
 // Reply's result is unchanged by a second pass (new text has no quote left
 // to remove, only lines we kept).
 func FuzzReply(f *testing.F) {
-	addSeeds(f, "testdata/email_reply_parser/test/emails/*.txt", "testdata/own/*.txt")
+	addSeeds(f, "../testdata/corpora/email_reply_parser/test/emails/*.txt", "testdata/own/*.txt")
 	f.Fuzz(func(t *testing.T, body string) {
 		got := Reply(body)
 		if len(got) > len(body) {
@@ -70,7 +70,7 @@ func FuzzReply(f *testing.F) {
 // R9 for HTML bodies: no panic, and the text never holds more characters
 // than the HTML it comes from.
 func FuzzReplyHTML(f *testing.F) {
-	addSeeds(f, "testdata/talon/tests/fixtures/html_replies/*.html", "testdata/talon/tests/fixtures/*.html", "testdata/own/*.html")
+	addSeeds(f, "../testdata/corpora/talon/tests/fixtures/html_replies/*.html", "../testdata/corpora/talon/tests/fixtures/*.html", "testdata/own/*.html")
 	f.Fuzz(func(t *testing.T, body string) {
 		got := ReplyHTML(body)
 		if utf8.RuneCountInString(got) > utf8.RuneCountInString(body) {
@@ -81,7 +81,7 @@ func FuzzReplyHTML(f *testing.F) {
 
 // Signature only ever splits the text it was given.
 func FuzzSignature(f *testing.F) {
-	addSeeds(f, "testdata/talon/tests/fixtures/signature/emails/stripped/*_body")
+	addSeeds(f, "../testdata/corpora/talon/tests/fixtures/signature/emails/stripped/*_body")
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, sender := range []string{"", "John Doe", "john@example.com", "Noam"} {
 			text, sig := Signature(body, sender)

@@ -17,8 +17,8 @@ import (
 )
 
 const (
-	erpDir   = "testdata/email_reply_parser"
-	talonDir = "testdata/talon"
+	erpDir   = "../testdata/corpora/email_reply_parser"
+	talonDir = "../testdata/corpora/talon"
 )
 
 func readFile(t testing.TB, path string) string {
