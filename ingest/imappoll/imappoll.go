@@ -140,6 +140,10 @@ func New(cfg config.IMAP, rcv ingest.Receiver, cp Checkpoints, log *slog.Logger)
 	if cfg.Folder == "" {
 		cfg.Folder = "INBOX"
 	}
+	if cfg.ProcessedFolder != "" && cfg.ProcessedFolder == cfg.Folder {
+		// Moving into the watched folder would re-deliver every mail forever.
+		return nil, fmt.Errorf("imappoll %s: processed_folder must differ from folder %q", cfg.Name, cfg.Folder)
+	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = defaultBatch
 	}
