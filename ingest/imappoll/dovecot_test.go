@@ -385,7 +385,10 @@ func TestDovecotShutdownFinishesMailInFlight(t *testing.T) {
 	rcv.committed = func(string) { cancel() } // shutdown arrives mid-delivery
 	p, _ := dovecotPoller(t, s, rcv, cp, nil)
 	loggedOut := func() int { return strings.Count(s.Log(), "Disconnected: Logged out") }
-	before := loggedOut() // the harness's own APPEND sessions
+	// The harness's own 3 APPEND sessions; Dovecot's log process may write
+	// their lines late, so wait for all of them before counting ours.
+	const before = 3
+	eventually(t, wait, "the harness's sessions logged", func() bool { return loggedOut() == before })
 	if err := p.Run(ctx); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
