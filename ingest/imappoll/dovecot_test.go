@@ -372,3 +372,37 @@ func TestDovecotNoProcessedFolderOnlySeen(t *testing.T) {
 		t.Errorf("receiver called %d times, want 3 (no re-read after restart)", calls)
 	}
 }
+
+// Shutdown during a delivery finishes that mail (commit, move, checkpoint),
+// delivers nothing more, and logs out cleanly (I1).
+func TestDovecotShutdownFinishesMailInFlight(t *testing.T) {
+	s := dovecot.Start(t)
+	uid1 := s.Append("INBOX", testMail("inflight-1@example.test", ""))
+	s.Append("INBOX", testMail("inflight-2@example.test", ""))
+	s.Append("INBOX", testMail("inflight-3@example.test", ""))
+	rcv, cp := newFakeReceiver(), newMemCheckpoints()
+	ctx, cancel := context.WithCancel(context.Background())
+	rcv.committed = func(string) { cancel() } // shutdown arrives mid-delivery
+	p, _ := dovecotPoller(t, s, rcv, cp, nil)
+	loggedOut := func() int { return strings.Count(s.Log(), "Disconnected: Logged out") }
+	// The harness's own 3 APPEND sessions; Dovecot's log process may write
+	// their lines late, so wait for all of them before counting ours.
+	const before = 3
+	eventually(t, wait, "the harness's sessions logged", func() bool { return loggedOut() == before })
+	if err := p.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	eventually(t, wait, "the poller's LOGOUT in Dovecot's log", func() bool { return loggedOut() == before+1 })
+	if got := s.List("Processed"); len(got) != 1 || got[0].MessageID != "inflight-1@example.test" {
+		t.Errorf("Processed = %+v, want the mail in flight", got)
+	}
+	if got := s.List("INBOX"); len(got) != 2 || got[0].Seen() || got[1].Seen() {
+		t.Errorf("INBOX = %+v, want the 2 other mails untouched", got)
+	}
+	if _, last := cp.get("main/INBOX"); last != uint32(uid1) {
+		t.Errorf("checkpoint = %d, want %d", last, uid1)
+	}
+	if _, calls, _ := rcv.counts(); calls != 1 {
+		t.Errorf("receiver called %d times after shutdown began, want 1", calls)
+	}
+}

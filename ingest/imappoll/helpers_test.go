@@ -30,6 +30,8 @@ type fakeReceiver struct {
 	bytes   map[string]int64
 	// fail, when set, makes Receive fail temporarily (before committing).
 	fail func(msgID string) error
+	// committed, when set, runs right after a commit.
+	committed func(msgID string)
 }
 
 func newFakeReceiver() *fakeReceiver {
@@ -66,6 +68,9 @@ func (f *fakeReceiver) Receive(ctx context.Context, env ingest.Envelope, raw io.
 		return ingest.Outcome{Result: "comment_added", Duplicate: true}, nil
 	}
 	f.effects[id]++
+	if f.committed != nil {
+		f.committed(id)
+	}
 	return ingest.Outcome{Result: "case_opened", MessageID: int64(len(f.effects))}, nil
 }
 

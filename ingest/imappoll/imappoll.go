@@ -64,7 +64,9 @@ const StuckAfter = 5
 
 const (
 	defaultBatch = 50
-	defaultPoll  = time.Minute
+	// defaultSettle is how many committed mails are moved with one command.
+	defaultSettle = 500
+	defaultPoll   = time.Minute
 	// idleRefresh re-issues IDLE well before the 29-minute limit of RFC 2177
 	// section 3 (servers may drop an idling client after 30 minutes).
 	idleRefresh = 25 * time.Minute
@@ -87,6 +89,8 @@ type Poller struct {
 	// afterReceive, for tests, runs after a message was committed and before
 	// it is moved; an error abandons the connection as a crash would.
 	afterReceive func(uid imap.UID) error
+	settleEvery  int
+	br           *bufio.Reader // reused for every message (one at a time)
 
 	mu        sync.Mutex
 	st        Status
@@ -136,6 +140,10 @@ func New(cfg config.IMAP, rcv ingest.Receiver, cp Checkpoints, log *slog.Logger)
 	if cfg.Folder == "" {
 		cfg.Folder = "INBOX"
 	}
+	if cfg.ProcessedFolder != "" && cfg.ProcessedFolder == cfg.Folder {
+		// Moving into the watched folder would re-deliver every mail forever.
+		return nil, fmt.Errorf("imappoll %s: processed_folder must differ from folder %q", cfg.Name, cfg.Folder)
+	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = defaultBatch
 	}
@@ -151,6 +159,8 @@ func New(cfg config.IMAP, rcv ingest.Receiver, cp Checkpoints, log *slog.Logger)
 		key:        cfg.Name + "/" + cfg.Folder,
 		minBackoff: time.Second, maxBackoff: 5 * time.Minute,
 		idleRefresh: idleRefresh,
+		settleEvery: max(cfg.BatchSize, defaultSettle),
+		br:          bufio.NewReaderSize(nil, 16<<10),
 	}
 	p.st.Name, p.st.Folder = cfg.Name, cfg.Folder
 	return p, nil
@@ -453,8 +463,12 @@ func (p *Poller) wait(ctx context.Context, c *imapclient.Client, notify <-chan s
 	return nil
 }
 
-// check fetches every message above the checkpoint, in batches.
-func (p *Poller) check(ctx context.Context, c *imapclient.Client, validity uint32, last *uint32) error {
+// check fetches every message above the checkpoint, in batches of
+// batch_size, and settles (moves or flags) committed ones in groups of
+// settleEvery: a MOVE costs the server an index commit, so one per 50 mails
+// would dominate a catch-up. A crash before a settle only means those mails
+// are read again and answered Duplicate (I2).
+func (p *Poller) check(ctx context.Context, c *imapclient.Client, validity uint32, last *uint32) (err error) {
 	// UID SEARCH UID last+1:* (RFC 3501 section 6.4.4). "n:*" always
 	// matches the highest UID even below n, hence the filter.
 	crit := &imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(*last + 1), Stop: 0}}}}
@@ -468,33 +482,95 @@ func (p *Poller) check(ctx context.Context, c *imapclient.Client, validity uint3
 			uids = append(uids, u)
 		}
 	}
-	slices.Sort(uids)
-	if len(uids) > 0 {
-		p.log.Debug("imap new messages", "count", len(uids))
+	if len(uids) == 0 {
+		return nil
 	}
-	for len(uids) > 0 {
-		n := min(len(uids), p.cfg.BatchSize)
-		if err := p.batch(ctx, c, validity, uids[:n], last); err != nil {
+	slices.Sort(uids)
+	p.log.Debug("imap new messages", "count", len(uids))
+
+	r := &round{uids: uids, state: make(map[imap.UID]uidState, len(uids))}
+	defer func() {
+		// Whatever happened, settle what was committed (I1: only those) and
+		// advance the checkpoint over the settled prefix.
+		if serr := p.settlePending(ctx, c, r, validity, last); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}()
+	for next := 0; next < len(uids); {
+		n := min(len(uids)-next, p.cfg.BatchSize)
+		if err := p.batch(ctx, c, uids[next:next+n], r); err != nil {
 			return err
 		}
-		uids = uids[n:]
+		next += n
 		if ctx.Err() != nil {
 			return nil
+		}
+		if len(r.pending) >= p.settleEvery {
+			if err := p.settlePending(ctx, c, r, validity, last); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
+type uidState uint8
+
+const (
+	uidCommitted uidState = iota + 1 // the receiver returned nil
+	uidSettled                       // and it was moved / flagged
+	uidGone                          // not returned by a complete FETCH: expunged meanwhile
+)
+
+// round is one check's bookkeeping.
+type round struct {
+	uids    []imap.UID // sorted
+	state   map[imap.UID]uidState
+	pending []imap.UID // committed, not yet settled
+	settled int        // uids[:settled] are all settled or gone
+}
+
+func (p *Poller) settlePending(ctx context.Context, c *imapclient.Client, r *round, validity uint32, last *uint32) error {
+	if len(r.pending) > 0 {
+		if err := p.settle(c, r.pending); err != nil {
+			return err // committed but not settled: read again next time (I2)
+		}
+		for _, u := range r.pending {
+			r.state[u] = uidSettled
+		}
+		p.mu.Lock()
+		p.st.Processed += uint64(len(r.pending))
+		p.mu.Unlock()
+		r.pending = r.pending[:0]
+	}
+	newLast := *last
+	for r.settled < len(r.uids) {
+		u := r.uids[r.settled]
+		if st := r.state[u]; st != uidSettled && st != uidGone {
+			break
+		}
+		newLast = uint32(u)
+		r.settled++
+	}
+	if newLast == *last {
+		return nil
+	}
+	if err := p.cp.SaveCheckpoint(context.WithoutCancel(ctx), p.key, validity, newLast); err != nil {
+		return fmt.Errorf("save checkpoint %s uid %d: %w", p.key, newLast, err)
+	}
+	*last = newLast
+	return nil
+}
+
 // batch fetches uids (sorted) with one UID FETCH BODY.PEEK[] and streams
-// each literal to the receiver, then moves (or flags) the committed ones and
-// advances the checkpoint past the longest committed prefix.
-func (p *Poller) batch(ctx context.Context, c *imapclient.Client, validity uint32, uids []imap.UID, last *uint32) error {
+// each literal to the receiver, recording the outcome in r. After a failed
+// delivery (or shutdown) the rest of the batch is drained, not delivered.
+func (p *Poller) batch(ctx context.Context, c *imapclient.Client, uids []imap.UID, r *round) error {
 	sec := &imap.FetchItemBodySection{Peek: true} // BODY.PEEK[]: fetching does not set \Seen
 	fc := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{sec}})
 	var (
-		committed []imap.UID
-		returned  = map[imap.UID]bool{}
-		stopErr   error // a delivery failed: stop delivering, drain the rest
+		returned = make(map[imap.UID]bool, len(uids))
+		stopErr  error // a delivery failed: stop delivering, drain the rest
 	)
 	for {
 		msg := fc.Next()
@@ -515,48 +591,24 @@ func (p *Poller) batch(ctx context.Context, c *imapclient.Client, validity uint3
 			continue
 		}
 		p.noteSuccess(uid)
-		committed = append(committed, uid)
+		r.state[uid] = uidCommitted
+		r.pending = append(r.pending, uid)
 		if p.afterReceive != nil {
 			if err := p.afterReceive(uid); err != nil {
+				r.pending = nil // a crash settles nothing
 				return &abandonError{err}
 			}
 		}
 	}
-	fetchErr := fc.Close()
-	if fetchErr != nil {
-		fetchErr = fmt.Errorf("fetch uids %v: %w", imap.UIDSetNum(uids...), fetchErr)
+	if err := fc.Close(); err != nil {
+		return errors.Join(stopErr, fmt.Errorf("fetch uids %v: %w", imap.UIDSetNum(uids...), err))
 	}
-	if len(committed) > 0 {
-		if err := p.settle(c, committed); err != nil {
-			// Committed but not moved: they are read again next time and the
-			// receiver answers Duplicate (I2).
-			return errors.Join(err, stopErr, fetchErr)
-		}
-		p.mu.Lock()
-		p.st.Processed += uint64(len(committed))
-		p.mu.Unlock()
-	}
-	// Advance over committed UIDs and, when the fetch completed, UIDs the
-	// server did not return (expunged meanwhile); stop at the first other.
-	done := map[imap.UID]bool{}
-	for _, u := range committed {
-		done[u] = true
-	}
-	newLast := *last
 	for _, u := range uids {
-		if done[u] || (fetchErr == nil && !returned[u]) {
-			newLast = uint32(u)
-			continue
+		if !returned[u] {
+			r.state[u] = uidGone
 		}
-		break
 	}
-	if newLast != *last {
-		if err := p.cp.SaveCheckpoint(context.WithoutCancel(ctx), p.key, validity, newLast); err != nil {
-			return errors.Join(fmt.Errorf("save checkpoint %s uid %d: %w", p.key, newLast, err), stopErr, fetchErr)
-		}
-		*last = newLast
-	}
-	return errors.Join(stopErr, fetchErr)
+	return stopErr
 }
 
 // message reads one FETCH response. Unless skip, the body goes to the
@@ -622,7 +674,9 @@ func (p *Poller) message(ctx context.Context, msg *imapclient.FetchMessageData, 
 // block is buffered (to read Return-Path), the body flows straight from the
 // IMAP literal.
 func (p *Poller) deliver(ctx context.Context, uid imap.UID, body io.Reader) error {
-	br := bufio.NewReaderSize(body, 32<<10)
+	br := p.br
+	br.Reset(body)
+	defer br.Reset(nil) // do not keep the literal reachable
 	head, err := peekHeader(br)
 	if err != nil {
 		return fmt.Errorf("read header: %w", err)

@@ -22,6 +22,7 @@ func TestNewValidates(t *testing.T) {
 		{"bad tls", func(c *config.IMAP) { c.TLS = "ssl" }, "tls must be"},
 		{"no password source", func(c *config.IMAP) { c.PasswordEnv = "" }, "password_file or password_env"},
 		{"xoauth2 without token", func(c *config.IMAP) { c.Auth = "xoauth2" }, "token_file or token_env"},
+		{"processed is the watched folder", func(c *config.IMAP) { c.ProcessedFolder = "INBOX" }, "processed_folder must differ"},
 		{"unknown auth", func(c *config.IMAP) { c.Auth = "cram-md5" }, "auth must be"},
 	}
 	for _, tc := range tests {
