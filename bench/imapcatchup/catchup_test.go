@@ -23,17 +23,68 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
 	"github.com/casemail/casemail/ingest/imappoll"
 	"github.com/casemail/casemail/internal/testenv/dovecot"
 )
 
-// receivers are the pluggable receivers; add the real ingest here once it
-// exists (e.g. "ingest": func(b) { return ingest.New(...) }).
-var receivers = map[string]func(b *testing.B) countingReceiver{
+// receivers are the pluggable receivers.
+var receivers = map[string]func(b *testing.B, n int) countingReceiver{
 	// readall reads every body to the end and does nothing else.
-	"readall": func(*testing.B) countingReceiver { return &readAll{} },
+	"readall": func(*testing.B, int) countingReceiver { return &readAll{} },
+	// gateway is the product: ingest.Gateway over a SQLite casebook in which
+	// every sender of the backlog may open cases, so each mail becomes a case.
+	"gateway": newGateway,
+}
+
+type gatewayReceiver struct {
+	gw *ingest.Gateway
+	n  atomic.Int64
+}
+
+func (g *gatewayReceiver) Receive(ctx context.Context, env ingest.Envelope, raw io.Reader) (ingest.Outcome, error) {
+	out, err := g.gw.Receive(ctx, env, raw)
+	if err == nil {
+		g.n.Add(1)
+		if out.Result != "case_opened" {
+			return out, fmt.Errorf("bench mail not opened as a case: %s (%s)", out.Result, out.Reason)
+		}
+	}
+	return out, err
+}
+
+func (g *gatewayReceiver) Count() int64 { return g.n.Load() }
+
+func newGateway(b *testing.B, n int) countingReceiver {
+	cfg, err := config.Parse([]byte("[[route]]\naddress = \"" + dovecot.User + "\"\nproduct = \"support\"\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	book, err := casebook.Open(b.TempDir()+"/bench.db", casebook.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { book.Close() })
+	ctx := context.Background()
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	must(book.AddAccount(ctx, casebook.Account{Address: "owner@example.test", Verified: true}))
+	must(book.CreateOrg(ctx, casebook.Org{Slug: "example", Owner: "owner@example.test", Products: []string{"support"}}))
+	for i := range n {
+		addr := fmt.Sprintf("c%d@example.test", i)
+		must(book.AddAccount(ctx, casebook.Account{Address: addr, Verified: true}))
+		must(book.Grant(ctx, "example", "owner@example.test", addr, []casebook.Perm{casebook.PermOpen}))
+	}
+	gw, err := ingest.New(book, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &gatewayReceiver{gw: gw}
 }
 
 type countingReceiver interface {
@@ -109,7 +160,7 @@ func BenchmarkCatchup(b *testing.B) {
 			bareMove = bareFetch(b, s, "Baseline", n) + moveAll(b, s, "Baseline", "Baseline-done")
 		}
 
-		rcv := newRecv(b)
+		rcv := newRecv(b, n)
 		pw := b.TempDir() + "/pw"
 		os.WriteFile(pw, []byte(dovecot.Password), 0o600)
 		p, err := imappoll.New(config.IMAP{
