@@ -143,6 +143,19 @@ func (e *env) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// idCommand parses a command that takes one ID and opens the store.
+func (e *env) idCommand(fs *flag.FlagSet, args []string) (int64, error) {
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return 0, err
+	}
+	id, err := parseID(pos[0])
+	if err != nil {
+		return 0, err
+	}
+	return id, e.open()
+}
+
 func parseID(s string) (int64, error) {
 	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
 	if err != nil || id <= 0 {

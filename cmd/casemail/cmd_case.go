@@ -108,15 +108,8 @@ func cmdCaseShow(e *env, args []string) error {
 	fs := e.flags("case show")
 	as := fs.String("as", "", "show only if this user may see the case")
 	asJSON := fs.Bool("json", false, "JSON output")
-	pos, err := parse(fs, args, 1, 1)
+	id, err := e.idCommand(fs, args)
 	if err != nil {
-		return err
-	}
-	id, err := parseID(pos[0])
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	c, err := e.book.Case(e.ctx, id)
@@ -203,15 +196,8 @@ func caseAction(e *env, name string, args []string, extra func(fs flagSet), act 
 	if extra != nil {
 		extra(fs)
 	}
-	pos, err := parse(fs, args, 1, 1)
+	id, err := e.idCommand(fs, args)
 	if err != nil {
-		return err
-	}
-	id, err := parseID(pos[0])
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	msg, err := act(id, *by)

@@ -53,15 +53,8 @@ func cmdMessageShow(e *env, args []string) error {
 	fs := e.flags("message show")
 	raw := fs.Bool("raw", false, "print the message exactly as received")
 	asJSON := fs.Bool("json", false, "JSON output")
-	pos, err := parse(fs, args, 1, 1)
+	id, err := e.idCommand(fs, args)
 	if err != nil {
-		return err
-	}
-	id, err := parseID(pos[0])
-	if err != nil {
-		return err
-	}
-	if err := e.open(); err != nil {
 		return err
 	}
 	m, err := e.book.Message(e.ctx, id)
