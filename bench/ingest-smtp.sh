@@ -37,11 +37,11 @@ start_serve
 register_sender
 
 echo "== SMTP ingest: smtp-source -s $S -m $M -d -F $(basename "$MAIL") ($(wc -c <"$MAIL") bytes) -> casemail serve"
-cpu0=$(cpu_seconds "$serve_pid")
+read -r u0 s0 < <(cpu_seconds "$serve_pid")
 t0=$(now)
 "$SOURCE" -s "$S" -m "$M" -d -F "$MAIL" -f alice@example.com -t support@localhost "127.0.0.1:$smtp_port"
 t1=$(now)
-cpu1=$(cpu_seconds "$serve_pid")
+read -r u1 s1 < <(cpu_seconds "$serve_pid")
 sent_at_end=$(metric 'casemail_outbox_messages{status="sent"}')
 rss_end=$(rss_kb "$serve_pid")
 
@@ -51,7 +51,7 @@ for _ in $(seq 600); do
 	sleep 0.1
 done
 t2=$(now)
-cpu2=$(cpu_seconds "$serve_pid")
+read -r u2 s2 < <(cpu_seconds "$serve_pid")
 sent=$(metric 'casemail_outbox_messages{status="sent"}')
 failed=$(metric 'casemail_outbox_messages{status="failed"}')
 tempfail=$(metric 'casemail_ingest_temporary_failures_total')
@@ -60,9 +60,10 @@ opened=$(cmcli message list --outcome case_opened --json | python3 -c 'import js
 stop_serve
 
 ingest_rate=$(awk -v s="$t0" -v e="$t1" -v m="$M" 'BEGIN { printf "%.1f", m / (e - s) }')
-awk -v s="$t0" -v e="$t1" -v d="$t2" -v m="$M" -v c0="$cpu0" -v c1="$cpu1" -v c2="$cpu2" -v sa="$sent_at_end" -v rss="$rss_end" 'BEGIN {
+awk -v s="$t0" -v e="$t1" -v d="$t2" -v m="$M" -v u0="$u0" -v u1="$u1" -v u2="$u2" -v s0="$s0" -v s1="$s1" -v s2="$s2" -v sa="$sent_at_end" -v rss="$rss_end" 'BEGIN {
 	printf "ingest: %d mails in %.2f s = %.0f mails/s\n", m, e - s, m / (e - s)
-	printf "serve CPU during ingest: %.2f s (%.0f%% of one core, %.2f ms/mail); RSS at end %d MiB\n", c1 - c0, 100 * (c1 - c0) / (e - s), 1000 * (c1 - c0) / m, rss / 1024
+	c0 = u0 + s0; c1 = u1 + s1; c2 = u2 + s2
+	printf "serve CPU during ingest: %.2f s = %.2f user + %.2f system (%.0f%% of one core, %.2f ms/mail); RSS at end %d MiB\n", c1 - c0, u1 - u0, s1 - s0, 100 * (c1 - c0) / (e - s), 1000 * (c1 - c0) / m, rss / 1024
 	printf "outbound: %d of %d acknowledgements sent when the last 250 came; all sent %.2f s later, %.2f s more CPU\n", sa, m, d - e, c2 - c1
 }'
 echo "check: $cases cases in the organisation, $opened messages case_opened, $sent acknowledgements sent, $failed failed, $tempfail temporary failures (want $M $M $M 0 0)"

@@ -74,9 +74,9 @@ metric() {
 	curl -fs "http://127.0.0.1:$http_port/metrics" | awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }'
 }
 
-# cpu_seconds PID: user + system CPU time of a process so far.
+# cpu_seconds PID: "user system" CPU seconds of a process so far.
 cpu_seconds() {
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print $12 / hz, $13 / hz }' "/proc/$1/stat"
 }
 
 # rss_kb PID: resident set size (VmRSS) in KiB.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,29 +58,7 @@ func BenchmarkParseOnly(b *testing.B) {
 	if err := parse(); err != nil {
 		b.Fatal(err)
 	}
-	b.Run("serial", func(b *testing.B) {
-		b.SetBytes(int64(len(raw)))
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := parse(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.SetBytes(int64(len(raw)))
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := parse(); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
-	})
+	runSerialParallel(b, len(raw), parse)
 }
 
 // BenchmarkReceive is the whole gateway on the same mail with a real
@@ -92,6 +71,55 @@ func BenchmarkParseOnly(b *testing.B) {
 func BenchmarkReceive(b *testing.B) {
 	raw := benchMail(b)
 	cfg := config.Default()
+	book := benchBook(b, cfg)
+	gw, err := New(book, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	env := Envelope{Transport: TransportSMTP, MailFrom: "alice@example.com", Recipients: []string{"support@localhost"}, RemoteAddr: "127.0.0.1:40000"}
+	var seq atomic.Int64
+	receive := func() error {
+		n := seq.Add(1)
+		out, err := gw.Receive(ctx, env, io.MultiReader(strings.NewReader(benchTrace(n)), bytes.NewReader(raw)))
+		if err != nil {
+			return err
+		}
+		if out.Result != string(casebook.OutcomeCaseOpened) || out.Duplicate {
+			return fmt.Errorf("mail %d: outcome %s (%s), duplicate %v; want a new case", n, out.Result, out.Reason, out.Duplicate)
+		}
+		return nil
+	}
+	runSerialParallel(b, len(raw), receive)
+}
+
+// BenchmarkStoreRaw is the first step of Receive alone: keeping the raw
+// bytes in the casebook (I1), one transaction per mail, each mail distinct.
+// With BenchmarkParseOnly and BenchmarkReceive it splits where the time goes.
+func BenchmarkStoreRaw(b *testing.B) {
+	raw := benchMail(b)
+	book := benchBook(b, config.Default())
+	ctx := context.Background()
+	var seq atomic.Int64
+	runSerialParallel(b, len(raw), func() error {
+		ref, err := book.StoreRaw(ctx, io.MultiReader(strings.NewReader(benchTrace(seq.Add(1))), bytes.NewReader(raw)))
+		if err == nil && ref.Size <= int64(len(raw)) {
+			err = fmt.Errorf("stored %d bytes, want the trace line and %d bytes", ref.Size, len(raw))
+		}
+		return err
+	})
+}
+
+// benchTrace is a Received line like the SMTP listener's, unique per n.
+func benchTrace(n int64) string {
+	return fmt.Sprintf("Received: from bench (127.0.0.1)\r\n\tby localhost (casemail) with ESMTP id %x\r\n\tfor <support@localhost>;\r\n\t%s\r\n",
+		n, time.Now().Format(time.RFC1123Z))
+}
+
+// benchBook opens a casebook in a temporary directory with a verified
+// sender in an organisation entitled to the default route's product.
+func benchBook(b *testing.B, cfg *config.Config) *casebook.Book {
+	b.Helper()
 	book, err := casebook.Open(filepath.Join(b.TempDir(), "casemail.db"), casebook.Options{
 		DefaultLocale:   cfg.Policy.Locale,
 		NoticesPerHour:  cfg.Policy.NoticesPerHour,
@@ -108,41 +136,28 @@ func BenchmarkReceive(b *testing.B) {
 	if err := book.CreateOrg(ctx, casebook.Org{Slug: "example", Owner: "alice@example.com", Products: []string{"support"}}); err != nil {
 		b.Fatal(err)
 	}
-	gw, err := New(book, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	env := Envelope{Transport: TransportSMTP, MailFrom: "alice@example.com", Recipients: []string{"support@localhost"}, RemoteAddr: "127.0.0.1:40000"}
-	var seq atomic.Int64
-	receive := func() error {
-		n := seq.Add(1)
-		trace := fmt.Sprintf("Received: from bench (127.0.0.1)\r\n\tby localhost (casemail) with ESMTP id %x\r\n\tfor <support@localhost>;\r\n\t%s\r\n",
-			n, time.Now().Format(time.RFC1123Z))
-		out, err := gw.Receive(ctx, env, io.MultiReader(bytes.NewReader([]byte(trace)), bytes.NewReader(raw)))
-		if err != nil {
-			return err
-		}
-		if out.Result != string(casebook.OutcomeCaseOpened) || out.Duplicate {
-			return fmt.Errorf("mail %d: outcome %s (%s), duplicate %v; want a new case", n, out.Result, out.Reason, out.Duplicate)
-		}
-		return nil
-	}
+	return book
+}
+
+// runSerialParallel runs f as "serial" (one goroutine) and "parallel"
+// (GOMAXPROCS goroutines) sub-benchmarks, reporting mails per second.
+func runSerialParallel(b *testing.B, size int, f func() error) {
 	b.Run("serial", func(b *testing.B) {
-		b.SetBytes(int64(len(raw)))
+		b.SetBytes(int64(size))
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := receive(); err != nil {
+			if err := f(); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
 	})
 	b.Run("parallel", func(b *testing.B) {
-		b.SetBytes(int64(len(raw)))
+		b.SetBytes(int64(size))
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if err := receive(); err != nil {
+				if err := f(); err != nil {
 					b.Error(err)
 					return
 				}
