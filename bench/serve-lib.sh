@@ -1,8 +1,8 @@
 # Shared by bench/ingest-smtp.sh and bench/backlog-rss.sh (sourced, not run):
 # builds casemail, starts "casemail serve" on free loopback ports with a
 # temporary store and a Maildir outbound, registers the sender, and stops
-# the server on exit. Sets: tmp, cm (binary), cfg, smtp_port, http_port,
-# serve_pid.
+# the server (and any helper in extra_pids) on exit. Sets: tmp, cm (binary),
+# cfg, smtp_port, http_port, serve_pid.
 
 SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
 [ -x "$SOURCE" ] || { echo "smtp-source not found (apt-get install postfix)" >&2; exit 1; }
@@ -11,8 +11,10 @@ command -v curl >/dev/null || { echo "curl not found" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/cmbench.XXXXXX)
 serve_pid=
 sampler_pid=
+extra_pids=()
 cleanup() {
 	if [ -n "$sampler_pid" ]; then kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; fi
+	for p in "${extra_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 	if [ -n "$serve_pid" ]; then kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
 	if [ -n "${KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
@@ -21,35 +23,49 @@ trap cleanup EXIT
 cm=$tmp/casemail
 go build -o "$cm" ./cmd/casemail
 
-# Two free ports at once (both bound before either is released).
-read -r smtp_port http_port < <(python3 -c '
-import socket
-a, b = socket.socket(), socket.socket()
-a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])')
+# free_ports N: N free loopback ports (all bound before any is released).
+free_ports() {
+	python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
+read -r smtp_port http_port < <(free_ports 2)
 
-cfg=$tmp/casemail.toml
-cat >"$cfg" <<TOML
+# new_store [OUTBOUND_TOML]: a fresh store directory and config; the
+# outbound section defaults to a Maildir in that directory.
+cfg=
+store=
+new_store() {
+	store=$(mktemp -d "$tmp/store.XXXX")
+	cfg=$store/casemail.toml
+	local outbound="transport = \"maildir:$store/sent\""
+	[ $# -eq 0 ] || outbound=$1
+	cat >"$cfg" <<TOML
 [store]
-path = "$tmp/casemail.db"
+path = "$store/casemail.db"
 [smtp]
 listen = "127.0.0.1:$smtp_port"
-[outbound]
-transport = "maildir:$tmp/sent"
 [http]
 listen = "127.0.0.1:$http_port"
+[outbound]
+$outbound
 TOML
+}
+new_store
 
 cmcli() { "$cm" "$@" --config "$cfg"; }
 
-# start_serve: runs casemail serve in the background (log in $tmp/serve.log)
+# start_serve: runs casemail serve in the background (log in $store/serve.log)
 # and waits until /healthz answers.
 start_serve() {
-	"$cm" serve --config "$cfg" 2>"$tmp/serve.log" &
+	"$cm" serve --config "$cfg" 2>"$store/serve.log" &
 	serve_pid=$!
 	for _ in $(seq 200); do
 		curl -fs "http://127.0.0.1:$http_port/healthz" >/dev/null 2>&1 && return 0
-		kill -0 "$serve_pid" 2>/dev/null || { cat "$tmp/serve.log" >&2; echo "casemail serve died" >&2; exit 1; }
+		kill -0 "$serve_pid" 2>/dev/null || { cat "$store/serve.log" >&2; echo "casemail serve died" >&2; exit 1; }
 		sleep 0.05
 	done
 	echo "casemail serve did not become ready" >&2
