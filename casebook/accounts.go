@@ -31,7 +31,7 @@ func (b *Book) AddAccount(ctx context.Context, a Account) error {
 
 // Account returns the account of addr, or an error wrapping ErrNotFound.
 func (b *Book) Account(ctx context.Context, addr string) (Account, error) {
-	return b.account(ctx, b.db, addr)
+	return b.account(ctx, b.rdb, addr)
 }
 
 type querier interface {
@@ -82,7 +82,7 @@ func (b *Book) CreateOrg(ctx context.Context, o Org) error {
 }
 
 // Org returns an organisation with its entitlements.
-func (b *Book) Org(ctx context.Context, slug string) (Org, error) { return b.org(ctx, b.db, slug) }
+func (b *Book) Org(ctx context.Context, slug string) (Org, error) { return b.org(ctx, b.rdb, slug) }
 
 func (b *Book) org(ctx context.Context, q querier, slug string) (Org, error) {
 	var o Org
@@ -192,7 +192,7 @@ func (b *Book) grantOf(ctx context.Context, q querier, org, grantee string) (Gra
 
 // Grants lists every grant of org, revoked and stripped ones included (R18).
 func (b *Book) Grants(ctx context.Context, org string) ([]Grant, error) {
-	rows, err := b.db.QueryContext(ctx, b.query("grants-of-org"), org)
+	rows, err := b.rdb.QueryContext(ctx, b.query("grants-of-org"), org)
 	if err != nil {
 		return nil, fmt.Errorf("list grants: %w", err)
 	}
@@ -245,7 +245,7 @@ type Sender struct {
 
 // Sender looks up addr: its account and the organisations it belongs to.
 func (b *Book) Sender(ctx context.Context, addr string) (Sender, error) {
-	return b.sender(ctx, b.db, addr)
+	return b.sender(ctx, b.rdb, addr)
 }
 
 func (b *Book) sender(ctx context.Context, q querier, addr string) (Sender, error) {
@@ -289,7 +289,7 @@ func (s Sender) Member(org string) (Membership, bool) {
 // account (R1) with a verified address (R2), a member of org allowed to open
 // cases (R4, R19), in an organisation entitled to the product (R3).
 func (b *Book) CheckOpen(ctx context.Context, addr, org, product string) error {
-	return b.checkOpen(ctx, b.db, addr, org, product)
+	return b.checkOpen(ctx, b.rdb, addr, org, product)
 }
 
 func (b *Book) checkOpen(ctx context.Context, q querier, addr, org, product string) error {
@@ -297,6 +297,15 @@ func (b *Book) checkOpen(ctx context.Context, q querier, addr, org, product stri
 	if err != nil {
 		return err
 	}
+	return b.checkSender(ctx, q, s, org, product)
+}
+
+// CheckSender is CheckOpen for a sender already looked up with Sender.
+func (b *Book) CheckSender(ctx context.Context, s Sender, org, product string) error {
+	return b.checkSender(ctx, b.rdb, s, org, product)
+}
+
+func (b *Book) checkSender(ctx context.Context, q querier, s Sender, org, product string) error {
 	if s.Account == nil {
 		return refuse("R1", "%s has no account: only registered users can open cases", s.Address)
 	}
@@ -331,7 +340,7 @@ func isUnique(err error) bool {
 
 // Orgs lists the slugs of every organisation.
 func (b *Book) Orgs(ctx context.Context) ([]string, error) {
-	rows, err := b.db.QueryContext(ctx, b.query("orgs-all"))
+	rows, err := b.rdb.QueryContext(ctx, b.query("orgs-all"))
 	if err != nil {
 		return nil, fmt.Errorf("list organisations: %w", err)
 	}

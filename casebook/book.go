@@ -42,7 +42,8 @@ type Options struct {
 
 // Book is the casebook over one SQLite database. It is safe for concurrent use.
 type Book struct {
-	db      *sql.DB
+	db      *sql.DB // the one writer
+	rdb     *sql.DB // readers: WAL lets them run beside the writer
 	q       map[string]string
 	opt     Options
 	secret  []byte
@@ -73,28 +74,41 @@ func Open(path string, opt Options) (*Book, error) {
 	}
 	// _txlock=immediate: a write transaction takes the lock at BEGIN, so two
 	// writers never deadlock upgrading read locks (SQLITE_BUSY mid-transaction).
-	dsn := "file:" + path + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL"
+	dsn := "file:" + path + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL&_stmt_cache_size=64"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	// One connection: SQLite has one writer anyway, and this keeps every
-	// transaction serialised in Go rather than in busy retries.
+	// One writing connection: SQLite has one writer anyway, and this keeps
+	// every transaction serialised in Go rather than in busy retries.
 	db.SetMaxOpenConns(1)
 	b := &Book{db: db, q: q, opt: opt}
 	if err := b.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if b.secret, err = b.loadSecret(context.Background()); err != nil {
+	// Reads that need no transaction use their own connections, so that the
+	// decisions of concurrent deliveries do not queue behind each write.
+	rdb, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=on&_busy_timeout=10000&_query_only=1&_stmt_cache_size=64")
+	if err != nil {
 		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(readers)
+	rdb.SetMaxIdleConns(readers)
+	b.rdb = rdb
+	if b.secret, err = b.loadSecret(context.Background()); err != nil {
+		b.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return b, nil
 }
 
+// readers is the size of the read pool.
+const readers = 4
+
 // Close closes the database.
-func (b *Book) Close() error { return b.db.Close() }
+func (b *Book) Close() error { return errors.Join(b.rdb.Close(), b.db.Close()) }
 
 // DB exposes the database for backups and tests.
 func (b *Book) DB() *sql.DB { return b.db }

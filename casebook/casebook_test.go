@@ -482,6 +482,16 @@ func TestRawRoundTrip(t *testing.T) {
 	if !bytes.Equal(out.Bytes(), big) {
 		t.Fatal("raw message changed in storage")
 	}
+	small, err := f.StoreRaw(f.ctx, bytes.NewReader(big[:100]))
+	f.must(t, err)
+	if again, _ := f.StoreRaw(f.ctx, bytes.NewReader(big[:100])); again != small || small.Size != 100 {
+		t.Fatalf("small refs %+v %+v", small, again)
+	}
+	out.Reset()
+	f.must(t, f.WriteRaw(f.ctx, small.SHA256, &out))
+	if !bytes.Equal(out.Bytes(), big[:100]) {
+		t.Fatal("small raw message changed in storage")
+	}
 	if err := f.WriteRaw(f.ctx, "nope", &out); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing raw: %v", err)
 	}

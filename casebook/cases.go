@@ -122,7 +122,7 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 
 // Case returns a case with its watchers and comments (newest first, R9).
 func (b *Book) Case(ctx context.Context, id int64) (Case, error) {
-	return b.caseTx(ctx, b.db, id)
+	return b.caseTx(ctx, b.rdb, id)
 }
 
 func (b *Book) caseTx(ctx context.Context, q querier, id int64) (Case, error) {
@@ -198,7 +198,7 @@ func (b *Book) caseRow(ctx context.Context, q querier, id int64) (Case, error) {
 // CanView says whether addr may see case c: an agent, its requester, a
 // watcher, or a member of its organisation allowed to view (R7, R19).
 func (b *Book) CanView(ctx context.Context, addr string, c Case) (bool, error) {
-	return b.canView(ctx, b.db, addr, c)
+	return b.canView(ctx, b.rdb, addr, c)
 }
 
 func (b *Book) canView(ctx context.Context, q querier, addr string, c Case) (bool, error) {
@@ -296,7 +296,7 @@ func ftsQuery(words string) string {
 }
 
 func (b *Book) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := b.db.QueryContext(ctx, b.query(q), args...)
+	rows, err := b.rdb.QueryContext(ctx, b.query(q), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // rawChunk is the size of one stored piece of a raw message.
@@ -21,12 +23,49 @@ type RawRef struct {
 	Size   int64
 }
 
+// chunkPool recycles the chunk buffers of StoreRaw: a fresh 1 MiB buffer
+// per mail was most of what ingesting a small mail allocated.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, rawChunk); return &b }}
+
 // StoreRaw keeps the bytes of an inbound message before anything else is
 // done with it, committed on return. Storing the same bytes twice stores
 // them once. The message is read and written in chunks, never whole.
 func (b *Book) StoreRaw(ctx context.Context, r io.Reader) (RawRef, error) {
-	// Hash first into a temporary key, then rename: the content address is
-	// only known at the end of the stream.
+	bufp := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(bufp)
+	buf := *bufp
+	n, rerr := io.ReadFull(r, buf)
+	if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+		// The whole message is in one chunk: its address is known at once.
+		sum := sha256.Sum256(buf[:n])
+		ref := RawRef{SHA256: hex.EncodeToString(sum[:]), Size: int64(n)}
+		err := b.tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, b.query("raw-insert-new"), ref.SHA256, ref.Size, ms(b.now()))
+			if err != nil {
+				return err
+			}
+			if added, _ := res.RowsAffected(); added == 0 {
+				return nil // stored already
+			}
+			_, err = tx.ExecContext(ctx, b.query("raw-chunk-insert"), ref.SHA256, 0, buf[:n])
+			return err
+		})
+		if err != nil {
+			return RawRef{}, fmt.Errorf("store raw message: %w", err)
+		}
+		return ref, nil
+	}
+	if rerr != nil {
+		return RawRef{}, fmt.Errorf("store raw message: read: %w", rerr)
+	}
+	// The first chunk is read again from buf into buf itself: copy moves
+	// nothing, and the stream continues with the rest of r.
+	return b.storeRawStream(ctx, buf, io.MultiReader(bytes.NewReader(buf), r))
+}
+
+// storeRawStream stores a message bigger than one chunk: it is hashed while
+// it is written under a temporary key, renamed once the address is known.
+func (b *Book) storeRawStream(ctx context.Context, buf []byte, r io.Reader) (RawRef, error) {
 	tmp := fmt.Sprintf("tmp-%d", b.now().UnixNano())
 	h := sha256.New()
 	var size int64
@@ -34,7 +73,6 @@ func (b *Book) StoreRaw(ctx context.Context, r io.Reader) (RawRef, error) {
 		if _, err := tx.ExecContext(ctx, b.query("raw-insert"), tmp, 0, ms(b.now())); err != nil {
 			return err
 		}
-		buf := make([]byte, rawChunk)
 		for seq := 0; ; seq++ {
 			n, rerr := io.ReadFull(r, buf)
 			if n > 0 {
@@ -82,11 +120,11 @@ func (b *Book) StoreRaw(ctx context.Context, r io.Reader) (RawRef, error) {
 func (b *Book) WriteRaw(ctx context.Context, sha string, w io.Writer) error {
 	for seq := 0; ; seq++ {
 		var data []byte
-		err := b.db.QueryRowContext(ctx, b.query("raw-chunk-get"), sha, seq).Scan(&data)
+		err := b.rdb.QueryRowContext(ctx, b.query("raw-chunk-get"), sha, seq).Scan(&data)
 		if errors.Is(err, sql.ErrNoRows) {
 			if seq == 0 {
 				var one int
-				if err := b.db.QueryRowContext(ctx, b.query("raw-exists"), sha).Scan(&one); err != nil {
+				if err := b.rdb.QueryRowContext(ctx, b.query("raw-exists"), sha).Scan(&one); err != nil {
 					return notFound("there is no raw message %s", sha)
 				}
 			}
@@ -279,12 +317,12 @@ func (b *Book) insertMessage(ctx context.Context, tx *sql.Tx, m Message) (int64,
 
 // MessageByFingerprint returns the record of an already received message.
 func (b *Book) MessageByFingerprint(ctx context.Context, fp string) (Message, error) {
-	return b.messageWhere(ctx, b.db, "WHERE fingerprint = ?", fp)
+	return b.messageWhere(ctx, b.rdb, "WHERE fingerprint = ?", fp)
 }
 
 // Message returns one inbound message record.
 func (b *Book) Message(ctx context.Context, id int64) (Message, error) {
-	return b.messageWhere(ctx, b.db, "WHERE id = ?", id)
+	return b.messageWhere(ctx, b.rdb, "WHERE id = ?", id)
 }
 
 // Messages lists inbound messages, optionally of one outcome, oldest first.
@@ -293,7 +331,7 @@ func (b *Book) Messages(ctx context.Context, outcome Outcome) ([]Message, error)
 	if outcome != "" {
 		where, args = "WHERE outcome = ? ORDER BY id", []any{string(outcome)}
 	}
-	rows, err := b.db.QueryContext(ctx, b.query("message-cols")+" "+where, args...)
+	rows, err := b.rdb.QueryContext(ctx, b.query("message-cols")+" "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
@@ -349,7 +387,7 @@ func (b *Book) CaseOfMessageID(ctx context.Context, msgID string) (int64, bool, 
 		}
 	}
 	var id int64
-	err := b.db.QueryRowContext(ctx, b.query("message-case-by-id"), msgID).Scan(&id)
+	err := b.rdb.QueryRowContext(ctx, b.query("message-case-by-id"), msgID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -361,7 +399,7 @@ func (b *Book) CaseOfMessageID(ctx context.Context, msgID string) (int64, bool, 
 
 // Checkpoint returns where an IMAP mailbox's poller stopped (0, 0 when new).
 func (b *Book) Checkpoint(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error) {
-	err = b.db.QueryRowContext(ctx, b.query("checkpoint-get"), mailbox).Scan(&uidValidity, &lastUID)
+	err = b.rdb.QueryRowContext(ctx, b.query("checkpoint-get"), mailbox).Scan(&uidValidity, &lastUID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, nil
 	}

@@ -123,15 +123,15 @@ func (b *Book) exec(ctx context.Context, q string, args ...any) error {
 // Outbox lists notifications, optionally of one status, oldest first.
 func (b *Book) Outbox(ctx context.Context, status OutboxStatus) ([]OutboxItem, error) {
 	if status == "" {
-		return b.outboxWhere(ctx, b.db, "ORDER BY id")
+		return b.outboxWhere(ctx, b.rdb, "ORDER BY id")
 	}
-	return b.outboxWhere(ctx, b.db, "WHERE status = ? ORDER BY id", string(status))
+	return b.outboxWhere(ctx, b.rdb, "WHERE status = ? ORDER BY id", string(status))
 }
 
 // OutboxByToken finds the notification whose Message-ID or return path
 // carries token (a reply or a bounce to it).
 func (b *Book) OutboxByToken(ctx context.Context, token string) (OutboxItem, error) {
-	items, err := b.outboxWhere(ctx, b.db, "WHERE token = ?", strings.ToLower(token))
+	items, err := b.outboxWhere(ctx, b.rdb, "WHERE token = ?", strings.ToLower(token))
 	if err != nil {
 		return OutboxItem{}, err
 	}
@@ -175,7 +175,7 @@ func (b *Book) MessageIDOf(token string) string { return token + "@" + b.opt.Mes
 // CaseThread lists the Message-IDs (without <>) of a case's mails, oldest
 // first: its inbound mails and the notifications already sent.
 func (b *Book) CaseThread(ctx context.Context, caseID int64) ([]string, error) {
-	rows, err := b.db.QueryContext(ctx, b.query("case-thread"), caseID)
+	rows, err := b.rdb.QueryContext(ctx, b.query("case-thread"), caseID)
 	if err != nil {
 		return nil, fmt.Errorf("thread of case %d: %w", caseID, err)
 	}
@@ -205,7 +205,7 @@ type OutboxStats struct {
 // Stats returns the outbox counts.
 func (b *Book) Stats(ctx context.Context) (OutboxStats, error) {
 	var s OutboxStats
-	rows, err := b.db.QueryContext(ctx, b.query("outbox-stats"))
+	rows, err := b.rdb.QueryContext(ctx, b.query("outbox-stats"))
 	if err != nil {
 		return s, fmt.Errorf("outbox stats: %w", err)
 	}

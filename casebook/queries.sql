@@ -89,6 +89,8 @@ SELECT id, case_id, author, by_support, body, full_text, message_id, created_at 
 SELECT 1 FROM raw_messages WHERE sha256 = ?;
 -- name: raw-insert
 INSERT INTO raw_messages (sha256, size, created_at) VALUES (?, ?, ?);
+-- name: raw-insert-new
+INSERT INTO raw_messages (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING;
 -- name: raw-chunk-insert
 INSERT INTO raw_chunks (sha256, seq, data) VALUES (?, ?, ?);
 -- name: raw-chunk-get

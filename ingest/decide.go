@@ -187,7 +187,7 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 		}
 	}
 	d.Org = org
-	if err := g.book.CheckOpen(ctx, sender, org, route.Product); err != nil {
+	if err := g.book.CheckSender(ctx, s, org, route.Product); err != nil {
 		tmpl := map[string]string{"R1": "notice_unknown_sender", "R2": "notice_unverified", "R3": "notice_not_entitled", "R19": "notice_unknown_sender"}[casebook.RuleOf(err)]
 		if tmpl == "" {
 			if errors.Is(err, casebook.ErrNotFound) {
