@@ -6,21 +6,22 @@ import (
 	"context"
 	"errors"
 
+	"github.com/casemail/casemail/internal/testenv"
+
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	gomail "github.com/emersion/go-message/mail"
+
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/replytoken"
 	"github.com/casemail/casemail/templates"
-	gomail "github.com/emersion/go-message/mail"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
@@ -43,17 +44,6 @@ func testComposer(t testing.TB, cfg *config.Config) *Composer {
 		t.Fatal(err)
 	}
 	return c
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(b), "\n"))
-	return len(b), nil
 }
 
 func ptr(i int64) *int64 { return &i }
@@ -135,46 +125,6 @@ func (c *capture) all() []sent {
 	return append([]sent(nil), c.msgs...)
 }
 
-// waitFor polls cond until it holds; the deadline only stops a hung test,
-// it is not what the test asserts.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// needTool finds a real-server binary: missing, the test skips, except
-// under CI=true where it fails.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	for _, p := range []string{name, "/usr/sbin/" + filepath.Base(name), "/usr/bin/" + filepath.Base(name)} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required when CI=true (apt-get install postfix)", name)
-	}
-	t.Skipf("%s not installed (apt-get install postfix); skipping real-server test", name)
-	return ""
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // sink is a Postfix smtp-sink started by a test.
 type sink struct {
 	addr string
@@ -186,7 +136,7 @@ type sink struct {
 // With dump, each message is written to a file in s.dump.
 func startSink(t testing.TB, addr string, dump bool, opts ...string) *sink {
 	t.Helper()
-	bin := needTool(t, "smtp-sink")
+	bin := testenv.NeedTool(t, "smtp-sink", "postfix")
 	s := &sink{addr: addr}
 	args := []string{"-u", "nobody"}
 	if dump {
@@ -209,7 +159,7 @@ func startSink(t testing.TB, addr string, dump bool, opts ...string) *sink {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.stop() })
-	waitFor(t, "smtp-sink to listen on "+addr, func() bool {
+	testenv.WaitFor(t, time.Minute, "smtp-sink to listen on "+addr, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			// Read the greeting so the sink does not log a lost connection.

@@ -11,10 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casemail/casemail/casebook"
-	"github.com/casemail/casemail/config"
+	"github.com/casemail/casemail/internal/testenv"
+
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/config"
 )
 
 func smtpTransportFactory(t testing.TB, addr string, mod func(*config.Outbound)) func() (Transport, error) {
@@ -24,13 +27,13 @@ func smtpTransportFactory(t testing.TB, addr string, mod func(*config.Outbound))
 	if mod != nil {
 		mod(&cfg)
 	}
-	return func() (Transport, error) { return OpenTransport(cfg, testLogger(t)) }
+	return func() (Transport, error) { return OpenTransport(cfg, testenv.Logger(t)) }
 }
 
 // Relay down, then up: every mail is delivered exactly once (I3).
 func TestSMTPRelayDownThenUp(t *testing.T) {
-	needTool(t, "smtp-sink")
-	addr := freePort(t)
+	testenv.NeedTool(t, "smtp-sink", "postfix")
+	addr := testenv.FreeAddr(t)
 	q := NewMemQueue("support.example.test")
 	const n = 20
 	for i := 0; i < n; i++ {
@@ -42,7 +45,7 @@ func TestSMTPRelayDownThenUp(t *testing.T) {
 	})
 	run(t, w)
 	// Every row fails at least once while nothing listens...
-	waitFor(t, "every row to be deferred", func() bool {
+	testenv.WaitFor(t, time.Minute, "every row to be deferred", func() bool {
 		for i := int64(1); i <= n; i++ {
 			if q.Get(i).Attempts == 0 {
 				return false
@@ -55,7 +58,7 @@ func TestSMTPRelayDownThenUp(t *testing.T) {
 	}
 	// ...then the relay comes up.
 	s := startSink(t, addr, true)
-	waitFor(t, "all sent", func() bool { return q.Count(casebook.OutboxSent) == n })
+	testenv.WaitFor(t, time.Minute, "all sent", func() bool { return q.Count(casebook.OutboxSent) == n })
 	msgs := s.messages(t)
 	if len(msgs) != n {
 		t.Errorf("sink got %d mails, want %d", len(msgs), n)
@@ -81,7 +84,7 @@ func TestSMTPRelayRefuses(t *testing.T) {
 		{"4xx on RCPT defers the row", []string{"-r", "RCPT"}, casebook.OutboxPending, "4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := freePort(t)
+			addr := testenv.FreeAddr(t)
 			startSink(t, addr, false, tc.opts...)
 			q := NewMemQueue("support.example.test")
 			id := q.Add(row("comment_added", "a@customer.test", "refused", 3))
@@ -89,7 +92,7 @@ func TestSMTPRelayRefuses(t *testing.T) {
 				o.NewTransport = smtpTransportFactory(t, addr, nil)
 				o.BaseBackoff, o.MaxBackoff = time.Hour, time.Hour
 			}))
-			waitFor(t, "an attempt", func() bool { return q.Get(id).Attempts >= 1 })
+			testenv.WaitFor(t, time.Minute, "an attempt", func() bool { return q.Get(id).Attempts >= 1 })
 			got := q.Get(id)
 			if got.Status != tc.status || !strings.HasPrefix(got.LastError, tc.code) || len(got.LastError) < 8 {
 				t.Errorf("status %s last_error %q, want %s and a %sxx answer", got.Status, got.LastError, tc.status, tc.code)
@@ -101,7 +104,7 @@ func TestSMTPRelayRefuses(t *testing.T) {
 // A reused connection the relay dropped is redialled without losing or
 // failing the mail.
 func TestSMTPRedialsBrokenConnection(t *testing.T) {
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	s := startSink(t, addr, true)
 	tr, err := smtpTransportFactory(t, addr, nil)()
 	if err != nil {
@@ -203,7 +206,7 @@ func TestSMTPReusesOneAuthenticatedConnection(t *testing.T) {
 			c.StartTLS = "never" // opportunistic costs one probe connection to a relay without TLS
 		})
 	}))
-	waitFor(t, "30 sent", func() bool { return q.Count(casebook.OutboxSent) == 30 })
+	testenv.WaitFor(t, time.Minute, "30 sent", func() bool { return q.Count(casebook.OutboxSent) == 30 })
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.sessions != 1 || len(b.auths) != 1 || len(b.msgs) != 30 {
@@ -225,7 +228,7 @@ func TestSMTPAuthFailureIsTemporary(t *testing.T) {
 			c.Username, c.PasswordEnv = "casemail", "CASEMAIL_TEST_SMTP_PASSWORD"
 		})
 	}))
-	waitFor(t, "an attempt", func() bool { return q.Get(id).Attempts == 1 })
+	testenv.WaitFor(t, time.Minute, "an attempt", func() bool { return q.Get(id).Attempts == 1 })
 	got := q.Get(id)
 	if got.Status != casebook.OutboxPending || !strings.Contains(got.LastError, "535") || strings.Contains(got.LastError, "wrong-password") {
 		t.Errorf("%+v", got)
@@ -268,15 +271,15 @@ func TestSMTPIdleConnectionClosed(t *testing.T) {
 		o.NewTransport = smtpTransportFactory(t, addr, func(c *config.Outbound) { c.StartTLS = "never" })
 	})
 	run(t, w)
-	waitFor(t, "first sent", func() bool { return q.Count(casebook.OutboxSent) == 1 })
-	waitFor(t, "the idle connection to close", func() bool {
+	testenv.WaitFor(t, time.Minute, "first sent", func() bool { return q.Count(casebook.OutboxSent) == 1 })
+	testenv.WaitFor(t, time.Minute, "the idle connection to close", func() bool {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		return b.logouts == 1
 	})
 	q.Add(row("comment_added", "a@customer.test", "idle2", 9))
 	w.Notify()
-	waitFor(t, "second sent", func() bool { return q.Count(casebook.OutboxSent) == 2 })
+	testenv.WaitFor(t, time.Minute, "second sent", func() bool { return q.Count(casebook.OutboxSent) == 2 })
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.sessions != 2 || len(b.msgs) != 2 {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/internal/testenv"
+
 	"github.com/casemail/casemail/casebook"
 )
 
@@ -39,7 +41,7 @@ func newTestWorker(t testing.TB, q Queue, tr Transport, mod func(*Options)) *Wor
 		Queue:        q,
 		Composer:     testComposer(t, testConfig()),
 		NewTransport: func() (Transport, error) { return tr, nil },
-		Log:          testLogger(t),
+		Log:          testenv.Logger(t),
 		Poll:         10 * time.Millisecond,
 		BaseBackoff:  20 * time.Millisecond,
 		MaxBackoff:   80 * time.Millisecond,
@@ -75,7 +77,7 @@ func TestThreadingChainsAcrossNotifications(t *testing.T) {
 	tr := &capture{}
 	w := newTestWorker(t, q, tr, func(o *Options) { o.Batch = 1 }) // one at a time: each sees the previous one sent
 	run(t, w)
-	waitFor(t, "3 sent", func() bool { return q.Count(casebook.OutboxSent) == 3 })
+	testenv.WaitFor(t, time.Minute, "3 sent", func() bool { return q.Count(casebook.OutboxSent) == 3 })
 	msgs := tr.all()
 	want := [][]string{
 		{"orig@mail.customer.test"},
@@ -120,7 +122,7 @@ func TestRetriesAndPermanentFailures(t *testing.T) {
 		return nil
 	}}
 	run(t, newTestWorker(t, q, failing, nil))
-	waitFor(t, "temp sent and perm failed", func() bool {
+	testenv.WaitFor(t, time.Minute, "temp sent and perm failed", func() bool {
 		return q.Get(tempID).Status == casebook.OutboxSent && q.Get(permID).Status == casebook.OutboxFailed
 	})
 	if got := q.Get(tempID); got.Attempts != 3 || !strings.Contains(got.LastError, "451 4.3.0 try again later") {
@@ -155,7 +157,7 @@ func TestMaxAge(t *testing.T) {
 	id := q.Add(it)
 	tr := &capture{fail: func(int) error { return &SendError{Message: "connect: connection refused"} }}
 	run(t, newTestWorker(t, q, tr, func(o *Options) { o.MaxAge = 72 * time.Hour }))
-	waitFor(t, "failed", func() bool { return q.Get(id).Status == casebook.OutboxFailed })
+	testenv.WaitFor(t, time.Minute, "failed", func() bool { return q.Get(id).Status == casebook.OutboxFailed })
 	if got := q.Get(id).LastError; !strings.Contains(got, "gave up after 1 attempts") || !strings.Contains(got, "connection refused") {
 		t.Errorf("last_error %q", got)
 	}
@@ -201,7 +203,7 @@ func TestCrashAfterSendDuplicatesOnce(t *testing.T) {
 			}
 			tr := &capture{}
 			run(t, newTestWorker(t, q, tr, func(o *Options) { o.Lease = 500 * time.Millisecond }))
-			waitFor(t, "sent", func() bool { return q.Get(id).Status == casebook.OutboxSent })
+			testenv.WaitFor(t, time.Minute, "sent", func() bool { return q.Get(id).Status == casebook.OutboxSent })
 			if n := len(tr.all()); n != tc.wantSends {
 				t.Errorf("delivered %d times, want %d", n, tc.wantSends)
 			}
@@ -217,10 +219,10 @@ func TestNotifyWakesWorker(t *testing.T) {
 	tr := &capture{}
 	w := newTestWorker(t, q, tr, func(o *Options) { o.Poll = time.Hour })
 	run(t, w)
-	waitFor(t, "first claim", func() bool { return claims.Load() >= 1 })
+	testenv.WaitFor(t, time.Minute, "first claim", func() bool { return claims.Load() >= 1 })
 	id := q.Add(row("comment_added", "a@customer.test", "nudge", 1))
 	w.Notify()
-	waitFor(t, "sent after Notify", func() bool { return q.Get(id).Status == casebook.OutboxSent })
+	testenv.WaitFor(t, time.Minute, "sent after Notify", func() bool { return q.Get(id).Status == casebook.OutboxSent })
 }
 
 // blockingTransport holds Send until released.
@@ -273,7 +275,7 @@ func TestMaildir(t *testing.T) {
 		q.Add(row("case_opened", "alice@customer.test", fmt.Sprintf("md%d", i), 5))
 	}
 	run(t, newTestWorker(t, q, md, nil))
-	waitFor(t, "3 sent", func() bool { return q.Count(casebook.OutboxSent) == 3 })
+	testenv.WaitFor(t, time.Minute, "3 sent", func() bool { return q.Count(casebook.OutboxSent) == 3 })
 	for _, sub := range []string{"tmp", "cur"} {
 		if ents, _ := os.ReadDir(filepath.Join(dir, sub)); len(ents) != 0 {
 			t.Errorf("%s/ not empty: %v", sub, ents)
@@ -324,7 +326,7 @@ func TestFanoutReadsThreadOncePerBatch(t *testing.T) {
 	}
 	tr := &capture{}
 	run(t, newTestWorker(t, q, tr, func(o *Options) { o.Batch, o.Workers = 40, 3 }))
-	waitFor(t, "40 sent", func() bool { return q.Count(casebook.OutboxSent) == 40 })
+	testenv.WaitFor(t, time.Minute, "40 sent", func() bool { return q.Count(casebook.OutboxSent) == 40 })
 	if n := q.threads.Load(); n != 1 {
 		t.Errorf("CaseThread called %d times, want 1", n)
 	}
@@ -344,12 +346,12 @@ func TestNewFromConfig(t *testing.T) {
 	cfg.Outbound.Transport = "maildir:" + dir
 	q := NewMemQueue(cfg.Outbound.ReplyDomain)
 	q.Add(row("case_opened", "alice@customer.test", "cfg1", 1))
-	w, err := NewFromConfig(cfg, q, nil, testLogger(t))
+	w, err := NewFromConfig(cfg, q, nil, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	run(t, w)
-	waitFor(t, "sent", func() bool { return q.Count(casebook.OutboxSent) == 1 })
+	testenv.WaitFor(t, time.Minute, "sent", func() bool { return q.Count(casebook.OutboxSent) == 1 })
 	if ents, _ := os.ReadDir(filepath.Join(dir, "new")); len(ents) != 1 {
 		t.Errorf("new/ has %d files", len(ents))
 	}

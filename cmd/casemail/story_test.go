@@ -11,53 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/internal/testenv"
+
 	"github.com/casemail/casemail/message"
 )
-
-// syncBuffer collects serve's log from its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// needSwaks finds swaks; with CI=true a missing swaks fails the test instead of skipping it.
-func needSwaks(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("swaks")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("swaks is required when CI=true (test.sh installs it)")
-		}
-		t.Skip("swaks is not installed: apt-get install swaks")
-	}
-	return p
-}
 
 // sentMail is one notification found in the outgoing Maildir.
 type sentMail struct {
@@ -96,9 +56,9 @@ func readMaildir(t *testing.T, dir string) []sentMail {
 // The whole story of issue 6, on real sockets: swaks talks SMTP to "casemail serve",
 // notifications land in the Maildir, replies use what the notifications say.
 func TestStoryEndToEnd(t *testing.T) {
-	swaksPath := needSwaks(t)
+	swaksPath := testenv.NeedTool(t, "swaks", "swaks")
 	c := newCLI(t)
-	smtpAddr := freePort(t)
+	smtpAddr := testenv.FreeAddr(t)
 	sent := filepath.Join(c.dir, "sent")
 	cfg := fmt.Sprintf(`[store]
 path = %q
@@ -126,7 +86,7 @@ level = "debug"
 	c.ok("org", "create", "acme", "--owner", "ann@acme.test", "--entitle", "cloud")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	served := make(chan int, 1)
 	go func() {
 		served <- run(ctx, []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, logs, func(k string) string {
@@ -150,7 +110,7 @@ level = "debug"
 			t.Logf("serve log:\n%s", logs.String())
 		}
 	}()
-	waitFor(t, "the SMTP listener", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the SMTP listener", func() bool {
 		conn, err := net.Dial("tcp", smtpAddr)
 		if err == nil {
 			conn.Close()
@@ -181,7 +141,7 @@ level = "debug"
 	// 1. A registered customer mails support with a colleague on Cc: a case opens, both are notified (R6, R8).
 	swaks("--from", "ann@acme.test", "--to", "support@support.test", "--header", "Cc: Carl <carl@acme.test>",
 		"--header", "Subject: Database is slow", "--header", "Message-Id: <story-1@acme.test>", "--body", "Queries take 30 seconds since this morning.")
-	waitFor(t, "two notifications", func() bool { return len(readMaildir(t, sent)) == 2 })
+	testenv.WaitFor(t, 20*time.Second, "two notifications", func() bool { return len(readMaildir(t, sent)) == 2 })
 	ack := notifications("ann@acme.test", "[Case #1]")
 	if len(ack) != 1 || len(notifications("carl@acme.test", "[Case #1]")) != 1 {
 		t.Fatalf("notifications: %+v", readMaildir(t, sent))
@@ -194,18 +154,18 @@ level = "debug"
 	swaks("--from", "ann@acme.test", "--to", ack[0].replyTo, "--header", "Subject: Re: [Case #1] Database is slow",
 		"--header", "In-Reply-To: <"+ack[0].messageID+">",
 		"--body", "It is the reporting job, we stopped it.\n\nOn Mon, Support <support@support.test> wrote:\n> We are looking into it.\n")
-	waitFor(t, "the comment", func() bool { return len(caseJSON()["comments"].([]any)) == 1 })
+	testenv.WaitFor(t, 20*time.Second, "the comment", func() bool { return len(caseJSON()["comments"].([]any)) == 1 })
 	comment := caseJSON()["comments"].([]any)[0].(map[string]any)
 	if comment["body"] != "It is the reporting job, we stopped it." || comment["author"] != "ann@acme.test" {
 		t.Fatalf("comment = %v", comment)
 	}
-	waitFor(t, "carl told of the comment", func() bool { return len(notifications("carl@acme.test", "[Case #1]")) == 2 })
+	testenv.WaitFor(t, 20*time.Second, "carl told of the comment", func() bool { return len(notifications("carl@acme.test", "[Case #1]")) == 2 })
 
 	// 3. An agent closes the case; the customer replies again: nothing reopens, the customer gets the notice (R13).
 	c.ok("case", "close", "1", "--by", "agent@support.test")
 	before := len(notifications("ann@acme.test", "[Case #1]"))
 	swaks("--from", "ann@acme.test", "--to", ack[0].replyTo, "--header", "Subject: Re: [Case #1] Database is slow", "--body", "Slow again!")
-	waitFor(t, "the closed-case notice", func() bool { return len(notifications("ann@acme.test", "[Case #1]")) > before })
+	testenv.WaitFor(t, 20*time.Second, "the closed-case notice", func() bool { return len(notifications("ann@acme.test", "[Case #1]")) > before })
 	if cs := caseJSON(); cs["status"] != "closed" || len(cs["comments"].([]any)) != 1 {
 		t.Fatalf("the reply changed the closed case: %v", cs)
 	}
@@ -263,16 +223,5 @@ level = "debug"
 	}
 	if annNotices != 1 {
 		t.Fatalf("ann got %d notices, want only the closed-case one", annNotices)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 20 s for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/internal/testenv"
+
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/casemail/casemail/config"
@@ -19,7 +21,7 @@ import (
 
 const wait = 15 * time.Second // generous liveness deadline
 
-func dovecotPoller(t *testing.T, s *dovecot.Server, rcv ingest.Receiver, cp Checkpoints, mut func(*config.IMAP)) (*Poller, *logBuf) {
+func dovecotPoller(t *testing.T, s *dovecot.Server, rcv ingest.Receiver, cp Checkpoints, mut func(*config.IMAP)) (*Poller, *testenv.LogBuffer) {
 	t.Helper()
 	cfg := baseConfig(t, s.Addr, dovecot.User, dovecot.Password)
 	if mut != nil {
@@ -58,8 +60,8 @@ func TestDovecotBacklog(t *testing.T) {
 	rcv, cp := newFakeReceiver(), newMemCheckpoints()
 	p, _ := dovecotPoller(t, s, rcv, cp, func(c *config.IMAP) { c.Recipient = "help@example.test" })
 	stop := start(t, p)
-	eventually(t, wait, "all 120 mails received", func() bool { e, _, _ := rcv.counts(); return e == n })
-	eventually(t, wait, "INBOX emptied", func() bool { return count(s, "INBOX") == 0 })
+	testenv.WaitFor(t, wait, "all 120 mails received", func() bool { e, _, _ := rcv.counts(); return e == n })
+	testenv.WaitFor(t, wait, "INBOX emptied", func() bool { return count(s, "INBOX") == 0 })
 	stop()
 	if got := count(s, "Processed"); got != n {
 		t.Errorf("Processed holds %d mails, want %d", got, n)
@@ -93,7 +95,7 @@ func TestDovecotSameMailTwice(t *testing.T) {
 	rcv := newFakeReceiver()
 	p, _ := dovecotPoller(t, s, rcv, newMemCheckpoints(), nil)
 	start(t, p)
-	eventually(t, wait, "both copies moved", func() bool { return count(s, "Processed") == 2 && count(s, "INBOX") == 0 })
+	testenv.WaitFor(t, wait, "both copies moved", func() bool { return count(s, "Processed") == 2 && count(s, "INBOX") == 0 })
 	if e, calls, dups := rcv.counts(); e != 1 || calls != 2 || dups != 1 {
 		t.Errorf("effects=%d calls=%d duplicates=%d, want 1, 2, 1", e, calls, dups)
 	}
@@ -106,13 +108,13 @@ func TestDovecotIdleNoticesNewMail(t *testing.T) {
 	rcv := newFakeReceiver()
 	p, lb := dovecotPoller(t, s, rcv, newMemCheckpoints(), nil)
 	start(t, p)
-	eventually(t, wait, "first check done", func() bool { return !p.Status().LastSuccess.IsZero() })
+	testenv.WaitFor(t, wait, "first check done", func() bool { return !p.Status().LastSuccess.IsZero() })
 	if !strings.Contains(lb.String(), "idle=true") {
 		t.Fatalf("poller is not using IDLE; log:\n%s", lb.String())
 	}
 	s.Append("INBOX", testMail("idle@example.test", ""))
-	eventually(t, wait, "mail delivered via IDLE", func() bool { return rcv.callsFor("<idle@example.test>") == 1 })
-	eventually(t, wait, "mail moved", func() bool { return count(s, "Processed") == 1 })
+	testenv.WaitFor(t, wait, "mail delivered via IDLE", func() bool { return rcv.callsFor("<idle@example.test>") == 1 })
+	testenv.WaitFor(t, wait, "mail moved", func() bool { return count(s, "Processed") == 1 })
 }
 
 // The gateway dies between the receiver's commit and the MOVE: after a
@@ -138,7 +140,7 @@ func TestDovecotCrashBetweenCommitAndMove(t *testing.T) {
 
 	p2, _ := dovecotPoller(t, s, rcv, cp, nil)
 	start(t, p2)
-	eventually(t, wait, "mail moved after restart", func() bool { return count(s, "INBOX") == 0 && count(s, "Processed") == 1 })
+	testenv.WaitFor(t, wait, "mail moved after restart", func() bool { return count(s, "INBOX") == 0 && count(s, "Processed") == 1 })
 	if e, calls, dups := rcv.counts(); e != 1 || calls != 2 || dups != 1 {
 		t.Errorf("effects=%d calls=%d duplicates=%d, want 1, 2, 1", e, calls, dups)
 	}
@@ -157,8 +159,8 @@ func TestDovecotUIDValidityReset(t *testing.T) {
 	noMove := func(c *config.IMAP) { c.Folder, c.ProcessedFolder = "Support", "" }
 	p, _ := dovecotPoller(t, s, rcv, cp, noMove)
 	stop := start(t, p)
-	eventually(t, wait, "3 old mails received", func() bool { e, _, _ := rcv.counts(); return e == 3 })
-	eventually(t, wait, "checkpoint at 3", func() bool { _, l := cp.get("main/Support"); return l == 3 })
+	testenv.WaitFor(t, wait, "3 old mails received", func() bool { e, _, _ := rcv.counts(); return e == 3 })
+	testenv.WaitFor(t, wait, "checkpoint at 3", func() bool { _, l := cp.get("main/Support"); return l == 3 })
 	stop()
 	v1, _ := cp.get("main/Support")
 
@@ -179,12 +181,12 @@ func TestDovecotUIDValidityReset(t *testing.T) {
 
 	p2, _ := dovecotPoller(t, s, rcv, cp, noMove)
 	start(t, p2)
-	eventually(t, wait, "new mail at UID 1 received", func() bool { return rcv.callsFor("<new@example.test>") == 1 })
-	eventually(t, wait, "old mails re-read", func() bool { _, calls, _ := rcv.counts(); return calls == 7 })
+	testenv.WaitFor(t, wait, "new mail at UID 1 received", func() bool { return rcv.callsFor("<new@example.test>") == 1 })
+	testenv.WaitFor(t, wait, "old mails re-read", func() bool { _, calls, _ := rcv.counts(); return calls == 7 })
 	if e, _, dups := rcv.counts(); e != 4 || dups != 3 {
 		t.Errorf("effects=%d duplicates=%d, want 4 and 3", e, dups)
 	}
-	eventually(t, wait, "all flagged \\Seen", func() bool {
+	testenv.WaitFor(t, wait, "all flagged \\Seen", func() bool {
 		for _, m := range s.List("Support") {
 			if !m.Seen() {
 				return false
@@ -202,12 +204,12 @@ func TestDovecotRestartWhileConnected(t *testing.T) {
 	p, _ := dovecotPoller(t, s, rcv, newMemCheckpoints(), nil)
 	start(t, p)
 	s.Append("INBOX", testMail("before@example.test", ""))
-	eventually(t, wait, "first mail received", func() bool { return rcv.callsFor("<before@example.test>") == 1 })
-	eventually(t, wait, "connected", func() bool { return p.Status().Connected })
+	testenv.WaitFor(t, wait, "first mail received", func() bool { return rcv.callsFor("<before@example.test>") == 1 })
+	testenv.WaitFor(t, wait, "connected", func() bool { return p.Status().Connected })
 	s.Restart()
 	s.Append("INBOX", testMail("after@example.test", ""))
-	eventually(t, wait, "mail after restart received", func() bool { return rcv.callsFor("<after@example.test>") == 1 })
-	eventually(t, wait, "both moved", func() bool { return count(s, "Processed") == 2 })
+	testenv.WaitFor(t, wait, "mail after restart received", func() bool { return rcv.callsFor("<after@example.test>") == 1 })
+	testenv.WaitFor(t, wait, "both moved", func() bool { return count(s, "Processed") == 2 })
 	if st := p.Status(); st.Errors == 0 {
 		t.Errorf("status shows no error after the server went away: %+v", st)
 	}
@@ -229,8 +231,8 @@ func TestDovecotWrongPasswordIsolated(t *testing.T) {
 	stopBad := start(t, bad)
 	start(t, good)
 	s.Append("Second", testMail("second@example.test", ""))
-	eventually(t, wait, "good poller delivered", func() bool { return rcv.callsFor("<second@example.test>") == 1 })
-	eventually(t, wait, "bad poller retried", func() bool { return bad.Status().Errors >= 3 })
+	testenv.WaitFor(t, wait, "good poller delivered", func() bool { return rcv.callsFor("<second@example.test>") == 1 })
+	testenv.WaitFor(t, wait, "bad poller retried", func() bool { return bad.Status().Errors >= 3 })
 	st := bad.Status()
 	if st.Connected || !strings.Contains(st.LastError, "login as "+dovecot.User) || !strings.Contains(strings.ToLower(st.LastError), "auth") {
 		t.Errorf("bad poller status = %+v, want a login error naming the user", st)
@@ -284,7 +286,7 @@ func TestDovecotLargeMailBoundedMemory(t *testing.T) {
 		}
 	}()
 	stop := start(t, p)
-	eventually(t, 60*time.Second, "big mail received", func() bool { return rcv.callsFor("<big@example.test>") == 1 })
+	testenv.WaitFor(t, 60*time.Second, "big mail received", func() bool { return rcv.callsFor("<big@example.test>") == 1 })
 	stop()
 	close(sampling)
 	runtime.ReadMemStats(&after)
@@ -320,7 +322,7 @@ func TestDovecotTemporaryReceiveFailure(t *testing.T) {
 	}
 	p, lb := dovecotPoller(t, s, rcv, cp, nil)
 	start(t, p)
-	eventually(t, wait, "B reported stuck", func() bool { return p.Status().StuckUID == uint32(uidB) })
+	testenv.WaitFor(t, wait, "B reported stuck", func() bool { return p.Status().StuckUID == uint32(uidB) })
 	inbox := s.List("INBOX")
 	if len(inbox) != 2 || inbox[0].MessageID != "b@example.test" || inbox[0].Seen() {
 		t.Errorf("INBOX = %+v, want B (unseen) and C left in place", inbox)
@@ -339,11 +341,11 @@ func TestDovecotTemporaryReceiveFailure(t *testing.T) {
 	}
 
 	healthy.Store(true)
-	eventually(t, wait, "all moved once the receiver recovers", func() bool { return count(s, "INBOX") == 0 && count(s, "Processed") == 3 })
+	testenv.WaitFor(t, wait, "all moved once the receiver recovers", func() bool { return count(s, "INBOX") == 0 && count(s, "Processed") == 3 })
 	if e, _, _ := rcv.counts(); e != 3 {
 		t.Errorf("effects = %d, want 3", e)
 	}
-	eventually(t, wait, "stuck cleared", func() bool { return p.Status().StuckUID == 0 })
+	testenv.WaitFor(t, wait, "stuck cleared", func() bool { return p.Status().StuckUID == 0 })
 }
 
 // Without a processed folder mail is only flagged \Seen, stays in the
@@ -356,7 +358,7 @@ func TestDovecotNoProcessedFolderOnlySeen(t *testing.T) {
 	noMove := func(c *config.IMAP) { c.ProcessedFolder = "" }
 	p, _ := dovecotPoller(t, s, rcv, cp, noMove)
 	stop := start(t, p)
-	eventually(t, wait, "both flagged \\Seen", func() bool {
+	testenv.WaitFor(t, wait, "both flagged \\Seen", func() bool {
 		l := s.List("INBOX")
 		return len(l) == 2 && l[0].Seen() && l[1].Seen()
 	})
@@ -367,7 +369,7 @@ func TestDovecotNoProcessedFolderOnlySeen(t *testing.T) {
 	p2, _ := dovecotPoller(t, s, rcv, cp, noMove)
 	start(t, p2)
 	s.Append("INBOX", testMail("seen-3@example.test", ""))
-	eventually(t, wait, "third mail received", func() bool { return rcv.callsFor("<seen-3@example.test>") == 1 })
+	testenv.WaitFor(t, wait, "third mail received", func() bool { return rcv.callsFor("<seen-3@example.test>") == 1 })
 	if _, calls, _ := rcv.counts(); calls != 3 {
 		t.Errorf("receiver called %d times, want 3 (no re-read after restart)", calls)
 	}
@@ -388,11 +390,11 @@ func TestDovecotShutdownFinishesMailInFlight(t *testing.T) {
 	// The harness's own 3 APPEND sessions; Dovecot's log process may write
 	// their lines late, so wait for all of them before counting ours.
 	const before = 3
-	eventually(t, wait, "the harness's sessions logged", func() bool { return loggedOut() == before })
+	testenv.WaitFor(t, wait, "the harness's sessions logged", func() bool { return loggedOut() == before })
 	if err := p.Run(ctx); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	eventually(t, wait, "the poller's LOGOUT in Dovecot's log", func() bool { return loggedOut() == before+1 })
+	testenv.WaitFor(t, wait, "the poller's LOGOUT in Dovecot's log", func() bool { return loggedOut() == before+1 })
 	if got := s.List("Processed"); len(got) != 1 || got[0].MessageID != "inflight-1@example.test" {
 		t.Errorf("Processed = %+v, want the mail in flight", got)
 	}

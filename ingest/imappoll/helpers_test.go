@@ -2,7 +2,6 @@ package imappoll
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/casemail/casemail/internal/testenv"
 
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
@@ -119,26 +120,8 @@ func (c *memCheckpoints) get(mailbox string) (uint32, uint32) {
 	return v, l
 }
 
-// logBuf is a goroutine-safe log sink so tests can assert what was logged.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func testLogger(t testing.TB) (*slog.Logger, *logBuf) {
-	lb := &logBuf{}
+func testLogger(t testing.TB) (*slog.Logger, *testenv.LogBuffer) {
+	lb := &testenv.LogBuffer{}
 	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), lb
 }
 
@@ -192,19 +175,6 @@ func start(t testing.TB, p *Poller) (stop func()) {
 	}
 	t.Cleanup(stop)
 	return stop
-}
-
-// eventually polls cond until it holds or a generous deadline passes: a
-// liveness check, not a timing assertion.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not true after %s: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func testMail(id string, extra string) []byte {

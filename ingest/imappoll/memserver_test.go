@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/internal/testenv"
+
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
@@ -145,7 +147,7 @@ func TestMemMoveFallbackWithoutMOVE(t *testing.T) {
 	rcv := newFakeReceiver()
 	p := memPoller(t, m, rcv, newMemCheckpoints(), func(c *config.IMAP) { c.BatchSize = 2 })
 	start(t, p)
-	eventually(t, wait, "all moved", func() bool {
+	testenv.WaitFor(t, wait, "all moved", func() bool {
 		in, _ := m.count(t, "INBOX")
 		done, _ := m.count(t, "Processed")
 		return in == 0 && done == 3
@@ -177,10 +179,10 @@ func TestMemXOAUTH2(t *testing.T) {
 			})
 			start(t, p)
 			if tc.wantErr == "" {
-				eventually(t, wait, "mail delivered", func() bool { return rcv.callsFor("<oauth@x>") == 1 })
+				testenv.WaitFor(t, wait, "mail delivered", func() bool { return rcv.callsFor("<oauth@x>") == 1 })
 				return
 			}
-			eventually(t, wait, "auth error reported", func() bool { return p.Status().Errors >= 2 })
+			testenv.WaitFor(t, wait, "auth error reported", func() bool { return p.Status().Errors >= 2 })
 			if st := p.Status(); !strings.Contains(st.LastError, tc.wantErr) {
 				t.Errorf("LastError = %q, want it to contain %q", st.LastError, tc.wantErr)
 			}
@@ -201,9 +203,9 @@ func TestMemXOAUTH2TokenRotation(t *testing.T) {
 		c.Auth, c.PasswordFile, c.TokenFile, c.ProcessedFolder = "xoauth2", "", tokFile, ""
 	})
 	start(t, p)
-	eventually(t, wait, "old token refused", func() bool { return p.Status().Errors >= 1 })
+	testenv.WaitFor(t, wait, "old token refused", func() bool { return p.Status().Errors >= 1 })
 	writeFile(t, tokFile, memToken+"\n")
-	eventually(t, wait, "mail delivered with the new token", func() bool { return rcv.callsFor("<rot@x>") == 1 })
+	testenv.WaitFor(t, wait, "mail delivered with the new token", func() bool { return rcv.callsFor("<rot@x>") == 1 })
 }
 
 // A mail whose literal the server cannot produce in full (here: a message
@@ -215,7 +217,7 @@ func TestMemBrokenMailStillDelivered(t *testing.T) {
 	rcv := newFakeReceiver()
 	p := memPoller(t, m, rcv, newMemCheckpoints(), nil)
 	start(t, p)
-	eventually(t, wait, "broken mail moved", func() bool { n, _ := m.count(t, "Processed"); return n == 1 })
+	testenv.WaitFor(t, wait, "broken mail moved", func() bool { n, _ := m.count(t, "Processed"); return n == 1 })
 	if _, calls, _ := rcv.counts(); calls != 1 {
 		t.Errorf("receiver called %d times, want 1", calls)
 	}
@@ -227,7 +229,7 @@ func TestMemPollingWithoutIdle(t *testing.T) {
 	rcv := newFakeReceiver()
 	p := memPoller(t, m, rcv, newMemCheckpoints(), nil)
 	start(t, p)
-	eventually(t, wait, "first check", func() bool { return !p.Status().LastSuccess.IsZero() })
+	testenv.WaitFor(t, wait, "first check", func() bool { return !p.Status().LastSuccess.IsZero() })
 	m.append(t, "INBOX", testMail("late@x", ""))
-	eventually(t, wait, "late mail delivered", func() bool { return rcv.callsFor("<late@x>") == 1 })
+	testenv.WaitFor(t, wait, "late mail delivered", func() bool { return rcv.callsFor("<late@x>") == 1 })
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/internal/testenv"
+
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
@@ -95,10 +97,10 @@ func TestMemTLSModes(t *testing.T) {
 			})
 			start(t, p)
 			if tc.wantErr == "" {
-				eventually(t, wait, "mail delivered over TLS", func() bool { return rcv.callsFor("<tls@x>") == 1 })
+				testenv.WaitFor(t, wait, "mail delivered over TLS", func() bool { return rcv.callsFor("<tls@x>") == 1 })
 				return
 			}
-			eventually(t, wait, "TLS error reported", func() bool { return p.Status().Errors >= 1 })
+			testenv.WaitFor(t, wait, "TLS error reported", func() bool { return p.Status().Errors >= 1 })
 			if st := p.Status(); !strings.Contains(st.LastError, tc.wantErr) || !strings.Contains(st.LastError, "tls="+tc.mode) {
 				t.Errorf("LastError = %q, want a %q error naming tls=%s", st.LastError, tc.wantErr, tc.mode)
 			}

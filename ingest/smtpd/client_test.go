@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/internal/testenv"
+
 	"github.com/emersion/go-smtp"
 )
 
@@ -231,7 +233,7 @@ func TestConnectionCap(t *testing.T) {
 // and new connections are not served.
 func TestShutdownCompletesInFlightData(t *testing.T) {
 	rcv := &fakeReceiver{block: make(chan struct{}), entered: make(chan struct{}, 1)}
-	s, err := New(testConfig(), rcv, fakePolicy{}, testLogger(t))
+	s, err := New(testConfig(), rcv, fakePolicy{}, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +304,7 @@ func TestShutdownCompletesInFlightData(t *testing.T) {
 // gets its 250 (I1), then the server closes.
 func TestShutdownMidBody(t *testing.T) {
 	rcv := &fakeReceiver{}
-	s, err := New(testConfig(), rcv, fakePolicy{}, testLogger(t))
+	s, err := New(testConfig(), rcv, fakePolicy{}, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +371,7 @@ func anyBusy(s *Server) bool {
 // client never gets a 250 for it (I1: it will retry).
 func TestShutdownDeadline(t *testing.T) {
 	rcv := &fakeReceiver{block: make(chan struct{}), entered: make(chan struct{}, 1)}
-	s, err := New(testConfig(), rcv, fakePolicy{}, testLogger(t))
+	s, err := New(testConfig(), rcv, fakePolicy{}, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +408,7 @@ func TestShutdownDeadline(t *testing.T) {
 // serves, and stops cleanly when its context ends.
 func TestListenAndServe(t *testing.T) {
 	rcv := &fakeReceiver{}
-	s, err := New(testConfig(), rcv, fakePolicy{}, testLogger(t))
+	s, err := New(testConfig(), rcv, fakePolicy{}, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/internal/testenv"
+
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
@@ -48,7 +50,7 @@ product = "billing"
 	if err := book.CreateOrg(ctx, casebook.Org{Slug: "acme", Owner: "ann@acme.test", Products: []string{"cloud"}}); err != nil {
 		t.Fatal(err)
 	}
-	gw, err := ingest.New(book, cfg, testLogger(t))
+	gw, err := ingest.New(book, cfg, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/casemail/casemail/internal/testenv"
 
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
@@ -108,25 +109,13 @@ func testConfig() config.SMTP {
 	return c
 }
 
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// tWriter sends logs to t.Log so they show only for failing tests.
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // startServer runs a listener on a random loopback port until the test ends.
 func startServer(t testing.TB, cfg config.SMTP, rcv ingest.Receiver, pol Policy, opts ...Option) (*Server, string) {
 	t.Helper()
 	if pol == nil {
 		pol = fakePolicy{}
 	}
-	s, err := New(cfg, rcv, pol, testLogger(t), opts...)
+	s, err := New(cfg, rcv, pol, testenv.Logger(t), opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -155,27 +144,10 @@ func startServerWith(t testing.TB, s *Server) (*Server, string) {
 	return s, l.Addr().String()
 }
 
-// needTool finds a real client or server binary. With CI=true a missing
-// tool fails the test instead of skipping it.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if _, serr := os.Stat(filepath.Join("/usr/sbin", name)); serr == nil {
-			return filepath.Join("/usr/sbin", name)
-		}
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required when CI=true but was not found: %v", name, err)
-		}
-		t.Skipf("%s not installed; install it (apt-get install %s) to run this end-to-end test", name, name)
-	}
-	return p
-}
-
 // swaks runs swaks against addr and returns its transcript and exit code.
 func swaks(t testing.TB, addr string, args ...string) (string, int) {
 	t.Helper()
-	bin := needTool(t, "swaks")
+	bin := testenv.NeedTool(t, "swaks", "swaks")
 	host, port, _ := net.SplitHostPort(addr)
 	all := append([]string{"--server", host, "--port", port, "--timeout", "60", "--helo", "client.test"}, args...)
 	cmd := exec.Command(bin, all...)
