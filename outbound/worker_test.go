@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casemail/casemail/internal/testenv"
-
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/internal/testenv"
 )
 
 // run starts w in the background; the returned stop cancels it and waits.

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/casemail/casemail/internal/testenv"
-
 	"github.com/casemail/casemail/message"
 )
 

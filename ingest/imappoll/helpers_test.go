@@ -13,10 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casemail/casemail/internal/testenv"
-
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
+	"github.com/casemail/casemail/internal/testenv"
 )
 
 // fakeReceiver stands in for the real ingest: it streams the body (never

@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casemail/casemail/internal/testenv"
-
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
+	"github.com/casemail/casemail/internal/testenv"
 	"github.com/casemail/casemail/replytoken"
 )
 

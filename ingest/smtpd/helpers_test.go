@@ -21,10 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casemail/casemail/internal/testenv"
-
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
+	"github.com/casemail/casemail/internal/testenv"
 )
 
 // got is one call to the fake receiver.
