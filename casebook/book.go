@@ -110,9 +110,6 @@ const readers = 4
 // Close closes the database.
 func (b *Book) Close() error { return errors.Join(b.rdb.Close(), b.db.Close()) }
 
-// DB exposes the database for backups and tests.
-func (b *Book) DB() *sql.DB { return b.db }
-
 // OnOutbox registers f to be called after a commit that queued notifications,
 // so the send worker can wake up at once.
 func (b *Book) OnOutbox(f func()) { b.onWrite = f }

@@ -54,9 +54,6 @@ func New(book *casebook.Book, cfg *config.Config, log *slog.Logger) (*Gateway, e
 	return g, nil
 }
 
-// SetClock replaces the clock (tests of token expiry).
-func (g *Gateway) SetClock(now func() time.Time) { g.now = now }
-
 // Receive keeps the raw message, decides and records the outcome, all
 // committed before it returns (I1). An error is a temporary failure: the
 // transport must have the sender retry. Bad mail is never an error: it is

@@ -638,7 +638,7 @@ func messageIDIn(b []byte) string {
 	id := ""
 	eachField(b, "message-id", func(v []byte, _ int) bool {
 		if len(v) > 2 && v[0] == '<' {
-			if j := bytes.IndexByte(v, '>'); j > 1 && bytes.IndexAny(v[1:j], "< \t") < 0 {
+			if j := bytes.IndexByte(v, '>'); j > 1 && !bytes.ContainsAny(v[1:j], "< \t") {
 				id = string(v[1:j])
 				return false
 			}

@@ -90,11 +90,10 @@ type Server struct {
 	base       context.Context
 	cancelBase context.CancelFunc
 
-	mu       sync.Mutex
-	ln       *capListener
-	closing  bool
-	conns    map[*trackedConn]struct{}
-	serveErr chan struct{}
+	mu      sync.Mutex
+	ln      *capListener
+	closing bool
+	conns   map[*trackedConn]struct{}
 }
 
 // New checks cfg and builds a Server; it does not listen yet.
