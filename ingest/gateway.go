@@ -162,14 +162,21 @@ func (c *capBuffer) Write(p []byte) (int, error) {
 
 // read parses raw and fills the record fields; it never fails.
 func (g *Gateway) read(raw []byte, env Envelope) *inbound {
-	p, err := Parse(raw, g.parseOptions())
+	p, err := Parse(raw, g.parseOptions(env))
 	in := g.newInbound(p, err, env)
 	in.msg.Fingerprint = Fingerprint(raw, in.parsed.MessageID)
 	return in
 }
 
-func (g *Gateway) parseOptions() message.Options {
-	return message.Options{MaxAttachmentBytes: g.cfg.Policy.MaxAttachmentBytes}
+// parseOptions classifies with the envelope sender where there is one.
+// IMAP and pipes know no envelope sender unless a Return-Path gave one
+// ("<>" for the null sender): an empty one there is unknown, not null.
+func (g *Gateway) parseOptions(env Envelope) message.Options {
+	opt := message.Options{MaxAttachmentBytes: g.cfg.Policy.MaxAttachmentBytes}
+	if env.Transport == TransportSMTP || env.Transport == TransportLMTP || env.MailFrom != "" {
+		opt.MailFrom = &env.MailFrom
+	}
+	return opt
 }
 
 // newInbound fills the record fields from a parse (err: not a mail), all
@@ -179,10 +186,6 @@ func (g *Gateway) newInbound(p *message.Parsed, err error, env Envelope) *inboun
 	if err != nil {
 		in.notMail = true
 		p = &message.Parsed{Kind: message.KindNormal, Problems: []string{err.Error()}}
-	} else if env.Transport == TransportSMTP || env.Transport == TransportLMTP || env.MailFrom != "" {
-		// IMAP and pipes know no envelope sender unless a Return-Path gave
-		// one ("<>" for the null sender): an empty one there is unknown, not null.
-		message.ClassifyEnvelope(p, env.MailFrom)
 	}
 	in.parsed = p
 	in.msg = casebook.Message{
@@ -197,8 +200,8 @@ func (g *Gateway) newInbound(p *message.Parsed, err error, env Envelope) *inboun
 	return in
 }
 
-// Parse reads raw as the gateway does: parsed, classified without an
-// envelope, and the new text of a reply extracted (R9). "casemail parse"
+// Parse reads raw as the gateway does: parsed, classified (with
+// opt.MailFrom), and the new text of a reply extracted (R9). "casemail parse"
 // prints this.
 func Parse(raw []byte, opt message.Options) (*message.Parsed, error) {
 	p, err := message.Parse(raw, opt)

@@ -30,7 +30,7 @@ func (g *Gateway) readStored(ctx context.Context, ref casebook.RawRef, env Envel
 	var p *message.Parsed
 	var perr error
 	err := g.withRaw(ctx, ref.SHA256, func(r io.Reader) error {
-		p, perr = ParseLarge(r, g.parseOptions())
+		p, perr = ParseLarge(r, g.parseOptions(env))
 		return nil
 	})
 	if err != nil {

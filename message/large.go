@@ -108,7 +108,7 @@ func ParseLarge(r io.Reader, opt Options) (*Parsed, error) {
 			p.problemf("HTML body not converted to text: %v", err)
 		}
 	}
-	Classify(p)
+	classify(p, opt.MailFrom)
 	return p, nil
 }
 

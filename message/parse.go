@@ -91,6 +91,10 @@ type Options struct {
 	// declare a charset. Parts that declare none are always guessed. Off is
 	// the right default, see parser below.
 	CharsetDetection bool
+	// MailFrom is the SMTP envelope sender when the caller knows it ("" or
+	// "<>" for the null sender): the mail is classified as ClassifyEnvelope
+	// would. nil: unknown, as Classify.
+	MailFrom *string
 }
 
 // ErrNotMail is returned by Parse for input that is not a mail at all.
@@ -141,9 +145,8 @@ var fieldLine = regexp.MustCompile(`^[!-9;-~]+[ \t]*:`)
 // with no header at all: empty or whitespace-only input, or input whose
 // first line is not a header field (binary garbage, a bare text file).
 // Everything else is read as well as possible, and what was malformed is
-// listed in Problems. Kind and Bounce are filled by Classify, which Parse
-// calls with no envelope sender; callers that know the SMTP MAIL FROM call
-// ClassifyEnvelope again.
+// listed in Problems. Kind and Bounce are filled by classifying the mail
+// with opt.MailFrom, the envelope sender when the caller knows it.
 func Parse(raw []byte, opt Options) (*Parsed, error) {
 	p := newParsed()
 
@@ -166,7 +169,7 @@ func Parse(raw []byte, opt Options) (*Parsed, error) {
 		}
 	}
 	p.fill(env, opt)
-	Classify(p)
+	classify(p, opt.MailFrom)
 	return p, nil
 }
 
