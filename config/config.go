@@ -31,6 +31,8 @@ type Config struct {
 
 	// Source is the file the config was read from, "" for the embedded default.
 	Source string `toml:"-"`
+	// lines is where the file sets each key, for problems (validate.go).
+	lines map[string]int
 }
 
 // Store says where cases and messages are kept.
@@ -192,6 +194,13 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	c, err := Parse(b)
+	var ps Problems
+	if errors.As(err, &ps) {
+		for i := range ps {
+			ps[i].File = path
+		}
+		return nil, ps
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -199,7 +208,8 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse reads a config from TOML text over the defaults.
+// Parse reads a config from TOML text over the defaults. Its error is
+// Problems: every mistake found, each with its line.
 func Parse(b []byte) (*Config, error) {
 	c := Default()
 	// A file that lists routes replaces the default route rather than adding to it.
@@ -208,27 +218,40 @@ func Parse(b []byte) (*Config, error) {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("line %d: %s", pe.Position.Line, pe.Message)
+			return nil, Problems{{Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}
 		}
 		return nil, err
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		k := und[0]
-		return nil, fmt.Errorf("line %d: unknown key %q", keyLine(b, k[len(k)-1]), k.String())
+	var keys []keyAt
+	c.lines, keys = keyLines(b, md)
+	undecoded := map[string]bool{}
+	for _, k := range md.Undecoded() {
+		undecoded[k.String()] = true
+	}
+	var unknown Problems
+	for i, k := range md.Keys() {
+		if undecoded[k.String()] {
+			unknown = append(unknown, Problem{Line: keys[i].line, Key: keys[i].path, Msg: fmt.Sprintf("unknown key %q", keys[i].path)})
+		}
 	}
 	if !md.IsDefined("route") {
 		c.Routes = Default().Routes
 	}
-	if err := c.Validate(); err != nil {
-		return nil, err
+	if err := c.Validate(); err != nil || len(unknown) > 0 {
+		ps, _ := err.(Problems)
+		return nil, append(unknown, ps...).err()
 	}
 	return c, nil
 }
 
-// Validate checks values the types cannot.
+// Validate checks values the types cannot, and values that fail together
+// (validate.go). Its error is Problems; each message starts with its key.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	var ps Problems
+	bad := func(format string, a ...any) {
+		msg := fmt.Sprintf(format, a...)
+		ps = append(ps, c.At(leadingKey.FindString(msg), msg))
+	}
 	if c.Store.Path == "" {
 		bad("store.path must not be empty")
 	}
@@ -333,7 +356,8 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.level must be debug, info, warn or error, not %q", c.Log.Level)
 	}
-	return errors.Join(errs...)
+	ps = append(ps, c.staticProblems()...)
+	return ps.err()
 }
 
 // ValidPriority reports whether p is one of P1..P4.
@@ -366,18 +390,3 @@ var example []byte
 
 // Example returns the commented example config printed by "casemail config example".
 func Example() []byte { return bytes.Clone(example) }
-
-// keyLine finds the line where key is set, for error messages (the TOML
-// decoder does not say where an undecoded key was).
-func keyLine(b []byte, key string) int {
-	for i, line := range strings.Split(string(b), "\n") {
-		l := strings.TrimSpace(line)
-		if rest, ok := strings.CutPrefix(l, key); ok && strings.HasPrefix(strings.TrimSpace(rest), "=") {
-			return i + 1
-		}
-		if l == "["+key+"]" || l == "[["+key+"]]" {
-			return i + 1
-		}
-	}
-	return 0
-}
