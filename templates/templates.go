@@ -62,7 +62,7 @@ var Locales = []string{"fr", "en"}
 var Keys = []string{
 	"case_id", "title", "org", "product", "priority", "status", "requester",
 	"author", "body", "reason", "reopen_until", "escalation_reason", "watcher",
-	"addresses", "subject", "in_reply_to", "references",
+	"addresses", "subject", "in_reply_to", "references", "follow_up_of",
 }
 
 // fallbackName is what a route's unknown template name renders as (R5).
@@ -363,6 +363,7 @@ func SampleData() map[string]string {
 		"reopen_until": "2026-12-09", "escalation_reason": "time to resolution",
 		"watcher": "carol@example.test", "addresses": "support+acme@example.test\nsupport+globex@example.test",
 		"subject": "Help needed", "in_reply_to": "abc@example.test", "references": "x@example.test abc@example.test",
+		"follow_up_of": "41",
 	}
 }
 
