@@ -250,7 +250,7 @@ func (c *Config) Validate() error {
 	var ps Problems
 	bad := func(format string, a ...any) {
 		msg := fmt.Sprintf(format, a...)
-		ps = append(ps, c.At(leadingKey.FindString(msg), msg))
+		ps = append(ps, c.At(c.keyOf(msg), msg))
 	}
 	if c.Store.Path == "" {
 		bad("store.path must not be empty")

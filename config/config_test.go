@@ -17,14 +17,36 @@ func TestDefaultIsValid(t *testing.T) {
 	}
 }
 
-// The example printed by "casemail config example" is valid and shows every key.
+// uncommentIMAP turns the example's commented [[imap]] block into config.
+func uncommentIMAP(t *testing.T, b []byte) []byte {
+	t.Helper()
+	s := string(b)
+	start := strings.Index(s, "# [[imap]]\n")
+	if start < 0 {
+		t.Fatal("the example has no commented [[imap]] block")
+	}
+	end := start + strings.Index(s[start:], "\n\n")
+	block := strings.ReplaceAll("\n"+s[start:end], "\n# ", "\n")[1:]
+	return []byte(s[:start] + block + s[end:])
+}
+
+// The example printed by "casemail config example" is valid as printed
+// (its [[imap]] block commented out, as it needs a real server) and with
+// that block uncommented, and shows every key.
 func TestExampleCoversEveryKey(t *testing.T) {
 	c, err := Parse(Example())
 	if err != nil {
 		t.Fatalf("example does not parse: %v", err)
 	}
+	if len(c.IMAP) != 0 {
+		t.Fatalf("example polls %d IMAP mailbox(es): serve would need a server", len(c.IMAP))
+	}
+	full := uncommentIMAP(t, Example())
+	if c, err := Parse(full); err != nil || len(c.IMAP) != 1 {
+		t.Fatalf("example with its [[imap]] block uncommented: %v", err)
+	}
 	var raw map[string]any
-	if _, err := toml.Decode(string(Example()), &raw); err != nil {
+	if _, err := toml.Decode(string(full), &raw); err != nil {
 		t.Fatal(err)
 	}
 	var missing []string

@@ -71,8 +71,27 @@ func (ps Problems) sort() {
 }
 
 // leadingKey finds the key a message starts with ("smtp.protocol must...",
-// "route[0] (a@b): ..."): every message of Validate names its key first.
-var leadingKey = regexp.MustCompile(`^[a-z_]+(\[[0-9]+\])?(\.[a-zA-Z0-9_]+)*`)
+// "route[0] (a@b): action must..."): every message of Validate names its
+// key first.
+var (
+	leadingKey = regexp.MustCompile(`^[a-z_]+(\[[0-9]+\])?(\.[a-zA-Z0-9_]+)*`)
+	tableField = regexp.MustCompile(`^( \(.*?\))?: ([a-z_]+)`)
+)
+
+// keyOf is the key a message of Validate is about: its leading key or, for
+// "route[1] (a@b): action must...", the field of that table it names when
+// the file sets it.
+func (c *Config) keyOf(msg string) string {
+	key := leadingKey.FindString(msg)
+	if strings.HasSuffix(key, "]") {
+		if m := tableField.FindStringSubmatch(msg[len(key):]); m != nil {
+			if _, ok := c.lines[key+"."+m[2]]; ok {
+				return key + "." + m[2]
+			}
+		}
+	}
+	return key
+}
 
 // At returns a Problem located at key (e.g. "templates.dir"), for checks
 // made outside this package. msg should start with the key.
