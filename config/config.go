@@ -211,6 +211,20 @@ func Load(path string) (*Config, error) {
 // Parse reads a config from TOML text over the defaults. Its error is
 // Problems: every mistake found, each with its line.
 func Parse(b []byte) (*Config, error) {
+	c, ps, err := decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return c, nil
+}
+
+// decode reads b over the defaults and validates it. The error is for text
+// that is not TOML or does not fit the types; the config comes with its
+// problems otherwise.
+func decode(b []byte) (*Config, Problems, error) {
 	c := Default()
 	// A file that lists routes replaces the default route rather than adding to it.
 	c.Routes = nil
@@ -218,9 +232,9 @@ func Parse(b []byte) (*Config, error) {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, Problems{{Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}
+			return nil, nil, Problems{{Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	var keys []keyAt
 	c.lines, keys = keyLines(b, md)
@@ -228,20 +242,20 @@ func Parse(b []byte) (*Config, error) {
 	for _, k := range md.Undecoded() {
 		undecoded[k.String()] = true
 	}
-	var unknown Problems
+	var ps Problems
 	for i, k := range md.Keys() {
 		if undecoded[k.String()] {
-			unknown = append(unknown, Problem{Line: keys[i].line, Key: keys[i].path, Msg: fmt.Sprintf("unknown key %q", keys[i].path)})
+			ps = append(ps, Problem{Line: keys[i].line, Key: keys[i].path, Msg: fmt.Sprintf("unknown key %q", keys[i].path)})
 		}
 	}
 	if !md.IsDefined("route") {
 		c.Routes = Default().Routes
 	}
-	if err := c.Validate(); err != nil || len(unknown) > 0 {
-		ps, _ := err.(Problems)
-		return nil, append(unknown, ps...).err()
+	if err := c.Validate(); err != nil {
+		ps = append(ps, err.(Problems)...)
 	}
-	return c, nil
+	ps.sort()
+	return c, ps, nil
 }
 
 // Validate checks values the types cannot, and values that fail together

@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -123,7 +124,7 @@ func (c *Config) staticProblems() Problems {
 		ps = append(ps, c.At(key, key+" "+fmt.Sprintf(format, a...)))
 	}
 	if c.SMTP.Listen != "" {
-		if msg := checkHostPort(c.SMTP.Listen, true); msg != "" {
+		if msg := checkHostPort(c.SMTP.Listen, true, "127.0.0.1:2525"); msg != "" {
 			bad("smtp.listen", "%q: %s", c.SMTP.Listen, msg)
 		}
 		if len(c.SMTP.Domains) == 0 {
@@ -134,14 +135,14 @@ func (c *Config) staticProblems() Problems {
 		bad("smtp.max_connections", "%d: must be at least 1", c.SMTP.MaxConnections)
 	}
 	if c.HTTP.Listen != "" {
-		if msg := checkHostPort(c.HTTP.Listen, true); msg != "" {
+		if msg := checkHostPort(c.HTTP.Listen, true, "127.0.0.1:9025"); msg != "" {
 			bad("http.listen", "%q: %s", c.HTTP.Listen, msg)
 		}
 	}
 	for i, m := range c.IMAP {
 		at := fmt.Sprintf("imap[%d].", i)
 		if m.Address != "" {
-			if msg := checkHostPort(m.Address, false); msg != "" {
+			if msg := checkHostPort(m.Address, false, "imap.example.com:993"); msg != "" {
 				bad(at+"address", "%q: %s", m.Address, msg)
 			}
 		}
@@ -154,9 +155,9 @@ func (c *Config) staticProblems() Problems {
 	}
 	o := c.Outbound
 	if scheme, rest, ok := strings.Cut(o.Transport, "://"); ok && (scheme == "smtp" || scheme == "smtps") {
-		if msg := checkHostPort(strings.TrimSuffix(rest, "/"), false); msg != "" {
-			bad("outbound.transport", "%q: %s (expected %s://HOST:PORT, e.g. %s://relay.example.com:%s)",
-				o.Transport, msg, scheme, scheme, map[string]string{"smtp": "587", "smtps": "465"}[scheme])
+		example := scheme + "://relay.example.com:" + map[string]string{"smtp": "587", "smtps": "465"}[scheme]
+		if msg := checkHostPort(strings.TrimSuffix(rest, "/"), false, example); msg != "" {
+			bad("outbound.transport", "%q: %s", o.Transport, strings.ReplaceAll(msg, "HOST:PORT", scheme+"://HOST:PORT"))
 		}
 	} else if path, ok := strings.CutPrefix(o.Transport, "maildir:"); ok && path == "" {
 		bad("outbound.transport", "%q: no folder (expected maildir:PATH)", o.Transport)
@@ -224,18 +225,18 @@ func (c *Config) routeProblems(reach bool) Problems {
 	return ps
 }
 
-// checkHostPort says what is wrong with a HOST:PORT, or "" when nothing is.
-// A listener may leave the host empty (":2525": every interface).
-func checkHostPort(s string, listen bool) string {
+// checkHostPort says what is wrong with a HOST:PORT, or "" when nothing
+// is; example is what to suggest. A listener may leave the host empty
+// (":2525": every interface).
+func checkHostPort(s string, listen bool, example string) string {
 	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		if strings.Contains(err.Error(), "missing port") {
-			return "no port (expected HOST:PORT, e.g. 127.0.0.1:2525)"
-		}
-		return "not HOST:PORT (" + err.Error() + ")"
-	}
-	if host == "" && !listen {
-		return "no host (expected HOST:PORT)"
+	switch {
+	case err != nil && strings.Contains(err.Error(), "missing port"):
+		return "no port (expected HOST:PORT, e.g. " + example + ")"
+	case err != nil:
+		return "not HOST:PORT (" + err.Error() + "; expected e.g. " + example + ")"
+	case host == "" && !listen:
+		return "no host (expected HOST:PORT, e.g. " + example + ")"
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
@@ -255,7 +256,41 @@ func (c *Config) Check(getenv func(string) string) Problems {
 	if err := c.Validate(); err != nil {
 		ps = append(ps, err.(Problems)...)
 	}
-	ps = append(ps, c.routeProblems(true)...)
+	ps = append(ps, c.envProblems(getenv)...)
+	ps.sort()
+	return ps
+}
+
+// CheckFile is Load and Check for `casemail config check`: unlike Load it
+// goes on past the first kind of mistake, so that one run reports them all.
+// The config is nil only when the file cannot be read or is not TOML.
+func CheckFile(path string, getenv func(string) string) (*Config, Problems, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read config: %w", err)
+	}
+	c, ps, err := decode(b)
+	if err != nil {
+		if errors.As(err, &ps) {
+			for i := range ps {
+				ps[i].File = path
+			}
+			return nil, ps, nil
+		}
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.Source = path
+	for i := range ps {
+		ps[i].File = path
+	}
+	ps = append(ps, c.envProblems(getenv)...)
+	ps.sort()
+	return c, ps, nil
+}
+
+// envProblems is what Check adds to Validate.
+func (c *Config) envProblems(getenv func(string) string) Problems {
+	ps := c.routeProblems(true)
 	bad := func(key, format string, a ...any) {
 		ps = append(ps, c.At(key, key+" "+fmt.Sprintf(format, a...)))
 	}
@@ -299,7 +334,6 @@ func (c *Config) Check(getenv func(string) string) Problems {
 			}
 		}
 	}
-	ps.sort()
 	return ps
 }
 

@@ -39,7 +39,7 @@ func TestValidateNamesLineAndKey(t *testing.T) {
 			"imap[0].address", "no port"},
 		{"max_connections", "[smtp]\nmax_connections = 0 # <-\n", "smtp.max_connections", "0: must be at least 1"},
 		{"relay without port", "[outbound]\ntransport = \"smtp://relay.example.com\" # <-\n", "outbound.transport", "expected smtp://HOST:PORT"},
-		{"smtps port out of range", "[outbound]\ntransport = \"smtps://relay.example.com:99999\" # <-\n", "outbound.transport", "smtps://relay.example.com:465"},
+		{"smtps port out of range", "[outbound]\ntransport = \"smtps://relay.example.com:99999\" # <-\n", "outbound.transport", `port "99999" out of range (expected 1..65535)`},
 		{"both password_file and password_env", "[[imap]]\nname = \"m\"\naddress = \"h:993\"\nusername = \"u\"\npassword_file = \"/run/secrets/imap\"\npassword_env = \"IMAP_PASSWORD\" # <-\n",
 			"imap[0].password_env", "set only one"},
 		{"outbound both passwords", "[outbound]\npassword_file = \"/x\"\npassword_env = \"Y\" # <-\n", "outbound.password_env", "set only one"},
