@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/internal/testenv"
+	"github.com/casemail/casemail/templates"
 )
 
 // checkConfig writes a config made of base sections plus the case's own,
@@ -240,5 +242,64 @@ func TestConfigExampleChecksAndServes(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop within 15 s of SIGTERM")
+	}
+}
+
+// config check renders overrides with missingkey=error against sample data
+// holding templates.Keys: a field that real events provide but Keys lacks
+// would be refused falsely. Every event and notice the gateway sends must
+// use only those keys (R6, R8, R9, R11–R15, R1, R2, R13 notices).
+func TestEventFieldsAreKnownToConfigCheck(t *testing.T) {
+	c := newCLI(t)
+	c.setup()
+	ctx := context.Background()
+	b := c.book(nil)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, err := b.OpenCase(ctx, casebook.NewCase{Org: "acme", Product: "cloud", Title: "Disk full", Description: "full", Requester: "ann@acme.test", Watchers: []string{"carl@acme.test"}})
+	must(err)
+	_, err = b.AddComment(ctx, cs.ID, "agent@support.test", "On it.")
+	must(err)
+	must(b.AddWatcher(ctx, cs.ID, "dave@acme.test"))
+	later := c.book(func() time.Time { return time.Now().Add(72 * time.Hour) })
+	must(later.Escalate(ctx, cs.ID, "urgency", "ann@acme.test"))
+	must(b.CloseCase(ctx, cs.ID, "agent@support.test"))
+	must(b.ReopenCase(ctx, cs.ID, "ann@acme.test"))
+	must(b.CloseCase(ctx, cs.ID, "agent@support.test"))
+	_, err = b.FollowUp(ctx, cs.ID, "ann@acme.test", "Disk full again")
+	must(err)
+	c.ok("account", "add", "new@acme.test")
+	for _, m := range []string{
+		"From: stranger@else.test\r\nTo: support@localhost\r\nSubject: hi\r\nMessage-ID: <n1@else.test>\r\n\r\nhi\r\n",
+		"From: new@acme.test\r\nTo: support@localhost\r\nSubject: hi\r\nMessage-ID: <n2@acme.test>\r\n\r\nhi\r\n",
+		fmt.Sprintf("From: ann@acme.test\r\nTo: support@localhost\r\nSubject: Re: [Case #%d] Disk full\r\nMessage-ID: <n3@acme.test>\r\n\r\nagain\r\n", cs.ID),
+	} {
+		if _, errs, code := c.run(m, "deliver", "--recipient", "support@localhost"); code != 0 {
+			t.Fatalf("deliver: exit %d: %s", code, errs)
+		}
+	}
+	items, err := b.Outbox(ctx, casebook.OutboxPending)
+	must(err)
+	known := map[string]bool{}
+	for _, k := range templates.Keys {
+		known[k] = true
+	}
+	seen := map[string]bool{}
+	for _, it := range items {
+		seen[it.Template] = true
+		for k := range it.Data {
+			if !known[k] {
+				t.Errorf("%s carries field %q, unknown to templates.Keys: config check would refuse a template using it", it.Template, k)
+			}
+		}
+	}
+	for _, tmpl := range []string{"case_opened", "case_opened_watcher", "comment_added", "watcher_added", "case_escalated", "case_closed", "case_reopened", "followup_opened", "notice_unknown_sender", "notice_unverified", "notice_closed_case"} {
+		if !seen[tmpl] {
+			t.Errorf("no %s was queued: the test no longer covers it", tmpl)
+		}
 	}
 }
