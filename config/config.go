@@ -1,7 +1,8 @@
-// Package config reads casemail's TOML configuration (see INTERFACE.md and
-// "casemail config example"). Unknown keys are errors, reported with their
-// line; every key has a default so that an empty file, or no file at all,
-// gives the embedded default a newcomer can try.
+// Package config reads casemail's TOML (v1.0) configuration (see
+// "casemail config example"). Unknown keys are errors; every mistake is
+// reported at once as Problems, each with its line and key (validate.go).
+// Every key has a default so that an empty file, or no file at all, gives
+// the embedded default a newcomer can try.
 package config
 
 import (

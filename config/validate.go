@@ -210,6 +210,12 @@ func (c *Config) routeProblems(reach bool) Problems {
 		if reach {
 			if c.SMTP.Listen != "" && !domains[lower[at+1:]] && !imapRcpt[lower] {
 				bad("not in smtp.domains (%s)", strings.Join(c.SMTP.Domains, ", "))
+				if _, set := c.lines[fmt.Sprintf("route[%d]", i)]; !set && c.lines != nil {
+					// The file has no [[route]]: show where the domains are set.
+					p := &ps[len(ps)-1]
+					p.Line = c.Line("smtp.domains")
+					p.Msg += "; it is the default route, as the file has no [[route]]: add one for your address"
+				}
 			}
 			continue
 		}

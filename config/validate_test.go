@@ -123,6 +123,8 @@ func TestCheckEnvironment(t *testing.T) {
 		{"TLS files not PEM", "[smtp]\ntls_cert = \"" + secret + "\" # <-\ntls_key = \"" + secret + "\"\n", "smtp.tls_cert", "not a PEM certificate"},
 		{"route outside smtp.domains", "[smtp]\ndomains = [\"example.com\"]\n[[route]]\naddress = \"support@other.test\" # <-\nproduct = \"p\"\n",
 			"route[0].address", `route[0].address "support@other.test": not in smtp.domains (example.com)`},
+		{"default route outside smtp.domains", "[smtp]\ndomains = [\"example.com\"] # <-\n",
+			"route[0].address", "the default route, as the file has no [[route]]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
