@@ -231,11 +231,7 @@ func decode(b []byte) (*Config, Problems, error) {
 	c.Routes = nil
 	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(c)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, nil, Problems{{Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}
-		}
-		return nil, nil, err
+		return nil, nil, decodeProblem(err)
 	}
 	var keys []keyAt
 	c.lines, keys = keyLines(b, md)

@@ -88,7 +88,8 @@ func TestParseErrors(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"unknown key", "[smtp]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n", `line 3: unknown key "smtp.lisen"`},
 		{"syntax with line", "[smtp]\nlisten = \n", "line 2"},
-		{"bad duration", "[policy]\nreopen_window = \"two weeks\"\n", "invalid duration"},
+		{"bad duration", "[policy]\nreopen_window = \"two weeks\"\n", "line 2: policy.reopen_window: invalid duration"},
+		{"wrong type", "[smtp]\nmax_connections = \"many\"\n", "line 2: smtp.max_connections: TOML value has type string; expected integer"},
 		{"bad protocol", "[smtp]\nprotocol = \"pop3\"\n", "smtp.protocol"},
 		{"redirect without template", "[[route]]\naddress = \"a@b\"\naction = \"redirect\"\n", "needs a template"},
 		{"route priority", "[[route]]\naddress = \"a@b\"\nproduct = \"p\"\npriority = \"P0\"\n", "priority must be P1..P4"},

@@ -71,6 +71,28 @@ func (ps Problems) sort() {
 	})
 }
 
+// typeError reads the decoder's "toml: line 2 (last key "smtp.x"): ..."
+// for a value of the wrong type, which is not a toml.ParseError.
+var typeError = regexp.MustCompile(`^toml: line ([0-9]+) \(last key "(.*?)"\): (?:incompatible types: )?(.*)$`)
+
+// decodeProblem turns an error of the TOML decoder into a located Problem
+// naming the key, when the decoder says where.
+func decodeProblem(err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.LastKey != "" {
+			msg = pe.LastKey + ": " + msg
+		}
+		return Problems{{Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}}
+	}
+	if m := typeError.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return Problems{{Line: line, Key: m[2], Msg: m[2] + ": " + strings.Replace(m[3], "; destination has type", "; expected", 1)}}
+	}
+	return err
+}
+
 // leadingKey finds the key a message starts with ("smtp.protocol must...",
 // "route[0] (a@b): action must..."): every message of Validate names its
 // key first.
