@@ -88,6 +88,8 @@ func wantRule(t *testing.T, err error, rule string) {
 	}
 }
 
+// R1, R2, R3, R19: who may open a case for an organisation; each refusal
+// names its rule and creates nothing.
 func TestWhoMayOpen(t *testing.T) {
 	f := newFixture(t)
 	f.must(t, f.AddAccount(f.ctx, Account{Address: "viewer@acme.test", Verified: true}))

@@ -1,5 +1,5 @@
-// Package config reads casemail's TOML configuration (see INTERFACE.md and
-// "casemail config example"). Unknown keys are errors, reported with their
+// Package config reads casemail's TOML configuration (every key, commented,
+// in config/example.toml, which "casemail config example" prints). Unknown keys are errors, reported with their
 // line; every key has a default so that an empty file, or no file at all,
 // gives the embedded default a newcomer can try.
 package config
