@@ -140,7 +140,10 @@ func (b *Book) grant(ctx context.Context, org, by, grantee string, perms []Perm,
 			return err
 		}
 		if source == "owner" && normAddr(by) != normAddr(o.Owner) {
-			// R16, R17: nobody but the owner grants.
+			if err := b.checkNoRegrant(ctx, tx, org, o.Owner, by); err != nil {
+				return err
+			}
+			// R16: nobody but the owner grants, support staff included.
 			return refuse("R16", "only the account owner of %s (%s) can grant shared access; %s cannot", org, o.Owner, normAddr(by))
 		}
 		g, err := b.account(ctx, tx, grantee)
@@ -154,6 +157,24 @@ func (b *Book) grant(ctx context.Context, org, by, grantee string, perms []Perm,
 		_, err = tx.ExecContext(ctx, b.query("grant-upsert"), org, g.Address, normAddr(by), boolInt(slices.Contains(perms, PermOpen)), boolInt(slices.Contains(perms, PermView)), source, now, now)
 		return err
 	})
+}
+
+// checkNoRegrant refuses a grant by someone who holds shared access to org
+// (R17): access is received from the owner, never passed on. It is its own
+// rule, not folded into R16, so the refusal tells the grantee why their own
+// access does not let them share it.
+func (b *Book) checkNoRegrant(ctx context.Context, q querier, org, owner, by string) error {
+	g, err := b.grantOf(ctx, q, org, by)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("shared access of %s: %w", normAddr(by), err)
+	}
+	if g.Revoked || len(g.Perms) == 0 {
+		return nil // no access left to pass on: R16 answers
+	}
+	return refuse("R17", "%s has shared access to %s and cannot pass it on: only the account owner (%s) can grant it", g.Grantee, org, owner)
 }
 
 // Revoke withdraws grantee's shared access to org (R18). Only the owner may.

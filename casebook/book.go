@@ -8,6 +8,8 @@
 // The schema is in migrations/*.sql and every query in queries.sql, so that
 // another store (PostgreSQL) is a second set of SQL files behind the same
 // Book.
+//
+// Rules: see docs/rules.md
 package casebook
 
 import (

@@ -88,6 +88,8 @@ func wantRule(t *testing.T, err error, rule string) {
 	}
 }
 
+// R1, R2, R3, R19: who may open a case for an organisation; each refusal
+// names its rule and creates nothing.
 func TestWhoMayOpen(t *testing.T) {
 	f := newFixture(t)
 	f.must(t, f.AddAccount(f.ctx, Account{Address: "viewer@acme.test", Verified: true}))
@@ -99,7 +101,7 @@ func TestWhoMayOpen(t *testing.T) {
 		{"R1 unknown sender", "stranger@else.test", "acme", "cloud", "R1"},
 		{"R2 unverified address", "new@acme.test", "acme", "cloud", "R2"},
 		{"R3 product not entitled", "ann@acme.test", "acme", "marketplace", "R3"},
-		{"R4 not a member of the organisation", "bob@globex.test", "acme", "cloud", "R19"},
+		{"R19 neither member nor grantee", "bob@globex.test", "acme", "cloud", "R19"},
 		{"R19 shared access without open", "viewer@acme.test", "acme", "cloud", "R19"},
 		{"R19 shared access with open", "carl@acme.test", "acme", "cloud", ""},
 		{"owner", "ann@acme.test", "acme", "cloud", ""},
@@ -328,13 +330,13 @@ func TestFollowUp(t *testing.T) {
 		t.Fatalf("follow-up watchers = %v", fu.Watchers)
 	}
 	_, err = f.FollowUp(f.ctx, c.ID, "bob@globex.test", "")
-	wantRule(t, err, "R7")
+	wantRule(t, err, "R7") // someone who may not see the case cannot follow it up
 
 	imp, err := f.OpenCase(f.ctx, NewCase{Org: "acme", Product: "cloud", Title: "old", Requester: "ann@acme.test", Imported: true})
 	f.must(t, err)
 	wantRule(t, f.ReopenCase(f.ctx, imp.ID, "ann@acme.test"), "R14")
 	_, err = f.Record(f.ctx, Delivery{Message: f.inbound("m2"), Action: ActComment, CaseID: imp.ID, Author: "ann@acme.test", Body: "hi"})
-	wantRule(t, err, "R13")
+	wantRule(t, err, "R13") // R14: an imported case is treated as closed, so a reply by mail is refused as R13 says
 	if _, err := f.FollowUp(f.ctx, imp.ID, "ann@acme.test", ""); err != nil {
 		t.Fatalf("follow-up of an imported case: %v", err)
 	}
@@ -358,13 +360,14 @@ func TestEscalation(t *testing.T) {
 }
 
 // R16, R17, R18: only the owner grants and revokes; a grantee cannot pass access on;
-// external grants are stripped, not deleted.
+// external grants are stripped, not deleted, and neither lets its grantee open
+// cases any more (R19). TestNoRegranting covers R17 case by case.
 func TestSharedAccess(t *testing.T) {
 	f := newFixture(t)
 	wantRule(t, f.Grant(f.ctx, "acme", "agent@support.test", "carl@acme.test", []Perm{PermOpen}), "R16")
 	f.must(t, f.Grant(f.ctx, "acme", "ann@acme.test", "carl@acme.test", []Perm{PermOpen, PermView}))
 	f.must(t, f.AddAccount(f.ctx, Account{Address: "dan@acme.test", Verified: true}))
-	wantRule(t, f.Grant(f.ctx, "acme", "carl@acme.test", "dan@acme.test", []Perm{PermView}), "R16") // R17
+	wantRule(t, f.Grant(f.ctx, "acme", "carl@acme.test", "dan@acme.test", []Perm{PermView}), "R17")
 	f.must(t, f.GrantExternal(f.ctx, "acme", "dan@acme.test", []Perm{PermView, PermOpen}, "cloud_project"))
 	wantRule(t, f.Revoke(f.ctx, "acme", "carl@acme.test", "dan@acme.test"), "R18")
 	f.must(t, f.Revoke(f.ctx, "acme", "ann@acme.test", "dan@acme.test"))
@@ -384,6 +387,50 @@ func TestSharedAccess(t *testing.T) {
 	}
 	wantRule(t, f.CheckOpen(f.ctx, "carl@acme.test", "acme", "cloud"), "R19")
 	wantRule(t, f.CheckOpen(f.ctx, "dan@acme.test", "acme", "cloud"), "R19")
+}
+
+// R17: whoever holds shared access, from the owner or from elsewhere, cannot
+// pass it on; the refusal says so (not just "only the owner"), and the
+// would-be grantee gets nothing (R19: still may not open). Without access
+// left, the answer is R16.
+func TestNoRegranting(t *testing.T) {
+	f := newFixture(t)
+	for _, a := range []string{"dan@acme.test", "eve@acme.test", "fay@acme.test"} {
+		f.must(t, f.AddAccount(f.ctx, Account{Address: a, Verified: true}))
+	}
+	f.must(t, f.Grant(f.ctx, "acme", "ann@acme.test", "carl@acme.test", []Perm{PermOpen, PermView}))
+	f.must(t, f.GrantExternal(f.ctx, "acme", "eve@acme.test", []Perm{PermView}, "cloud_project"))
+	f.must(t, f.Grant(f.ctx, "acme", "ann@acme.test", "fay@acme.test", []Perm{PermView}))
+	f.must(t, f.Revoke(f.ctx, "acme", "ann@acme.test", "fay@acme.test"))
+	tests := []struct {
+		name, by, rule string
+	}{
+		{"grantee of the owner", "carl@acme.test", "R17"},
+		{"grantee in another case of address", "CARL@Acme.Test", "R17"},
+		{"grantee through a cloud project", "eve@acme.test", "R17"},
+		{"revoked grantee has nothing to pass on", "fay@acme.test", "R16"},
+		{"support staff", "agent@support.test", "R16"},
+		{"owner of another organisation", "bob@globex.test", "R16"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := f.Grant(f.ctx, "acme", tt.by, "dan@acme.test", []Perm{PermOpen, PermView})
+			wantRule(t, err, tt.rule)
+			if tt.rule == "R17" && !strings.Contains(err.Error(), "cannot pass it on") {
+				t.Errorf("R17 refusal does not say why: %v", err)
+			}
+			wantRule(t, f.CheckOpen(f.ctx, "dan@acme.test", "acme", "cloud"), "R19")
+		})
+	}
+	gs, err := f.Grants(f.ctx, "acme")
+	f.must(t, err)
+	for _, g := range gs {
+		if g.Grantee == "dan@acme.test" {
+			t.Fatalf("a refused grant was recorded: %+v", g)
+		}
+	}
+	// The owner still can.
+	f.must(t, f.Grant(f.ctx, "acme", "ann@acme.test", "dan@acme.test", []Perm{PermOpen}))
 }
 
 // I2: the same fingerprint twice has one effect; I3/I4: the message record, the case and the outbox rows commit together.

@@ -1,5 +1,5 @@
-// Package config reads casemail's TOML (v1.0) configuration (see
-// "casemail config example"). Unknown keys are errors; every mistake is
+// Package config reads casemail's TOML (v1.0) configuration (every key,
+// commented, in config/example.toml, which "casemail config example" prints). Unknown keys are errors; every mistake is
 // reported at once as Problems, each with its line and key (validate.go).
 // Every key has a default so that an empty file, or no file at all, gives
 // the embedded default a newcomer can try.

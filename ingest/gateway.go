@@ -4,6 +4,8 @@
 // the IMAP poller, "casemail deliver") hands the same Gateway.Receive a raw
 // message and an envelope; Decide is the one decision function, which
 // "casemail route test" prints without applying.
+//
+// Rules: see docs/rules.md
 package ingest
 
 import (

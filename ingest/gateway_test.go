@@ -187,7 +187,7 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
-// R4: the notice lists the addresses to use, and the plus tag picks the organisation.
+// R4, R19: the notice lists the addresses to use, and the plus tag picks the organisation.
 func TestPlusTagChoosesOrganisation(t *testing.T) {
 	h := newHarness(t, "")
 	h.receive(h.mail("multi@both.test", "support@support.test", "help", "text"), "support@support.test")
@@ -201,7 +201,9 @@ func TestPlusTagChoosesOrganisation(t *testing.T) {
 	if c.Org != "globex" {
 		t.Fatalf("org = %s", c.Org)
 	}
-	// A plus tag naming an organisation the sender is not in opens nothing there (R4).
+	// A plus tag naming an organisation the sender is not in opens nothing
+	// there: R4 takes the organisation from the tag, never a guess, and R19
+	// refuses a sender who is neither member nor grantee of it.
 	out = h.receive(h.mail("ann@acme.test", "support+globex@support.test", "help", "text"), "support+globex@support.test")
 	h.want(out, "refused", "R19")
 }

@@ -13,6 +13,8 @@
 // (Auto-Submitted), RFC 3464 / RFC 3463 (delivery status notifications and
 // status codes), RFC 6522 (multipart/report), RFC 2369 / RFC 2919 (list
 // headers).
+//
+// Rules: see docs/rules.md
 package message
 
 import (
@@ -42,7 +44,7 @@ const (
 )
 
 // Parsed is what casemail reads in a mail. The JSON tags are the public
-// contract of "casemail parse --json" (INTERFACE.md).
+// contract of "casemail parse --json" (every --json output is stable, README).
 type Parsed struct {
 	From        string       `json:"from"` // bare address, domain lower-cased
 	FromName    string       `json:"from_name,omitempty"`

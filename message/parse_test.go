@@ -119,7 +119,7 @@ func TestParseBadInput(t *testing.T) {
 	}
 }
 
-// TestParseFields: the fields "casemail parse --json" shows (INTERFACE.md)
+// TestParseFields: the fields "casemail parse --json" shows (a stable interface)
 // and ingest reads: R6 title/description, R8 Cc watchers, I6 threading ids.
 func TestParseFields(t *testing.T) {
 	raw := hdrs(

@@ -9,6 +9,8 @@
 // (Auto-Submitted), RFC 2919 (List-Id), RFC 2369 and RFC 8058
 // (List-Unsubscribe, one-click), RFC 5321 (SMTP), RFC 3207 (STARTTLS),
 // RFC 4954 and RFC 4616 (AUTH PLAIN).
+//
+// Rules: see docs/rules.md
 package outbound
 
 import (

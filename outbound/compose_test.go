@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,12 +11,13 @@ import (
 	"time"
 
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/internal/testenv"
 	"github.com/casemail/casemail/message"
 	"github.com/casemail/casemail/replytoken"
 	"github.com/casemail/casemail/templates"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/golden")
+var update = flag.Bool("update", false, "rewrite testdata/golden, printing what changed (see with -v)")
 
 var fixedNow = time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 
@@ -45,7 +45,8 @@ func goldenItem(name, locale string) casebook.OutboxItem {
 	return it
 }
 
-// Golden files for every template in fr and en (go test -update rewrites them).
+// Golden files for every template in fr and en (go test -update -v rewrites
+// them and shows what changed).
 func TestGolden(t *testing.T) {
 	cfg := testConfig()
 	cfg.HTTP.PublicURL = "https://support.example.test/"
@@ -59,21 +60,10 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("%s/%s: %v", loc, name, err)
 			}
 			path := filepath.Join("testdata", "golden", loc, name+".eml")
-			if *update {
-				os.MkdirAll(filepath.Dir(path), 0o755)
-				if err := os.WriteFile(path, msg.Bytes, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./outbound -run TestGolden -update)", err)
-			}
-			if !bytes.Equal(want, msg.Bytes) {
-				t.Errorf("%s differs from the golden file; diff with -update and git diff", path)
-			}
-			parse(t, msg.Bytes) // and it reads back
+			// A mismatch fails with its diff; -update logs the diff of what
+			// it rewrote and reads the file back.
+			testenv.Golden(t, path, msg.Bytes, *update)
+			parse(t, msg.Bytes) // and the mail itself reads back
 		}
 	}
 }

@@ -25,7 +25,7 @@ func run(t testing.TB, w *Worker) (stop func()) {
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := <-done; err != nil {
+			if err := testenv.Recv(t, done, 10*time.Second, "Run to return after cancel"); err != nil {
 				t.Errorf("Run: %v", err)
 			}
 		})
@@ -248,10 +248,10 @@ func TestShutdownFinishesMailInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	<-tr.started
+	testenv.Recv(t, tr.started, 10*time.Second, "the first mail to reach the relay")
 	cancel()
 	close(tr.release) // the relay answers after the cancel
-	if err := <-done; err != nil {
+	if err := testenv.Recv(t, done, 10*time.Second, "Run to return after cancel"); err != nil {
 		t.Fatal(err)
 	}
 	if q.Get(first).Status != casebook.OutboxSent {

@@ -27,6 +27,7 @@ import (
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
 	"github.com/casemail/casemail/ingest/imappoll"
+	"github.com/casemail/casemail/internal/testenv"
 	"github.com/casemail/casemail/internal/testenv/dovecot"
 )
 
@@ -185,11 +186,14 @@ func BenchmarkCatchup(b *testing.B) {
 		poll := time.Since(t0)
 		for p.Status().Processed < uint64(n) { // moved / flagged as well
 			time.Sleep(2 * time.Millisecond)
+			if time.Since(t0) > 10*time.Minute {
+				b.Fatalf("only %d of %d settled after 10 minutes; status %+v", p.Status().Processed, n, p.Status())
+			}
 		}
 		settled := time.Since(t0)
 		b.StopTimer()
 		cancel()
-		<-done
+		testenv.Recv(b, done, time.Minute, "the poller to stop after cancel")
 		b.ReportMetric(bare.Seconds(), "bare-fetch-s")
 		b.ReportMetric(poll.Seconds(), "poller-s")
 		b.ReportMetric(poll.Seconds()/bare.Seconds(), "ratio")

@@ -4,7 +4,7 @@ bench/README.md). Run from the repo root: python3 bench/testdata/gen-mail.py
 
   bench/testdata/mail-20k.eml    ~20 KB multipart/mixed: multipart/alternative
                                  (text ~3.7 KB, HTML ~4.1 KB) + an 8.7 KB
-                                 binary attachment in base64, like STACK-NOTES §6
+                                 binary attachment in base64 (a typical support mail)
   bench/testdata/mail-small.eml  ~0.6 KB text/plain
 """
 import base64, random, os

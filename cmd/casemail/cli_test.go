@@ -110,7 +110,7 @@ func hasKeys(t *testing.T, what string, m map[string]any, keys ...string) {
 	}
 }
 
-// INTERFACE.md: the --json shapes, flags after positional arguments, errors as one sentence.
+// The command-line contract: the --json shapes, flags after positional arguments, errors as one sentence.
 func TestCaseCommands(t *testing.T) {
 	c := newCLI(t)
 	c.setup()

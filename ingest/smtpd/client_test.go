@@ -24,6 +24,9 @@ func dialClient(t testing.TB, addr string) *smtp.Client {
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
+	// go-smtp waits 5 and 12 minutes by default: a server that stops
+	// answering must fail the test, not outlast it.
+	c.CommandTimeout, c.SubmissionTimeout = patience, patience
 	if err := c.Hello("client.test"); err != nil {
 		t.Fatalf("EHLO: %v", err)
 	}
@@ -168,6 +171,10 @@ func TestEnvelopeLimits(t *testing.T) {
 	}
 }
 
+// patience bounds every wait in these tests: a regression fails the test
+// with what it waited for instead of hanging until the binary's timeout.
+const patience = 10 * time.Second
+
 // readReply reads one (possibly multi-line) reply from a raw connection.
 func readReply(br *bufio.Reader) (string, error) {
 	var all strings.Builder
@@ -252,7 +259,7 @@ func TestShutdownCompletesInFlightData(t *testing.T) {
 		dataDone <- busy.SendMail("alice@customer.test", []string{"support@support.example.test"},
 			strings.NewReader("Subject: in flight\r\n\r\nplease keep me\r\n"))
 	}()
-	<-rcv.entered // the message is inside Receive
+	testenv.Recv(t, rcv.entered, patience, "the message to enter Receive")
 
 	shutDone := make(chan error, 1)
 	go func() {
@@ -260,9 +267,7 @@ func TestShutdownCompletesInFlightData(t *testing.T) {
 		defer cancel()
 		shutDone <- s.Shutdown(ctx)
 	}()
-	for !s.isClosing() { // wait for Shutdown to have begun
-		runtime.Gosched()
-	}
+	testenv.WaitFor(t, patience, "Shutdown to begin", s.isClosing)
 
 	// The idle session is ended with a 421 (RFC 5321 3.8).
 	if err := idle.Noop(); smtpCode(err) != 421 {
@@ -285,13 +290,13 @@ func TestShutdownCompletesInFlightData(t *testing.T) {
 	}
 
 	close(rcv.block)
-	if err := <-dataDone; err != nil {
+	if err := testenv.Recv(t, dataDone, patience, "the in-flight DATA reply"); err != nil {
 		t.Errorf("in-flight message: %v, want 250", err)
 	}
-	if err := <-shutDone; err != nil {
+	if err := testenv.Recv(t, shutDone, patience, "Shutdown to return"); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
-	if err := <-served; err != nil {
+	if err := testenv.Recv(t, served, patience, "Serve to return"); err != nil {
 		t.Errorf("Serve after Shutdown: %v", err)
 	}
 	if n := len(rcv.got()); n != 1 {
@@ -327,26 +332,22 @@ func TestShutdownMidBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(w, "Subject: half\r\n\r\nfirst half\r\n")
-	for !anyBusy(s) { // the server is inside DATA
-		runtime.Gosched()
-	}
+	testenv.WaitFor(t, patience, "the server to be inside DATA", func() bool { return anyBusy(s) })
 	shutDone := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		shutDone <- s.Shutdown(ctx)
 	}()
-	for !s.isClosing() {
-		runtime.Gosched()
-	}
+	testenv.WaitFor(t, patience, "Shutdown to begin", s.isClosing)
 	fmt.Fprintf(w, "second half\r\n")
 	if err := w.Close(); err != nil {
 		t.Fatalf("message in transfer during shutdown: %v, want 250", err)
 	}
-	if err := <-shutDone; err != nil {
+	if err := testenv.Recv(t, shutDone, patience, "Shutdown to return"); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
-	if err := <-served; err != nil {
+	if err := testenv.Recv(t, served, patience, "Serve to return"); err != nil {
 		t.Errorf("Serve: %v", err)
 	}
 	calls := rcv.got()
@@ -386,20 +387,20 @@ func TestShutdownDeadline(t *testing.T) {
 	go func() {
 		dataDone <- c.SendMail("alice@customer.test", []string{"support@support.example.test"}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
 	}()
-	<-rcv.entered
+	testenv.Recv(t, rcv.entered, patience, "the message to enter Receive")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // no grace at all
 	if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Shutdown with an expired context: %v, want context.Canceled", err)
 	}
-	if err := <-dataDone; err == nil {
+	if err := testenv.Recv(t, dataDone, patience, "the DATA reply"); err == nil {
 		t.Errorf("client got 250 for a message whose Receive was cancelled")
 	}
 	if n := len(rcv.got()); n != 0 {
 		t.Errorf("receiver committed %d messages, want 0", n)
 	}
-	if err := <-served; err != nil {
+	if err := testenv.Recv(t, served, patience, "Serve to return"); err != nil {
 		t.Errorf("Serve: %v", err)
 	}
 }
@@ -415,15 +416,13 @@ func TestListenAndServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.ListenAndServe(ctx, 10*time.Second) }()
-	for s.Addr() == nil {
-		runtime.Gosched()
-	}
+	testenv.WaitFor(t, patience, "the listener to bind", func() bool { return s.Addr() != nil })
 	c := dialClient(t, s.Addr().String())
 	if err := c.SendMail("alice@customer.test", []string{"support@support.example.test", "support@support.example.test"}, strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
-	if err := <-done; err != nil {
+	if err := testenv.Recv(t, done, patience, "ListenAndServe to return"); err != nil {
 		t.Errorf("ListenAndServe after cancel: %v", err)
 	}
 	calls := rcv.got()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/casemail/casemail/ingest"
+	"github.com/casemail/casemail/internal/testenv"
 )
 
 // FuzzDomainOf: the domain check never panics, and an address is only in
@@ -143,7 +144,7 @@ func FuzzSession(f *testing.F) {
 		if err := s.Shutdown(ctx); err != nil {
 			t.Fatalf("shutdown: %v", err)
 		}
-		if err := <-served; err != nil {
+		if err := testenv.Recv(t, served, patience, "Serve to return after Shutdown"); err != nil {
 			t.Fatalf("serve: %v", err)
 		}
 		if bytes.Equal(in, seedDelivers) && delivered != 1 {

@@ -136,7 +136,7 @@ func startServerWith(t testing.TB, s *Server) (*Server, string) {
 		if err := s.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
-		if err := <-done; err != nil {
+		if err := testenv.Recv(t, done, patience, "Serve to return after Shutdown"); err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	})

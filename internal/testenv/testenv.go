@@ -1,7 +1,7 @@
 // Package testenv holds what the tests of several packages share to run
 // against real servers and real clients: finding a tool (required when
-// CI=true), a free loopback address, waiting for a condition, and logs that
-// show only for failing tests. Dovecot has its own package, testenv/dovecot.
+// CI=true), a free loopback address, waiting with a deadline for a
+// condition or a value, and logs that show only for failing tests. Dovecot has its own package, testenv/dovecot.
 package testenv
 
 import (
@@ -55,6 +55,23 @@ func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) 
 			t.Fatalf("waited %s for %s", within, what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Recv waits for one value from ch, failing the test after within instead
+// of hanging until the whole test binary times out when a regression means
+// the value never comes. Like WaitFor it bounds liveness, not speed.
+func Recv[T any](t testing.TB, ch <-chan T, within time.Duration, what string) T {
+	t.Helper()
+	timer := time.NewTimer(within)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("waited %s for %s", within, what)
+		var zero T
+		return zero
 	}
 }
 

@@ -3,8 +3,9 @@
 // 127.0.0.1 on a free port, with Maildir storage in a short /tmp directory.
 //
 // When CI=true a missing dovecot binary fails the test; elsewhere it skips.
-// See STACK-NOTES.md section 2 for why the config looks the way it does
-// (static userdb uid=nobody as root, short base_dir, stop by PID and wait).
+// The config is unusual where Dovecot needs it to be: a static userdb with
+// uid=nobody when run as root, a short base_dir for its unix sockets, and a
+// stop by PID that waits for every process (the comments below say why).
 package dovecot
 
 import (
