@@ -110,8 +110,10 @@ func (v *Verifier) checkSPF(ctx context.Context, in Input) (Result, string, bool
 	if _, d, ok := strings.Cut(sender, "@"); !ok || d == "" {
 		sender, byHelo = "postmaster@"+helo, true
 	}
-	_, domain, _ := strings.Cut(sender, "@")
+	local, domain, _ := strings.Cut(sender, "@")
+	// DNS holds A-labels: an SMTPUTF8 sender's domain must be converted.
 	domain = normDomain(domain)
+	sender, helo = local+"@"+domain, normDomain(helo)
 	if in.ClientIP == nil || domain == "" {
 		return None, domain, byHelo
 	}
@@ -212,6 +214,16 @@ func (v *Verifier) checkDMARC(ctx context.Context, vd *Verdict) (Result, string)
 	for _, d := range vd.DKIM {
 		if d.Result == Pass && idAligned(d.Domain, from, rec.DKIMAlignment) {
 			return Pass, string(policy)
+		}
+	}
+	// Without an aligned pass, a check that could not be made might have
+	// given one: temperror, so the mail is retried rather than failed.
+	if vd.SPF == TempError {
+		return TempError, string(policy)
+	}
+	for _, d := range vd.DKIM {
+		if d.Result == TempError {
+			return TempError, string(policy)
 		}
 	}
 	return Fail, string(policy)
