@@ -130,7 +130,12 @@ func parseAuthResults(v string) (string, []arResult, error) {
 	parts := splitOutsideQuotes(stripComments(v), ';')
 	id, _, err := authres.Parse(parts[0])
 	if err != nil {
-		return "", nil, fmt.Errorf("authserv-id %q: %w", parts[0], err)
+		// Still say whose field it is: a trusted id with an unknown
+		// version must not be skipped as if it were someone else's.
+		if ws := strings.Fields(parts[0]); len(ws) > 0 {
+			id = ws[0]
+		}
+		return id, nil, fmt.Errorf("authserv-id %q: %w", parts[0], err)
 	}
 	var out []arResult
 	for _, p := range parts[1:] {
@@ -180,38 +185,31 @@ func resinfoParams(p string) map[string]string {
 }
 
 // stripComments replaces RFC 5322 comments (nested, with quoted-pairs) by a
-// space, leaving quoted strings alone.
+// space, leaving quoted strings alone. It works on bytes: the delimiters
+// are ASCII, and other bytes (UTF-8 or not) pass through untouched.
 func stripComments(s string) string {
 	var b strings.Builder
 	depth, quoted, escaped := 0, false, false
-	for _, c := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
 		case escaped:
 			escaped = false
-			if depth == 0 {
-				b.WriteRune(c)
-			}
-			continue
 		case c == '\\':
 			escaped = true
-			if depth == 0 {
-				b.WriteRune(c)
-			}
-			continue
 		case depth == 0 && c == '"':
 			quoted = !quoted
 		case !quoted && c == '(':
 			depth++
 			continue
 		case !quoted && depth > 0 && c == ')':
-			depth--
-			if depth == 0 {
+			if depth--; depth == 0 {
 				b.WriteByte(' ')
 			}
 			continue
 		}
 		if depth == 0 {
-			b.WriteRune(c)
+			b.WriteByte(c)
 		}
 	}
 	return b.String()

@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	goodIP = net.ParseIP("192.0.2.10")  // the senders' permitted relay
+	goodIP = net.ParseIP("192.0.2.10")   // the senders' permitted relay
 	badIP  = net.ParseIP("203.0.113.66") // anyone else on the Internet
 )
 
