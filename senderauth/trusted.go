@@ -21,9 +21,11 @@ import (
 //     Delivered-To, X-Original-To, Received-SPF, ARC-Seal,
 //     ARC-Message-Signature, ARC-Authentication-Results).
 //  2. The zone ends at the first other field: an Authentication-Results
-//     of another authserv-id, a Received by another host, or any other
-//     field (From, Subject, DKIM-Signature, X-...). Everything below it is
-//     ignored, whatever it claims.
+//     of another authserv-id, a Received by another host, any Received
+//     once a trusted Authentication-Results was read (the MTA's results
+//     are one block, above or below its own Received), or any other field
+//     (From, Subject, DKIM-Signature, X-...). Everything below is ignored,
+//     whatever it claims.
 //  3. Within the zone, when two results for the same method disagree (SPF,
 //     DMARC, or DKIM for the same signing domain), the least
 //     favourable one wins, so a pass the sender wrote cannot override the
@@ -78,7 +80,11 @@ zone:
 				m.add(r)
 			}
 		case "received":
-			if !trusted[receivedBy(f.value)] {
+			// Milters (OpenDKIM, OpenDMARC) put their fields above the
+			// MTA's own Received, other MTAs below it: once results were
+			// read, the next Received is the mail's entry and what
+			// follows it is the sender's.
+			if seen || !trusted[receivedBy(f.value)] {
 				break zone
 			}
 		case "return-path", "delivered-to", "x-original-to", "received-spf",

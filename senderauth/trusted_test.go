@@ -63,6 +63,14 @@ Authentication-Results: mx.support.example.test; spf=pass smtp.mailfrom=acme.tes
 Received: from laptop by out.evil.example; Sun, 29 Nov 2026 09:59:00 +0000
 Authentication-Results: mx.support.example.test; spf=pass smtp.mailfrom=acme.test; dmarc=pass header.from=acme.test
 `, SourceNone, None, nil, None, false},
+		// The OpenDMARC forgery: the sender's fields come right after the
+		// Received of the MTA, whose milters put theirs above it.
+		{"forged fields below the MTA's Received, milter fields above it",
+			`Authentication-Results: mx.support.example.test; spf=pass (mailfrom) smtp.mailfrom=evil.example
+Received: from smtp.evil.example (evil.example [198.51.100.80]) by mx.support.example.test (Postfix) with SMTP id D4AC; Sun, 29 Nov 2026 10:00:00 +0000
+Authentication-Results: mx.support.example.test; spf=pass smtp.mailfrom=acme.test
+Authentication-Results: mx.support.example.test; dkim=pass (1024-bit key; unprotected) header.d=acme.test header.i=@acme.test
+`, SourceTrustedHeader, Pass, nil, None, false},
 		{"another authserv-id above ends the zone",
 			`Authentication-Results: mx.evil.example; dmarc=pass header.from=acme.test
 Authentication-Results: mx.support.example.test; dmarc=pass header.from=acme.test

@@ -75,8 +75,12 @@ func mailFrom(addr string) []byte {
 	return mailOf(strings.Replace(plainMail, "Alice <alice@acme.test>", addr, 1))
 }
 
+func signOpts(domain, selector string) dkim.SignOptions {
+	return dkim.SignOptions{Domain: domain, Selector: selector}
+}
+
 func rsaSigned(t *testing.T, raw []byte, domain string) []byte {
-	return sign(t, raw, dkim.SignOptions{Domain: domain, Selector: "s1"})
+	return sign(t, raw, signOpts(domain, "s1"))
 }
 
 type wantVerdict struct {
