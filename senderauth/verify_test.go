@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -353,5 +354,49 @@ func TestVerdictJSON(t *testing.T) {
 	b, _ = json.Marshal(noVerdict())
 	if !strings.Contains(string(b), `"dkim":[]`) {
 		t.Errorf("no signatures must be [] not null: %s", b)
+	}
+}
+
+// TestVerifyMaxSignatures: a mail cannot make casemail check unbounded
+// numbers of signatures; the first MaxSignatures are reported.
+func TestVerifyMaxSignatures(t *testing.T) {
+	v := newTestVerifier(t, testZone())
+	m := mailOf(plainMail)
+	for range 7 {
+		m = rsaSigned(t, m, "acme.test")
+	}
+	got, err := v.Verify(context.Background(), Input{ClientIP: badIP, HELO: "x.example", Message: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.DKIM) != 5 || !got.FromAligned {
+		t.Errorf("got %d results, aligned=%v; want 5, aligned", len(got.DKIM), got.FromAligned)
+	}
+}
+
+// TestVerifyConcurrent: one Verifier serves every SMTP session at once.
+func TestVerifyConcurrent(t *testing.T) {
+	v := newTestVerifier(t, testZone())
+	good := rsaSigned(t, mailOf(plainMail), "acme.test")
+	forged := mailOf(plainMail)
+	errs := make(chan string, 16)
+	for i := range 16 {
+		go func() {
+			in, want := Input{ClientIP: badIP, HELO: "x.example", Message: good}, true
+			if i%2 == 1 {
+				in.Message, want = forged, false
+			}
+			got, err := v.Verify(context.Background(), in)
+			if err != nil || got.FromAligned != want {
+				errs <- fmt.Sprintf("mail %d: aligned=%v err=%v, want aligned=%v", i, got.FromAligned, err, want)
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range 16 {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
 	}
 }
