@@ -210,6 +210,11 @@ func TestVerify(t *testing.T) {
 					[]byte("Subject: Printer on fire"), []byte("Subject:   Printer\r\n  on   fire"), 1)
 			},
 			wantVerdict{None, []Result{Pass}, Pass, "reject", true}},
+		{"LF line endings, as a Maildir stores them", badIP, "x.example", "",
+			func(t *testing.T) []byte {
+				return bytes.ReplaceAll(rsaSigned(t, mailOf(plainMail), "acme.test"), []byte("\r\n"), []byte("\n"))
+			},
+			wantVerdict{None, []Result{Pass}, Pass, "reject", true}},
 		{"simple/simple breaks on re-folded whitespace", badIP, "x.example", "",
 			func(t *testing.T) []byte {
 				m := sign(t, mailOf(plainMail), dkim.SignOptions{Domain: "acme.test", Selector: "s1",
