@@ -92,7 +92,9 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 	}
 
 	if prev, err := g.book.MessageByFingerprint(ctx, in.msg.Fingerprint); err == nil {
-		return outcomeOf(prev, true), nil // I2
+		out := outcomeOf(prev, true) // I2
+		out.Unusable = in.notMail    // the same input gets the same answer
+		return out, nil
 	} else if !errors.Is(err, casebook.ErrNotFound) {
 		return Outcome{}, fmt.Errorf("look up fingerprint: %w", err)
 	}
@@ -168,13 +170,12 @@ func (g *Gateway) read(raw []byte, env Envelope) *inbound {
 	return in
 }
 
-// parseOptions classifies with the envelope sender where there is one.
-// IMAP and pipes know no envelope sender unless a Return-Path gave one
-// ("<>" for the null sender): an empty one there is unknown, not null.
+// parseOptions classifies with the envelope sender where there is one
+// (Envelope.Sender): a null sender makes the mail a machine's (I5).
 func (g *Gateway) parseOptions(env Envelope) message.Options {
 	opt := message.Options{MaxAttachmentBytes: g.cfg.Policy.MaxAttachmentBytes}
-	if env.Transport == TransportSMTP || env.Transport == TransportLMTP || env.MailFrom != "" {
-		opt.MailFrom = &env.MailFrom
+	if addr, known := env.Sender(); known {
+		opt.MailFrom = &addr
 	}
 	return opt
 }
@@ -188,10 +189,14 @@ func (g *Gateway) newInbound(p *message.Parsed, err error, env Envelope) *inboun
 		p = &message.Parsed{Kind: message.KindNormal, Problems: []string{err.Error()}}
 	}
 	in.parsed = p
+	mailFrom, known := env.Sender()
+	if known && mailFrom == "" {
+		mailFrom = nullPath // recorded alike whichever door it came through
+	}
 	in.msg = casebook.Message{
 		MessageID:  p.MessageID,
 		From:       p.From,
-		MailFrom:   env.MailFrom,
+		MailFrom:   mailFrom,
 		Recipients: env.Recipients,
 		Subject:    p.Subject,
 		Transport:  string(env.Transport),

@@ -33,6 +33,7 @@ import (
 
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
+	"github.com/casemail/casemail/message"
 )
 
 // Checkpoints is where a poller keeps its place; the casebook implements it.
@@ -681,9 +682,11 @@ func (p *Poller) deliver(ctx context.Context, uid imap.UID, body io.Reader) erro
 	if err != nil {
 		return fmt.Errorf("read header: %w", err)
 	}
+	mailFrom, null := message.ReturnPath(head)
 	env := ingest.Envelope{
 		Transport:  ingest.TransportIMAP,
-		MailFrom:   returnPath(head),
+		MailFrom:   mailFrom,
+		NullSender: null, // a bounce or auto-reply: never answered (I5)
 		Recipients: []string{p.cfg.Recipient},
 		RemoteAddr: "imap:" + p.cfg.Name,
 	}
