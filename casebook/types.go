@@ -104,6 +104,9 @@ const (
 	OutcomeIgnored      Outcome = "ignored"
 )
 
+// Outcomes lists every outcome, for counters that start at zero.
+var Outcomes = []Outcome{OutcomeCaseOpened, OutcomeCommentAdded, OutcomeRefused, OutcomeQuarantined, OutcomeIgnored}
+
 // Message is the record of one inbound mail.
 type Message struct {
 	ID          int64     `json:"id"`

@@ -53,7 +53,7 @@ func cmdServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m := newMetrics(book)
+	m := newMetrics(book, doors(cfg)...)
 	rcv := m.instrument(gw)
 
 	worker, err := outbound.NewFromConfig(cfg, book, replytoken.New(book.Secret()), log)
