@@ -609,7 +609,8 @@ func (b *Book) AddWatcher(ctx context.Context, caseID int64, addr string) error 
 	return err
 }
 
-// RemoveWatcher stops addr watching a case.
+// RemoveWatcher stops addr watching a case; ErrNotWatching when addr does
+// not watch it.
 func (b *Book) RemoveWatcher(ctx context.Context, caseID int64, addr string) error {
 	if _, err := b.Case(ctx, caseID); err != nil {
 		return err
@@ -619,7 +620,7 @@ func (b *Book) RemoveWatcher(ctx context.Context, caseID int64, addr string) err
 		return fmt.Errorf("remove watcher: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%s does not watch case %d", normAddr(addr), caseID)
+		return fmt.Errorf("%s does not watch case %d: %w", normAddr(addr), caseID, ErrNotWatching)
 	}
 	return nil
 }

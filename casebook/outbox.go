@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/casemail/casemail/address"
 )
 
 // notice is one notification to queue.
@@ -170,7 +172,9 @@ func (b *Book) outboxWhere(ctx context.Context, q querier, where string, args ..
 }
 
 // MessageIDOf is the Message-ID (without <>) a notification is sent with.
-func (b *Book) MessageIDOf(token string) string { return token + "@" + b.opt.MessageIDDomain }
+func (b *Book) MessageIDOf(token string) string {
+	return address.MessageID(token, b.opt.MessageIDDomain)
+}
 
 // CaseThread lists the Message-IDs (without <>) of a case's mails, oldest
 // first: its inbound mails and the notifications already sent.

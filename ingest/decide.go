@@ -7,9 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/message"
-	"github.com/casemail/casemail/replytoken"
 )
 
 // Decision is what the gateway does with one message; "casemail route test
@@ -71,13 +71,13 @@ func (g *Gateway) decide(ctx context.Context, in *inbound) (Decision, error) {
 		return set(casebook.ActIgnore, "mail from "+local+": not answered (I5)"), nil
 	}
 
-	// Unsubscribe: LOCAL+unsubscribe-TOKEN@reply_domain.
+	// Unsubscribe (R8): the address is LOCAL+unsubscribe-TOKEN@reply_domain.
 	for _, rcpt := range g.recipients(in) {
-		tok, ok := replytoken.FromAddress(rcpt, g.cfg.Outbound.ReplyDomain)
-		if !ok || !strings.HasPrefix(tok, "unsubscribe-") {
+		kind, tok := address.Parse(rcpt, g.local, g.cfg.Outbound.ReplyDomain)
+		if kind != address.Unsubscribe {
 			continue
 		}
-		caseID, err := g.signer.Verify(strings.TrimPrefix(tok, "unsubscribe-"), sender, g.now())
+		caseID, err := g.signer.Verify(tok, sender, g.now())
 		if err != nil {
 			return set(casebook.ActQuarantine, "unsubscribe request with an invalid token: "+err.Error()), nil
 		}
@@ -180,7 +180,7 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 			g.notice(d, "notice_which_org", sender, in, nil)
 			var addrs []string
 			for _, o := range orgs {
-				addrs = append(addrs, o+": "+plusAddress(route.Address, o))
+				addrs = append(addrs, o+": "+address.Tag(route.Address, o))
 			}
 			d.delivery.Notice.Data["addresses"] = strings.Join(addrs, "\n")
 			return set(casebook.ActRefuse, fmt.Sprintf("%s belongs to %s and the mail does not say which (R4)", sender, strings.Join(orgs, ", "))), nil
@@ -235,13 +235,13 @@ func (g *Gateway) bounce(ctx context.Context, in *inbound, d *Decision) (Decisio
 	b := in.parsed.Bounce
 	var tokens []string
 	for _, r := range in.env.Recipients {
-		if tok, ok := replytoken.FromAddress(r, g.cfg.Outbound.ReplyDomain); ok && strings.HasPrefix(strings.ToLower(r), "bounce+") {
+		if kind, tok := address.Parse(r, g.local, g.cfg.Outbound.ReplyDomain); kind == address.Bounce {
 			tokens = append(tokens, tok)
 		}
 	}
-	if b != nil && b.OriginalMessageID != "" {
-		if local, domain, ok := strings.Cut(b.OriginalMessageID, "@"); ok && strings.EqualFold(domain, g.cfg.Outbound.ReplyDomain) {
-			tokens = append(tokens, local)
+	if b != nil {
+		if tok, ok := address.MessageToken(b.OriginalMessageID, g.cfg.Outbound.ReplyDomain); ok {
+			tokens = append(tokens, tok)
 		}
 	}
 	for _, tok := range tokens {
@@ -273,8 +273,7 @@ func (g *Gateway) sideEffects(ctx context.Context, in *inbound, d Decision) erro
 		}
 	}
 	if d.unwatch != 0 {
-		err := g.book.RemoveWatcher(ctx, d.unwatch, in.parsed.From)
-		if err != nil && !strings.Contains(err.Error(), "does not watch") && !errors.Is(err, casebook.ErrNotFound) {
+		if err := g.book.Unsubscribe(ctx, d.unwatch, in.parsed.From); err != nil && !errors.Is(err, casebook.ErrNotFound) {
 			return err
 		}
 	}
@@ -307,7 +306,7 @@ func (g *Gateway) copied(in *inbound, except string) []string {
 // tag), our From, or anything on the reply domain.
 func (g *Gateway) isOurs(addr string) bool {
 	addr = strings.ToLower(addr)
-	if g.own[addr] || g.own[stripPlus(addr)] {
+	if base, _ := address.Split(addr); g.own[addr] || g.own[base] {
 		return true
 	}
 	_, domain, _ := strings.Cut(addr, "@")

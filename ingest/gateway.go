@@ -35,21 +35,27 @@ type Gateway struct {
 	log    *slog.Logger
 	now    func() time.Time
 	own    map[string]bool // our own addresses: never watchers
+	local  string          // the local part of outbound.from, that our reply addresses use
 	memMax int64           // inMemoryMax; tests lower it to take the streaming path
 }
 
-// New returns a Gateway over book with the routes and policy of cfg.
-func New(book *casebook.Book, cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+// New returns a Gateway over book with the routes and policy of cfg;
+// signer checks the reply and unsubscribe tokens outbound signed with it.
+func New(book *casebook.Book, cfg *config.Config, signer *replytoken.Signer, log *slog.Logger) (*Gateway, error) {
+	if signer == nil {
+		return nil, errors.New("ingest: a reply token signer is required")
+	}
 	tag, err := NewSubjectTag(cfg.Policy.SubjectTag)
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{book: book, cfg: cfg, signer: replytoken.New(book.Secret()), tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax}
+	g := &Gateway{book: book, cfg: cfg, signer: signer, tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax}
 	for _, r := range cfg.Routes {
 		g.own[strings.ToLower(r.Address)] = true
 	}
 	if a, err := mail.ParseAddress(cfg.Outbound.From); err == nil {
 		g.own[strings.ToLower(a.Address)] = true
+		g.local, _, _ = strings.Cut(a.Address, "@")
 	}
 	return g, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/replytoken"
@@ -60,7 +61,7 @@ func newHarness(t *testing.T, extra string) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	gw, err := New(b, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	gw, err := New(b, cfg, replytoken.New(b.Secret()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +222,7 @@ func TestPriority(t *testing.T) {
 }
 
 func (h *harness) token(caseID int64, rcpt string) string {
-	return replytoken.Address("support", replytoken.New(h.book.Secret()).Sign(caseID, rcpt, time.Now().Add(time.Hour)), "support.test")
+	return address.ForReply("support", replytoken.New(h.book.Secret()).Sign(caseID, rcpt, time.Now().Add(time.Hour)), "support.test")
 }
 
 // R9: a reply through the reply token becomes a comment with only the new text; Cc on the reply become watchers.

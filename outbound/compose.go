@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/replytoken"
@@ -144,7 +145,7 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 	h.SetAddressList("From", []*gomail.Address{{Name: templates.OneLine(c.From.Name), Address: c.From.Address}})
 	h.SetAddressList("To", []*gomail.Address{{Name: templates.OneLine(rcpt.Name), Address: rcpt.Address}})
 	h.SetSubject(subject)
-	ownID := item.Token + "@" + c.ReplyDomain
+	ownID := address.MessageID(item.Token, c.ReplyDomain)
 	h.SetMessageID(ownID)
 
 	// Threading (RFC 5322 section 3.6.4): a notice answers the inbound mail;
@@ -183,10 +184,10 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 		h.Set("List-Id", fmt.Sprintf("<case-%d.%s>", caseID, c.ReplyDomain))
 		if c.Signer != nil {
 			tok := c.Signer.Sign(caseID, rcpt.Address, now.Add(c.ReplyTokenTTL))
-			h.SetAddressList("Reply-To", []*gomail.Address{{Name: templates.OneLine(c.From.Name), Address: replytoken.Address(local, tok, c.ReplyDomain)}})
+			h.SetAddressList("Reply-To", []*gomail.Address{{Name: templates.OneLine(c.From.Name), Address: address.ForReply(local, tok, c.ReplyDomain)}})
 			if isWatcherMail(item, rcpt.Address) {
 				// RFC 2369 / RFC 8058: watchers can stop following from their client.
-				unsub := "<mailto:" + replytoken.Address(local, "unsubscribe-"+tok, c.ReplyDomain) + ">"
+				unsub := "<mailto:" + address.ForUnsubscribe(local, tok, c.ReplyDomain) + ">"
 				if c.PublicURL != "" {
 					// The token is bound to the recipient (I6): the handler needs both.
 					unsub = "<" + c.PublicURL + "/unsubscribe?t=" + url.QueryEscape(tok) + "&a=" + url.QueryEscape(rcpt.Address) + ">, " + unsub
@@ -226,7 +227,7 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 		return nil, fmt.Errorf("outbox %d: compose: %w", item.ID, err)
 	}
 	return &Message{
-		MailFrom: "bounce+" + item.Token + "@" + c.ReplyDomain,
+		MailFrom: address.ForBounce(item.Token, c.ReplyDomain),
 		To:       []string{rcpt.Address},
 		Subject:  subject,
 		Bytes:    buf.Bytes(),

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/message"
 	"github.com/casemail/casemail/replytoken"
@@ -145,8 +146,8 @@ func TestHeaders(t *testing.T) {
 			rt, _ := h.AddressList("Reply-To")
 			if tc.replyTo {
 				// I6: the reply token names the case and is bound to this recipient.
-				tok, ok := replytoken.FromAddress(rt[0].Address, "support.example.test")
-				if !ok || !strings.HasPrefix(rt[0].Address, "support+") {
+				kind, tok := address.Parse(rt[0].Address, "support", "support.example.test")
+				if kind != address.Reply {
 					t.Fatalf("Reply-To %v", rt)
 				}
 				if id, err := signer.Verify(tok, tc.item.To, fixedNow); err != nil || id != *tc.item.CaseID {

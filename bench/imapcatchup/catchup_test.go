@@ -28,6 +28,7 @@ import (
 	"github.com/casemail/casemail/ingest"
 	"github.com/casemail/casemail/ingest/imappoll"
 	"github.com/casemail/casemail/internal/testenv/dovecot"
+	"github.com/casemail/casemail/replytoken"
 )
 
 // receivers are the pluggable receivers.
@@ -80,7 +81,7 @@ func newGateway(b *testing.B, n int) countingReceiver {
 		must(book.AddAccount(ctx, casebook.Account{Address: addr, Verified: true}))
 		must(book.Grant(ctx, "example", "owner@example.test", addr, []casebook.Perm{casebook.PermOpen}))
 	}
-	gw, err := ingest.New(book, cfg, slog.New(slog.DiscardHandler))
+	gw, err := ingest.New(book, cfg, replytoken.New(book.Secret()), slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/casemail/casemail/ingest"
 	"github.com/casemail/casemail/message"
+	"github.com/casemail/casemail/replytoken"
 )
 
 // Exit codes of "casemail deliver" (sysexits.h), what MTAs expect of a pipe.
@@ -69,7 +70,7 @@ func (e *env) gateway() (*ingest.Gateway, error) {
 	if err := e.open(); err != nil {
 		return nil, err
 	}
-	return ingest.New(e.book, e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return ingest.New(e.book, e.cfg, replytoken.New(e.book.Secret()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func cmdRouteTest(e *env, args []string) error {

@@ -23,6 +23,7 @@ import (
 	"github.com/casemail/casemail/ingest/imappoll"
 	"github.com/casemail/casemail/ingest/smtpd"
 	"github.com/casemail/casemail/internal/testenv"
+	"github.com/casemail/casemail/replytoken"
 )
 
 // doorsCLI is a data directory whose config has one route on a domain the
@@ -64,7 +65,7 @@ func TestNullSenderAnsweredByNoDoor(t *testing.T) {
 	}
 	book := c.book(nil)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw, err := ingest.New(book, cfg, log)
+	gw, err := ingest.New(book, cfg, replytoken.New(book.Secret()), log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest/imappoll"
+	"github.com/casemail/casemail/replytoken"
 )
 
 // Every labelled series of the configured doors is on /metrics at zero
@@ -33,7 +34,7 @@ func TestMetricsStartAtZero(t *testing.T) {
 	}
 	m := newMetrics(b, doors(cfg)...)
 	m.watchPollers([]*imappoll.Poller{p})
-	srv := httptest.NewServer(newHTTPHandler(b, nil, m, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(newHTTPHandler(b, replytoken.New(b.Secret()), nil, m, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {
