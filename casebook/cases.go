@@ -77,12 +77,9 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 	if _, err := tx.ExecContext(ctx, b.query("search-insert"), id, nc.Title+"\n"+nc.Description); err != nil {
 		return 0, fmt.Errorf("index case %d: %w", id, err)
 	}
-	for _, w := range nc.Watchers {
-		if w = normAddr(w); w == "" || w == normAddr(nc.Requester) {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, b.query("watcher-add"), id, w, "cc", ms(now)); err != nil {
-			return 0, fmt.Errorf("add watcher %s: %w", w, err)
+	for _, w := range newCaseWatchers(nc) {
+		if _, err := tx.ExecContext(ctx, b.query("watcher-add"), id, w.Address, w.AddedBy, ms(now)); err != nil {
+			return 0, fmt.Errorf("add watcher %s: %w", w.Address, err)
 		}
 	}
 	if nc.Imported {
@@ -105,15 +102,12 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 	if nc.FollowUpOf != 0 {
 		data["follow_up_of"] = fmt.Sprint(nc.FollowUpOf)
 	}
-	if err := b.enqueue(ctx, tx, notice{Event: event, Template: tmpl, To: c.Requester, CaseID: id, Data: data, Locale: nc.Locale}); err != nil {
-		return 0, err
-	}
-	for _, w := range c.WatcherDetails {
-		t := "case_opened_watcher"
-		if nc.FollowUpOf != 0 {
-			t = "followup_opened"
+	for _, to := range audience(c, "") {
+		t := tmpl
+		if to != normAddr(c.Requester) && nc.FollowUpOf == 0 {
+			t = "case_opened_watcher"
 		}
-		if err := b.enqueue(ctx, tx, notice{Event: event, Template: t, To: w.Address, CaseID: id, Data: data, Locale: nc.Locale}); err != nil {
+		if err := b.enqueue(ctx, tx, notice{Event: event, Template: t, To: to, CaseID: id, Data: data, Locale: nc.Locale}); err != nil {
 			return 0, err
 		}
 	}
@@ -398,20 +392,11 @@ func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, ful
 // notifyFollowers queues template for the requester and every watcher not
 // suppressed, except exclude (the author of the change).
 func (b *Book) notifyFollowers(ctx context.Context, tx *sql.Tx, c Case, template, exclude string, data map[string]string) error {
-	to := []string{c.Requester}
-	c2, err := b.caseTx(ctx, tx, c.ID)
+	c, err := b.caseTx(ctx, tx, c.ID) // the watchers as they are now
 	if err != nil {
 		return err
 	}
-	for _, w := range c2.WatcherDetails {
-		if !w.Suppressed {
-			to = append(to, w.Address)
-		}
-	}
-	for _, addr := range to {
-		if normAddr(addr) == normAddr(exclude) {
-			continue
-		}
+	for _, addr := range audience(c, exclude) {
 		if err := b.enqueue(ctx, tx, notice{Event: template, Template: template, To: addr, CaseID: c.ID, Data: data}); err != nil {
 			return err
 		}
@@ -573,12 +558,7 @@ func (b *Book) followUp(ctx context.Context, tx *sql.Tx, caseID int64, by, title
 	if description == "" {
 		description = fmt.Sprintf("Follow-up of case #%d.", caseID)
 	}
-	watchers := append([]string{}, orig.Watchers...)
-	if normAddr(requester) != normAddr(orig.Requester) {
-		watchers = append(watchers, orig.Requester)
-	}
-	return b.openCase(ctx, tx, NewCase{Org: orig.Org, Product: orig.Product, Team: orig.Team, Priority: orig.Priority,
-		Title: title, Description: description, Requester: requester, Watchers: watchers, FollowUpOf: caseID}, messageID)
+	return b.openCase(ctx, tx, followUpOf(orig, requester, title, description), messageID)
 }
 
 // AddWatcher adds addr as a watcher of a case (R8) and tells them how to stop.

@@ -59,12 +59,12 @@ func (b *Book) enqueue(ctx context.Context, tx *sql.Tx, n notice) error {
 }
 
 // noticeAllowed applies the per-sender rate limit of refusal notices (I5).
-func (b *Book) noticeAllowed(ctx context.Context, tx *sql.Tx, to string) (bool, error) {
+func (b *Book) noticeAllowed(ctx context.Context, q querier, to string) (bool, error) {
 	if b.opt.NoticesPerHour <= 0 {
 		return true, nil
 	}
 	var n int
-	err := tx.QueryRowContext(ctx, b.query("outbox-notices-since"), normAddr(to), ms(b.now().Add(-time.Hour))).Scan(&n)
+	err := q.QueryRowContext(ctx, b.query("outbox-notices-since"), normAddr(to), ms(b.now().Add(-time.Hour))).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("count notices: %w", err)
 	}

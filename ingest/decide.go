@@ -20,7 +20,7 @@ type Decision struct {
 	Org     string          `json:"org"`
 	Product string          `json:"product"`
 	Reasons []string        `json:"reasons"`
-	Notify  []string        `json:"notify"`
+	Notify  []string        `json:"notify"` // who is mailed (casebook.Book.Audience); filled by Decide only
 
 	delivery casebook.Delivery
 	suppress []string // watcher addresses to suppress after a hard bounce
@@ -30,10 +30,14 @@ type Decision struct {
 // maxReceived is where a chain of Received fields means a mail loop.
 const maxReceived = 40
 
-// Decide returns the decision for raw without applying anything.
+// Decide returns the decision for raw, and who would be mailed, without
+// applying anything.
 func (g *Gateway) Decide(ctx context.Context, env Envelope, raw []byte) (Decision, *message.Parsed, error) {
 	in := g.read(raw, env)
 	d, err := g.decide(ctx, in)
+	if err == nil {
+		d.Notify, err = g.book.Audience(ctx, d.delivery)
+	}
 	return d, in.parsed, err
 }
 
@@ -116,7 +120,6 @@ func (g *Gateway) onCase(ctx context.Context, in *inbound, d *Decision, c *caseb
 	if c.Status == casebook.StatusClosed {
 		if g.cfg.Policy.ClosedReply == "followup" {
 			d.delivery.Open = casebook.NewCase{FollowUpOf: c.ID, Requester: sender, Title: p.Subject, Description: p.Text, Locale: g.routeLocale(in)}
-			d.Notify = []string{sender}
 			return set(casebook.ActOpen, fmt.Sprintf("case %d is closed: a follow-up is opened (R14, policy.closed_reply = \"followup\")", c.ID)), nil
 		}
 		// R13: kept, not a comment, the case stays closed, the sender is told how to reopen.
@@ -128,7 +131,6 @@ func (g *Gateway) onCase(ctx context.Context, in *inbound, d *Decision, c *caseb
 	d.delivery.Body = p.ReplyText
 	d.delivery.FullText = p.Text
 	d.delivery.AddWatchers = g.copied(in, c.Requester)
-	d.Notify = followers(c, d.delivery.AddWatchers, sender)
 	return set(casebook.ActComment, fmt.Sprintf("reply to case %d becomes a comment (R9)", c.ID)), nil
 }
 
@@ -206,7 +208,6 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 	watchers := g.copied(in, sender)
 	d.delivery.Open = casebook.NewCase{Org: org, Product: route.Product, Team: route.Team, Priority: priority,
 		Title: p.Subject, Description: strings.TrimSpace(p.Text), Requester: sender, Watchers: watchers, Locale: g.routeLocale(in)}
-	d.Notify = append([]string{sender}, watchers...)
 	return set(casebook.ActOpen, fmt.Sprintf("new case for %s / %s via %s (R6)", org, route.Product, route.Address)), nil
 }
 
@@ -225,7 +226,6 @@ func (g *Gateway) notice(d *Decision, template, to string, in *inbound, c *caseb
 		data["case_id"], data["title"], data["org"], data["product"], data["status"] = fmt.Sprint(c.ID), c.Title, c.Org, c.Product, string(c.Status)
 	}
 	d.delivery.Notice = &casebook.Notice{Template: template, To: to, Locale: g.routeLocale(in), Data: data}
-	d.Notify = []string{to}
 }
 
 // bounce handles a non-delivery report: never answered (I5); a hard bounce of
@@ -311,14 +311,4 @@ func (g *Gateway) isOurs(addr string) bool {
 	}
 	_, domain, _ := strings.Cut(addr, "@")
 	return strings.EqualFold(domain, g.cfg.Outbound.ReplyDomain)
-}
-
-func followers(c *casebook.Case, added []string, exclude string) []string {
-	var out []string
-	for _, a := range append(append([]string{c.Requester}, c.Watchers...), added...) {
-		if a != exclude && !slices.Contains(out, a) {
-			out = append(out, a)
-		}
-	}
-	return out
 }
