@@ -76,4 +76,3 @@ func pendingTo(t *testing.T, b *casebook.Book) []string {
 	}
 	return out
 }
-
