@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/casemail/casemail/templates"
 )
 
 // NewCase is what opening a case needs (R6).
@@ -93,9 +95,9 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 	if err != nil {
 		return 0, err
 	}
-	event, tmpl := "case_opened", "case_opened"
+	tmpl := templates.CaseOpened
 	if nc.FollowUpOf != 0 {
-		event, tmpl = "followup_opened", "followup_opened"
+		tmpl = templates.FollowUpOpened
 	}
 	data := caseData(c)
 	data["body"] = c.Description
@@ -105,9 +107,9 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 	for _, to := range audience(c, "") {
 		t := tmpl
 		if to != normAddr(c.Requester) && nc.FollowUpOf == 0 {
-			t = "case_opened_watcher"
+			t = templates.CaseOpenedWatcher
 		}
-		if err := b.enqueue(ctx, tx, notice{Event: event, Template: t, To: to, CaseID: id, Data: data, Locale: nc.Locale}); err != nil {
+		if err := b.enqueue(ctx, tx, notice{Event: string(tmpl), Template: t, To: to, CaseID: id, Data: data, Locale: nc.Locale}); err != nil {
 			return 0, err
 		}
 	}
@@ -386,18 +388,18 @@ func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, ful
 	}
 	data := caseData(c)
 	data["author"], data["body"] = cm.Author, body
-	return cm, b.notifyFollowers(ctx, tx, c, "comment_added", cm.Author, data)
+	return cm, b.notifyFollowers(ctx, tx, c, templates.CommentAdded, cm.Author, data)
 }
 
 // notifyFollowers queues template for the requester and every watcher not
 // suppressed, except exclude (the author of the change).
-func (b *Book) notifyFollowers(ctx context.Context, tx *sql.Tx, c Case, template, exclude string, data map[string]string) error {
+func (b *Book) notifyFollowers(ctx context.Context, tx *sql.Tx, c Case, template templates.Name, exclude string, data map[string]string) error {
 	c, err := b.caseTx(ctx, tx, c.ID) // the watchers as they are now
 	if err != nil {
 		return err
 	}
 	for _, addr := range audience(c, exclude) {
-		if err := b.enqueue(ctx, tx, notice{Event: template, Template: template, To: addr, CaseID: c.ID, Data: data}); err != nil {
+		if err := b.enqueue(ctx, tx, notice{Event: string(template), Template: template, To: addr, CaseID: c.ID, Data: data}); err != nil {
 			return err
 		}
 	}
@@ -422,7 +424,7 @@ func (b *Book) CloseCase(ctx context.Context, caseID int64, by string) error {
 		data := caseData(c)
 		data["status"] = string(StatusClosed)
 		data["reopen_until"] = now.Add(b.opt.ReopenWindow).Format("2006-01-02")
-		return b.notifyFollowers(ctx, tx, c, "case_closed", by, data)
+		return b.notifyFollowers(ctx, tx, c, templates.CaseClosed, by, data)
 	})
 	if err == nil {
 		b.wake()
@@ -464,7 +466,7 @@ func (b *Book) ReopenCase(ctx context.Context, caseID int64, by string) error {
 		}
 		data := caseData(c)
 		data["status"] = string(StatusOpen)
-		return b.notifyFollowers(ctx, tx, c, "case_reopened", by, data)
+		return b.notifyFollowers(ctx, tx, c, templates.CaseReopened, by, data)
 	})
 	if err == nil {
 		b.wake()
@@ -472,7 +474,8 @@ func (b *Book) ReopenCase(ctx context.Context, caseID int64, by string) error {
 	return err
 }
 
-// EscalationReasons are the only reasons a case may be escalated for (R15).
+// EscalationReasons are the only reasons a case may be escalated for (R15),
+// each with the words notifications show; EscalationReasonNames lists them.
 var EscalationReasons = map[string]string{
 	"communication":      "agent communication skills",
 	"knowledge":          "agent technical knowledge",
@@ -482,11 +485,17 @@ var EscalationReasons = map[string]string{
 	"time_to_resolution": "time to resolution",
 }
 
+// EscalationReasonNames is the keys of EscalationReasons in the order R15
+// gives them, for help and error messages.
+func EscalationReasonNames() string {
+	return "communication, knowledge, callback, urgency, resolution, time_to_resolution"
+}
+
 // Escalate escalates a case to management (R15): only once its initial
 // response time has passed, once, with one of EscalationReasons.
 func (b *Book) Escalate(ctx context.Context, caseID int64, reason, by string) error {
 	if _, ok := EscalationReasons[reason]; !ok {
-		return refuse("R15", "%q is not an escalation reason; use one of: communication, knowledge, callback, urgency, resolution, time_to_resolution", reason)
+		return refuse("R15", "%q is not an escalation reason; use one of: %s", reason, EscalationReasonNames())
 	}
 	err := b.tx(ctx, func(tx *sql.Tx) error {
 		c, err := b.caseForActor(ctx, tx, caseID, by)
@@ -513,7 +522,7 @@ func (b *Book) Escalate(ctx context.Context, caseID int64, reason, by string) er
 		}
 		data := caseData(c)
 		data["escalation_reason"] = EscalationReasons[reason]
-		return b.notifyFollowers(ctx, tx, c, "case_escalated", "", data)
+		return b.notifyFollowers(ctx, tx, c, templates.CaseEscalated, "", data)
 	})
 	if err == nil {
 		b.wake()
@@ -581,7 +590,7 @@ func (b *Book) AddWatcher(ctx context.Context, caseID int64, addr string) error 
 		}
 		data := caseData(c)
 		data["watcher"] = a
-		return b.enqueue(ctx, tx, notice{Event: "watcher_added", Template: "watcher_added", To: a, CaseID: caseID, Data: data})
+		return b.enqueue(ctx, tx, notice{Event: string(templates.WatcherAdded), Template: templates.WatcherAdded, To: a, CaseID: caseID, Data: data})
 	})
 	if err == nil {
 		b.wake()

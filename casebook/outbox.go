@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/casemail/casemail/address"
+	"github.com/casemail/casemail/templates"
 )
 
 // notice is one notification to queue.
 type notice struct {
 	Event    string
-	Template string
+	Template templates.Name
 	To       string
 	CaseID   int64
 	Data     map[string]string

@@ -2,6 +2,8 @@ package casebook
 
 import (
 	"time"
+
+	"github.com/casemail/casemail/templates"
 )
 
 // Account is a person who writes to support: a customer, or an agent.
@@ -140,7 +142,7 @@ const (
 type OutboxItem struct {
 	ID       int64  `json:"id"`
 	Event    string `json:"event"`    // what happened, e.g. "comment_added"
-	Template string `json:"template"` // which template renders it
+	Template templates.Name `json:"template"` // which template renders it
 	To       string `json:"to"`
 	Locale   string `json:"locale"`
 	CaseID   *int64 `json:"case_id"`

@@ -86,7 +86,7 @@ func BenchmarkReceive(b *testing.B) {
 		if err != nil {
 			return err
 		}
-		if out.Result != string(casebook.OutcomeCaseOpened) || out.Duplicate {
+		if out.Result != casebook.OutcomeCaseOpened || out.Duplicate {
 			return fmt.Errorf("mail %d: outcome %s (%s), duplicate %v; want a new case", n, out.Result, out.Reason, out.Duplicate)
 		}
 		return nil

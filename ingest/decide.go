@@ -10,6 +10,7 @@ import (
 	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/message"
+	"github.com/casemail/casemail/templates"
 )
 
 // Decision is what the gateway does with one message; "casemail route test
@@ -114,7 +115,7 @@ func (g *Gateway) onCase(ctx context.Context, in *inbound, d *Decision, c *caseb
 	p := in.parsed
 	if c.Imported {
 		// R14: the retired system's cases are read-only: invite a follow-up.
-		g.notice(d, "notice_imported_case", sender, in, c)
+		g.notice(d, templates.NoticeImportedCase, sender, in, c)
 		return set(casebook.ActRefuse, fmt.Sprintf("case %d was imported from the retired system: reply kept, not added (R14)", c.ID)), nil
 	}
 	if c.Status == casebook.StatusClosed {
@@ -123,7 +124,7 @@ func (g *Gateway) onCase(ctx context.Context, in *inbound, d *Decision, c *caseb
 			return set(casebook.ActOpen, fmt.Sprintf("case %d is closed: a follow-up is opened (R14, policy.closed_reply = \"followup\")", c.ID)), nil
 		}
 		// R13: kept, not a comment, the case stays closed, the sender is told how to reopen.
-		g.notice(d, "notice_closed_case", sender, in, c)
+		g.notice(d, templates.NoticeClosedCase, sender, in, c)
 		d.delivery.Notice.Data["reopen_until"] = g.book.ReopenDeadline(*c).Format("2006-01-02")
 		return set(casebook.ActRefuse, fmt.Sprintf("case %d is closed: a reply by mail never reopens it (R13)", c.ID)), nil
 	}
@@ -145,7 +146,7 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 	d.Product = route.Product
 	if route.Action == "redirect" {
 		// R5: this desk does not handle such requests.
-		g.notice(d, route.Template, sender, in, nil)
+		g.notice(d, templates.Name(route.Template), sender, in, nil)
 		return set(casebook.ActRefuse, fmt.Sprintf("%s redirects elsewhere (R5)", route.Address)), nil
 	}
 	s, err := g.book.Sender(ctx, sender)
@@ -153,11 +154,11 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 		return *d, err
 	}
 	if s.Account == nil {
-		g.notice(d, "notice_unknown_sender", sender, in, nil)
+		g.notice(d, templates.NoticeUnknownSender, sender, in, nil)
 		return set(casebook.ActRefuse, fmt.Sprintf("%s has no account (R1)", sender)), nil
 	}
 	if !s.Account.Verified {
-		g.notice(d, "notice_unverified", sender, in, nil)
+		g.notice(d, templates.NoticeUnverified, sender, in, nil)
 		return set(casebook.ActRefuse, fmt.Sprintf("%s has not verified its address (R2)", sender)), nil
 	}
 	// R4: the organisation comes from the route, a plus tag, or the sender's only organisation.
@@ -174,12 +175,12 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 		}
 		switch len(orgs) {
 		case 0:
-			g.notice(d, "notice_unknown_sender", sender, in, nil)
+			g.notice(d, templates.NoticeUnknownSender, sender, in, nil)
 			return set(casebook.ActRefuse, fmt.Sprintf("%s may not open cases for any organisation (R19)", sender)), nil
 		case 1:
 			org = orgs[0]
 		default:
-			g.notice(d, "notice_which_org", sender, in, nil)
+			g.notice(d, templates.NoticeWhichOrg, sender, in, nil)
 			var addrs []string
 			for _, o := range orgs {
 				addrs = append(addrs, o+": "+address.Tag(route.Address, o))
@@ -190,7 +191,7 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 	}
 	d.Org = org
 	if err := g.book.CheckSender(ctx, s, org, route.Product); err != nil {
-		tmpl := map[string]string{"R1": "notice_unknown_sender", "R2": "notice_unverified", "R3": "notice_not_entitled", "R19": "notice_unknown_sender"}[casebook.RuleOf(err)]
+		tmpl := map[string]templates.Name{"R1": templates.NoticeUnknownSender, "R2": templates.NoticeUnverified, "R3": templates.NoticeNotEntitled, "R19": templates.NoticeUnknownSender}[casebook.RuleOf(err)]
 		if tmpl == "" {
 			if errors.Is(err, casebook.ErrNotFound) {
 				return set(casebook.ActQuarantine, fmt.Sprintf("route names organisation %q, which does not exist", org)), nil
@@ -220,7 +221,7 @@ func (d *Decision) set(a casebook.Action, reason string) Decision {
 }
 
 // notice attaches a refusal notice to the sender.
-func (g *Gateway) notice(d *Decision, template, to string, in *inbound, c *casebook.Case) {
+func (g *Gateway) notice(d *Decision, template templates.Name, to string, in *inbound, c *casebook.Case) {
 	data := map[string]string{"subject": in.parsed.Subject, "in_reply_to": in.parsed.MessageID, "references": strings.Join(append(in.parsed.References, in.parsed.MessageID), " ")}
 	if c != nil {
 		data["case_id"], data["title"], data["org"], data["product"], data["status"] = fmt.Sprint(c.ID), c.Title, c.Org, c.Product, string(c.Status)

@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"io"
+
+	"github.com/casemail/casemail/casebook"
 )
 
 // Transport names the door a message came through; it is stored with the
@@ -42,9 +44,9 @@ func (e Envelope) Sender() (addr string, known bool) {
 
 // Outcome is the recorded result of one inbound message (I4).
 type Outcome struct {
-	MessageID int64  // the inbound message record
-	Result    string // case_opened, comment_added, refused, quarantined, ignored
-	CaseID    int64  // 0 when no case is involved
+	MessageID int64            // the inbound message record
+	Result    casebook.Outcome // what became of it
+	CaseID    int64            // 0 when no case is involved
 	Reason    string
 	Duplicate bool // the message was already recorded (I2); nothing changed
 	Unusable  bool // the input was not a mail at all (recorded all the same)

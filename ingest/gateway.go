@@ -134,7 +134,7 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 }
 
 func outcomeOf(m casebook.Message, dup bool) Outcome {
-	o := Outcome{MessageID: m.ID, Result: string(m.Outcome), Reason: m.Reason, Duplicate: dup}
+	o := Outcome{MessageID: m.ID, Result: m.Outcome, Reason: m.Reason, Duplicate: dup}
 	if m.CaseID != nil {
 		o.CaseID = *m.CaseID
 	}

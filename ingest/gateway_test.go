@@ -114,7 +114,7 @@ func (h *harness) receive(raw string, rcpts ...string) Outcome {
 
 func (h *harness) want(out Outcome, result string, reasonPart string) {
 	h.t.Helper()
-	if out.Result != result || !strings.Contains(out.Reason, reasonPart) {
+	if string(out.Result) != result || !strings.Contains(out.Reason, reasonPart) {
 		h.t.Fatalf("outcome %s (%s), want %s containing %q", out.Result, out.Reason, result, reasonPart)
 	}
 }
@@ -125,7 +125,7 @@ func (h *harness) notices() []string {
 	h.must(err)
 	var out []string
 	for _, it := range items {
-		out = append(out, it.To+":"+it.Template)
+		out = append(out, it.To+":"+string(it.Template))
 	}
 	for _, it := range items {
 		h.must(h.book.MarkSent(h.ctx, it.ID, "", time.Now()))

@@ -89,21 +89,6 @@ func permanent(format string, a ...any) error {
 	return &PermanentError{Err: fmt.Errorf(format, a...)}
 }
 
-// IsNotice reports whether a template answers an inbound mail rather than
-// telling about a case: it is then an auto-reply (RFC 3834).
-func IsNotice(template string) bool {
-	return strings.HasPrefix(template, "notice_") || !isCaseTemplate(template)
-}
-
-func isCaseTemplate(t string) bool {
-	switch t {
-	case "case_opened", "case_opened_watcher", "comment_added", "case_closed",
-		"case_reopened", "case_escalated", "watcher_added", "followup_opened":
-		return true
-	}
-	return false
-}
-
 // Compose builds the message for item. thread is the case's Message-IDs,
 // oldest first (Queue.CaseThread), nil when there is no case.
 func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.Time) (*Message, error) {
@@ -126,11 +111,11 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 		}
 		data["case_id"] = fmt.Sprint(*item.CaseID)
 	}
-	r, err := c.Templates.Render(item.Template, locale, data)
+	r, err := c.Templates.Render(string(item.Template), locale, data)
 	if err != nil {
 		return nil, &PermanentError{Err: fmt.Errorf("outbox %d: %w", item.ID, err)}
 	}
-	notice := IsNotice(item.Template)
+	notice := item.Template.IsNotice() // an auto-reply (RFC 3834)
 	subject := r.Subject
 	if item.CaseID != nil {
 		// The tag leads, once, even when a notice quotes a tagged subject.
@@ -248,7 +233,7 @@ func writeOrder(h message.Header) message.Header {
 // who may unsubscribe (R8). The requester cannot stop following their own
 // case.
 func isWatcherMail(item casebook.OutboxItem, rcpt string) bool {
-	if item.Template == "case_opened_watcher" || item.Template == "watcher_added" {
+	if item.Template == templates.CaseOpenedWatcher || item.Template == templates.WatcherAdded {
 		return true
 	}
 	req := item.Data["requester"]

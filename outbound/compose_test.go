@@ -31,8 +31,8 @@ func goldenItem(name, locale string) casebook.OutboxItem {
 		"reopen_until": "2026-12-09", "escalation_reason": "time to resolution",
 		"watcher": "carol@customer.test", "addresses": "support+acme@support.example.test\nsupport+globex@support.example.test",
 	}
-	it := casebook.OutboxItem{ID: 1, Event: name, Template: name, To: "Alice Martin <alice@customer.test>", Locale: locale, Token: "tok" + strings.ReplaceAll(name, "_", "") + locale, Data: d}
-	if isCaseTemplate(name) || name == "notice_closed_case" || name == "notice_imported_case" {
+	it := casebook.OutboxItem{ID: 1, Event: name, Template: templates.Name(name), To: "Alice Martin <alice@customer.test>", Locale: locale, Token: "tok" + strings.ReplaceAll(name, "_", "") + locale, Data: d}
+	if n := templates.Name(name); !n.IsNotice() || n == templates.NoticeClosedCase || n == templates.NoticeImportedCase {
 		it.CaseID = ptr(42)
 	}
 	if strings.HasPrefix(name, "notice_") {

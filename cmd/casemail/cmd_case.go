@@ -229,7 +229,7 @@ func cmdCaseEscalate(e *env, args []string) error {
 	return caseAction(e, "case escalate", args, func(fs flagSet) { reason = fs.String("reason", "", "escalation reason") },
 		func(id int64, by string) (string, error) {
 			if *reason == "" {
-				return "", usageError("case escalate needs --reason (communication, knowledge, callback, urgency, resolution, time_to_resolution)")
+				return "", usageError("case escalate needs --reason (%s)", casebook.EscalationReasonNames())
 			}
 			return fmt.Sprintf("case %d escalated (%s)", id, casebook.EscalationReasons[*reason]), e.book.Escalate(e.ctx, id, *reason, by)
 		})

@@ -118,7 +118,7 @@ func (m *metrics) instrument(r ingest.Receiver) ingest.Receiver {
 		}
 		m.latency.WithLabelValues(t).Observe(time.Since(start).Seconds())
 		if !out.Duplicate {
-			m.received.WithLabelValues(t, out.Result).Inc()
+			m.received.WithLabelValues(t, string(out.Result)).Inc()
 		}
 		return out, nil
 	})
