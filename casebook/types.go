@@ -140,12 +140,12 @@ const (
 // OutboxItem is one notification to send, written in the same transaction as
 // the change that causes it (I3).
 type OutboxItem struct {
-	ID       int64  `json:"id"`
-	Event    string `json:"event"`    // what happened, e.g. "comment_added"
+	ID       int64          `json:"id"`
+	Event    string         `json:"event"`    // what happened, e.g. "comment_added"
 	Template templates.Name `json:"template"` // which template renders it
-	To       string `json:"to"`
-	Locale   string `json:"locale"`
-	CaseID   *int64 `json:"case_id"`
+	To       string         `json:"to"`
+	Locale   string         `json:"locale"`
+	CaseID   *int64         `json:"case_id"`
 	// Token is random and unique: the notification's Message-ID is
 	// <Token@reply_domain> and its return path bounce+Token@reply_domain, so a
 	// reply or a bounce finds this row.
