@@ -297,33 +297,11 @@ func (b *Book) checkOpen(ctx context.Context, q querier, addr, org, product stri
 	if err != nil {
 		return err
 	}
-	return b.checkSender(ctx, q, s, org, product)
-}
-
-// CheckSender is CheckOpen for a sender already looked up with Sender.
-func (b *Book) CheckSender(ctx context.Context, s Sender, org, product string) error {
-	return b.checkSender(ctx, b.rdb, s, org, product)
-}
-
-func (b *Book) checkSender(ctx context.Context, q querier, s Sender, org, product string) error {
-	if s.Account == nil {
-		return refuse("R1", "%s has no account: only registered users can open cases", s.Address)
+	if org == "" {
+		return fmt.Errorf("a case needs an organisation")
 	}
-	if !s.Account.Verified {
-		return refuse("R2", "%s has not verified its email address", s.Address)
-	}
-	o, err := b.org(ctx, q, org)
-	if err != nil {
-		return err
-	}
-	m, ok := s.Member(org)
-	if !ok || !m.Open {
-		return refuse("R19", "%s may not open cases for %s", s.Address, org)
-	}
-	if !slices.Contains(o.Products, product) {
-		return refuse("R3", "%s is not entitled to support for %s", org, product)
-	}
-	return nil
+	_, err = b.mayOpen(ctx, q, s, org, product)
+	return err
 }
 
 func checkAddr(a string) (string, error) {

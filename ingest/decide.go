@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/message"
 	"github.com/casemail/casemail/templates"
 )
@@ -135,7 +137,8 @@ func (g *Gateway) onCase(ctx context.Context, in *inbound, d *Decision, c *caseb
 	return set(casebook.ActComment, fmt.Sprintf("reply to case %d becomes a comment (R9)", c.ID)), nil
 }
 
-// newCase routes a mail that belongs to no case.
+// newCase routes a mail that belongs to no case: the rules in the order
+// they apply, each decided by the function named after it.
 func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender string) (Decision, error) {
 	set := d.set
 	p := in.parsed
@@ -144,8 +147,7 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 		return set(casebook.ActQuarantine, fmt.Sprintf("no route for %s", strings.Join(g.recipients(in), ", "))), nil
 	}
 	d.Product = route.Product
-	if route.Action == "redirect" {
-		// R5: this desk does not handle such requests.
+	if redirectsElsewhere(route) {
 		g.notice(d, templates.Name(route.Template), sender, in, nil)
 		return set(casebook.ActRefuse, fmt.Sprintf("%s redirects elsewhere (R5)", route.Address)), nil
 	}
@@ -153,63 +155,62 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 	if err != nil {
 		return *d, err
 	}
-	if s.Account == nil {
-		g.notice(d, templates.NoticeUnknownSender, sender, in, nil)
-		return set(casebook.ActRefuse, fmt.Sprintf("%s has no account (R1)", sender)), nil
-	}
-	if !s.Account.Verified {
-		g.notice(d, templates.NoticeUnverified, sender, in, nil)
-		return set(casebook.ActRefuse, fmt.Sprintf("%s has not verified its address (R2)", sender)), nil
-	}
-	// R4: the organisation comes from the route, a plus tag, or the sender's only organisation.
-	org := route.Org
-	if org == "" {
-		org = tag
-	}
-	if org == "" {
-		var orgs []string
-		for _, m := range s.Orgs {
-			if m.Open {
-				orgs = append(orgs, m.Org)
-			}
-		}
-		switch len(orgs) {
-		case 0:
-			g.notice(d, templates.NoticeUnknownSender, sender, in, nil)
-			return set(casebook.ActRefuse, fmt.Sprintf("%s may not open cases for any organisation (R19)", sender)), nil
-		case 1:
-			org = orgs[0]
-		default:
-			g.notice(d, templates.NoticeWhichOrg, sender, in, nil)
-			var addrs []string
-			for _, o := range orgs {
-				addrs = append(addrs, o+": "+address.Tag(route.Address, o))
-			}
-			d.delivery.Notice.Data["addresses"] = strings.Join(addrs, "\n")
-			return set(casebook.ActRefuse, fmt.Sprintf("%s belongs to %s and the mail does not say which (R4)", sender, strings.Join(orgs, ", "))), nil
-		}
-	}
+	org, err := g.book.MayOpen(ctx, s, cmp.Or(route.Org, tag), route.Product) // R1, R2, R4, R19, R3
 	d.Org = org
-	if err := g.book.CheckSender(ctx, s, org, route.Product); err != nil {
-		tmpl := map[string]templates.Name{"R1": templates.NoticeUnknownSender, "R2": templates.NoticeUnverified, "R3": templates.NoticeNotEntitled, "R19": templates.NoticeUnknownSender}[casebook.RuleOf(err)]
-		if tmpl == "" {
-			if errors.Is(err, casebook.ErrNotFound) {
-				return set(casebook.ActQuarantine, fmt.Sprintf("route names organisation %q, which does not exist", org)), nil
-			}
-			return *d, err
-		}
-		g.notice(d, tmpl, sender, in, nil)
-		d.delivery.Notice.Data["org"], d.delivery.Notice.Data["product"] = org, route.Product
-		return set(casebook.ActRefuse, err.Error()+" ("+casebook.RuleOf(err)+")"), nil
+	if err != nil {
+		return g.refuseOpening(d, err, in, sender, route)
 	}
-	priority := route.Priority
-	if strings.Contains(strings.ToUpper(p.Subject), "[P1]") {
-		priority = "P1" // R20: the urgent marker
-	}
-	watchers := g.copied(in, sender)
-	d.delivery.Open = casebook.NewCase{Org: org, Product: route.Product, Team: route.Team, Priority: priority,
+	watchers := g.copied(in, sender) // R8
+	d.delivery.Open = casebook.NewCase{Org: org, Product: route.Product, Team: route.Team, Priority: urgentPriority(route, p.Subject),
 		Title: p.Subject, Description: strings.TrimSpace(p.Text), Requester: sender, Watchers: watchers, Locale: g.routeLocale(in)}
 	return set(casebook.ActOpen, fmt.Sprintf("new case for %s / %s via %s (R6)", org, route.Product, route.Address)), nil
+}
+
+// redirectsElsewhere: some requests do not belong to this desk at all; their
+// route answers with a templated redirect and opens nothing (R5).
+func redirectsElsewhere(r config.Route) bool { return r.Action == "redirect" }
+
+// urgentPriority: a route or the [P1] marker in the subject gives a case the
+// top priority (R20); otherwise the route's priority, or the default.
+func urgentPriority(r config.Route, subject string) string {
+	if strings.Contains(strings.ToUpper(subject), "[P1]") {
+		return "P1"
+	}
+	return r.Priority
+}
+
+// noticeOf is the notice that answers each refusal of MayOpen.
+var noticeOf = map[string]templates.Name{
+	"R1":  templates.NoticeUnknownSender,
+	"R2":  templates.NoticeUnverified,
+	"R3":  templates.NoticeNotEntitled,
+	"R4":  templates.NoticeWhichOrg,
+	"R19": templates.NoticeUnknownSender,
+}
+
+// refuseOpening answers a refusal by the rules for opening a case with its
+// notice; an organisation that does not exist is the operator's mistake,
+// kept in quarantine.
+func (g *Gateway) refuseOpening(d *Decision, err error, in *inbound, sender string, route config.Route) (Decision, error) {
+	rule := casebook.RuleOf(err)
+	tmpl, ok := noticeOf[rule]
+	if !ok {
+		if errors.Is(err, casebook.ErrNotFound) {
+			return d.set(casebook.ActQuarantine, fmt.Sprintf("the mail names an organisation that does not exist: %v", err)), nil
+		}
+		return *d, err
+	}
+	g.notice(d, tmpl, sender, in, nil)
+	d.delivery.Notice.Data["org"], d.delivery.Notice.Data["product"] = d.Org, route.Product
+	var which *casebook.WhichOrgError
+	if errors.As(err, &which) {
+		var addrs []string
+		for _, o := range which.Orgs {
+			addrs = append(addrs, o+": "+address.Tag(route.Address, o))
+		}
+		d.delivery.Notice.Data["addresses"] = strings.Join(addrs, "\n")
+	}
+	return d.set(casebook.ActRefuse, err.Error()+" ("+rule+")"), nil
 }
 
 // set records the action and one more reason.
