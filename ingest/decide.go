@@ -287,8 +287,8 @@ func (g *Gateway) isOwn(p *message.Parsed) bool {
 	if strings.EqualFold(p.From, fromAddress(g.cfg.Outbound.From)) {
 		return true
 	}
-	_, domain, _ := strings.Cut(p.MessageID, "@")
-	return domain != "" && strings.EqualFold(domain, g.cfg.Outbound.ReplyDomain)
+	_, ours := address.MessageToken(p.MessageID, g.cfg.Outbound.ReplyDomain)
+	return ours
 }
 
 // copied is everyone on Cc, and on To except our own addresses (R8).
