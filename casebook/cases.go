@@ -474,27 +474,10 @@ func (b *Book) ReopenCase(ctx context.Context, caseID int64, by string) error {
 	return err
 }
 
-// EscalationReasons are the only reasons a case may be escalated for (R15),
-// each with the words notifications show; EscalationReasonNames lists them.
-var EscalationReasons = map[string]string{
-	"communication":      "agent communication skills",
-	"knowledge":          "agent technical knowledge",
-	"callback":           "pending callback or update",
-	"urgency":            "change in the issue's urgency",
-	"resolution":         "resolution not meeting expectations",
-	"time_to_resolution": "time to resolution",
-}
-
-// EscalationReasonNames is the keys of EscalationReasons in the order R15
-// gives them, for help and error messages.
-func EscalationReasonNames() string {
-	return "communication, knowledge, callback, urgency, resolution, time_to_resolution"
-}
-
 // Escalate escalates a case to management (R15): only once its initial
 // response time has passed, once, with one of EscalationReasons.
-func (b *Book) Escalate(ctx context.Context, caseID int64, reason, by string) error {
-	if _, ok := EscalationReasons[reason]; !ok {
+func (b *Book) Escalate(ctx context.Context, caseID int64, reason EscalationReason, by string) error {
+	if reason.Description() == "" {
 		return refuse("R15", "%q is not an escalation reason; use one of: %s", reason, EscalationReasonNames())
 	}
 	err := b.tx(ctx, func(tx *sql.Tx) error {
@@ -521,7 +504,7 @@ func (b *Book) Escalate(ctx context.Context, caseID int64, reason, by string) er
 			return fmt.Errorf("escalate case %d: %w", caseID, err)
 		}
 		data := caseData(c)
-		data["escalation_reason"] = EscalationReasons[reason]
+		data["escalation_reason"] = reason.Description()
 		return b.notifyFollowers(ctx, tx, c, templates.CaseEscalated, "", data)
 	})
 	if err == nil {

@@ -72,7 +72,7 @@ type Case struct {
 	ReopenedAt       *time.Time        `json:"reopened_at,omitempty"`
 	FollowUpOf       *int64            `json:"follow_up_of"`
 	EscalatedAt      *time.Time        `json:"escalated_at,omitempty"`
-	EscalationReason string            `json:"escalation_reason,omitempty"`
+	EscalationReason EscalationReason  `json:"escalation_reason,omitempty"`
 }
 
 // Watcher is someone notified of every update (R8).

@@ -139,7 +139,7 @@ func cmdCaseShow(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "Follow-up of: #%d\n", *c.FollowUpOf)
 	}
 	if c.EscalatedAt != nil {
-		fmt.Fprintf(e.stdout, "Escalated: %s (%s)\n", c.EscalatedAt.Format("2006-01-02 15:04"), casebook.EscalationReasons[c.EscalationReason])
+		fmt.Fprintf(e.stdout, "Escalated: %s (%s)\n", c.EscalatedAt.Format("2006-01-02 15:04"), c.EscalationReason.Description())
 	}
 	for _, w := range c.WatcherDetails {
 		note := ""
@@ -231,7 +231,8 @@ func cmdCaseEscalate(e *env, args []string) error {
 			if *reason == "" {
 				return "", usageError("case escalate needs --reason (%s)", casebook.EscalationReasonNames())
 			}
-			return fmt.Sprintf("case %d escalated (%s)", id, casebook.EscalationReasons[*reason]), e.book.Escalate(e.ctx, id, *reason, by)
+			r := casebook.EscalationReason(*reason)
+			return fmt.Sprintf("case %d escalated (%s)", id, r.Description()), e.book.Escalate(e.ctx, id, r, by)
 		})
 }
 
