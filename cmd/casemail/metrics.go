@@ -58,10 +58,11 @@ func newMetrics(book *casebook.Book, doors ...ingest.Transport) *metrics {
 func doors(cfg *config.Config) []ingest.Transport {
 	var out []ingest.Transport
 	if cfg.SMTP.Listen != "" {
-		out = append(out, ingest.TransportSMTP)
+		t := ingest.TransportSMTP
 		if cfg.SMTP.Protocol == "lmtp" {
-			out[0] = ingest.TransportLMTP
+			t = ingest.TransportLMTP
 		}
+		out = append(out, t)
 	}
 	if len(cfg.IMAP) > 0 {
 		out = append(out, ingest.TransportIMAP)
