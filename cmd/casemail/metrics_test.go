@@ -16,7 +16,7 @@ import (
 	"github.com/casemail/casemail/replytoken"
 )
 
-// Every labelled series of the configured doors is on /metrics at zero
+// docs/operations.md: every labelled series of the configured doors is on /metrics at zero
 // before the first mail: an alert on rate() or absent() works from the start.
 func TestMetricsStartAtZero(t *testing.T) {
 	b, err := casebook.Open(filepath.Join(t.TempDir(), "m.db"), casebook.Options{})
