@@ -141,7 +141,7 @@ func (b *Book) grant(ctx context.Context, org, by, grantee string, perms []Perm,
 		}
 		if source == "owner" && normAddr(by) != normAddr(o.Owner) {
 			// R16, R17: nobody but the owner grants.
-			return refuse("R16", "only the account owner of %s (%s) can grant shared access; %s cannot", org, o.Owner, normAddr(by))
+			return refuse(R16, "only the account owner of %s (%s) can grant shared access; %s cannot", org, o.Owner, normAddr(by))
 		}
 		g, err := b.account(ctx, tx, grantee)
 		if err != nil {
@@ -166,7 +166,7 @@ func (b *Book) Revoke(ctx context.Context, org, by, grantee string) error {
 			return err
 		}
 		if normAddr(by) != normAddr(o.Owner) {
-			return refuse("R18", "only the account owner of %s (%s) can revoke shared access", org, o.Owner)
+			return refuse(R18, "only the account owner of %s (%s) can revoke shared access", org, o.Owner)
 		}
 		g, err := b.grantOf(ctx, tx, org, grantee)
 		if err != nil {

@@ -339,7 +339,7 @@ func (b *Book) AddComment(ctx context.Context, caseID int64, by, body string) (C
 			return err
 		}
 		if c.Status == StatusClosed {
-			return refuse("R13", "case %d is closed: reopen it first with \"casemail case reopen %d\"", caseID, caseID)
+			return refuse(R13, "case %d is closed: reopen it first with \"casemail case reopen %d\"", caseID, caseID)
 		}
 		cm, err = b.addComment(ctx, tx, c, by, body, "", 0)
 		return err
@@ -365,7 +365,7 @@ func (b *Book) caseForActor(ctx context.Context, q querier, caseID int64, by str
 	}
 	if !ok {
 		// R7: do not tell an outsider more than that they cannot act.
-		return c, refuse("R7", "%s may not see case %d", normAddr(by), caseID)
+		return c, refuse(R7, "%s may not see case %d", normAddr(by), caseID)
 	}
 	return c, nil
 }
@@ -453,12 +453,12 @@ func (b *Book) ReopenCase(ctx context.Context, caseID int64, by string) error {
 			return fmt.Errorf("case %d is not closed", caseID)
 		}
 		if c.Imported {
-			return refuse("R14", "case %d comes from the retired system and cannot be reopened: open a follow-up with \"casemail case followup %d\"", caseID, caseID)
+			return refuse(R14, "case %d comes from the retired system and cannot be reopened: open a follow-up with \"casemail case followup %d\"", caseID, caseID)
 		}
 		now := b.now()
 		if now.After(b.ReopenDeadline(c)) {
 			days := int(now.Sub(*c.ClosedAt).Hours() / 24)
-			return refuse("R12", "case %d was closed %d days ago; the reopen window is %d days: open a follow-up with \"casemail case followup %d\"",
+			return refuse(R12, "case %d was closed %d days ago; the reopen window is %d days: open a follow-up with \"casemail case followup %d\"",
 				caseID, days, int(b.opt.ReopenWindow.Hours()/24), caseID)
 		}
 		if _, err := tx.ExecContext(ctx, b.query("case-reopen"), ms(now), caseID); err != nil {
@@ -478,7 +478,7 @@ func (b *Book) ReopenCase(ctx context.Context, caseID int64, by string) error {
 // response time has passed, once, with one of EscalationReasons.
 func (b *Book) Escalate(ctx context.Context, caseID int64, reason EscalationReason, by string) error {
 	if reason.Description() == "" {
-		return refuse("R15", "%q is not an escalation reason; use one of: %s", reason, EscalationReasonNames())
+		return refuse(R15, "%q is not an escalation reason; use one of: %s", reason, EscalationReasonNames())
 	}
 	err := b.tx(ctx, func(tx *sql.Tx) error {
 		c, err := b.caseForActor(ctx, tx, caseID, by)
@@ -497,7 +497,7 @@ func (b *Book) Escalate(ctx context.Context, caseID int64, reason EscalationReas
 		}
 		now := b.now()
 		if allowed := c.CreatedAt.Add(wait); now.Before(allowed) {
-			return refuse("R15", "case %d can be escalated only after its initial response time (%s for %s), from %s",
+			return refuse(R15, "case %d can be escalated only after its initial response time (%s for %s), from %s",
 				caseID, wait, c.Priority, allowed.Format("2006-01-02 15:04 MST"))
 		}
 		if _, err := tx.ExecContext(ctx, b.query("case-escalate"), ms(now), reason, caseID); err != nil {

@@ -282,11 +282,11 @@ func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messag
 		return 0, err
 	}
 	if !ok {
-		return 0, refuse("I6", "%s may not take part in case %d", normAddr(d.Author), c.ID)
+		return 0, refuse(I6, "%s may not take part in case %d", normAddr(d.Author), c.ID)
 	}
 	// R13: there is no reopening by mail, whatever the mail says.
 	if c.Status == StatusClosed || c.Imported {
-		return 0, refuse("R13", "case %d is closed", c.ID)
+		return 0, refuse(R13, "case %d is closed", c.ID)
 	}
 	body := d.Body
 	if strings.TrimSpace(body) == "" {

@@ -7,6 +7,27 @@ import (
 	"strings"
 )
 
+// Rule names a domain rule (R1-R20) or invariant (I1-I6) that refuses an
+// action (RuleError.Rule; RuleOf gives it as a string).
+type Rule string
+
+// The rules the casebook refuses by.
+const (
+	R1  Rule = "R1"  // registered sender
+	R2  Rule = "R2"  // verified address
+	R3  Rule = "R3"  // entitlement
+	R4  Rule = "R4"  // one organisation, chosen on purpose
+	R7  Rule = "R7"  // only participants see a case
+	R12 Rule = "R12" // reopen window
+	R13 Rule = "R13" // no reopening by mail
+	R14 Rule = "R14" // imported cases are read-only
+	R15 Rule = "R15" // escalation
+	R16 Rule = "R16" // only the owner grants (and R17: no re-granting)
+	R18 Rule = "R18" // external grants are stripped, not deleted
+	R19 Rule = "R19" // acting with shared access
+	I6  Rule = "I6"  // threads cannot be forged
+)
+
 // The rules for opening a case (docs: RULES R1-R4, R19), one function
 // each, named after what the rule says. MayOpen applies them in order for
 // mail, CheckOpen for the command line, and Record again inside its
@@ -15,7 +36,7 @@ import (
 // registeredSender: only a known account may open a case (R1).
 func registeredSender(s Sender) error {
 	if s.Account == nil {
-		return refuse("R1", "%s has no account: only registered users can open cases", s.Address)
+		return refuse(R1, "%s has no account: only registered users can open cases", s.Address)
 	}
 	return nil
 }
@@ -24,7 +45,7 @@ func registeredSender(s Sender) error {
 // case (R2).
 func verifiedAddress(s Sender) error {
 	if !s.Account.Verified {
-		return refuse("R2", "%s has not verified its email address", s.Address)
+		return refuse(R2, "%s has not verified its email address", s.Address)
 	}
 	return nil
 }
@@ -41,7 +62,7 @@ func (e *WhichOrgError) Error() string {
 }
 
 // Unwrap makes RuleOf answer R4.
-func (e *WhichOrgError) Unwrap() error { return &RuleError{Rule: "R4", Msg: e.Error()} }
+func (e *WhichOrgError) Unwrap() error { return &RuleError{Rule: R4, Msg: e.Error()} }
 
 // oneOrganisation: a case belongs to exactly one organisation, chosen on
 // purpose, never guessed (R4): the one the mail names (its route or plus
@@ -58,7 +79,7 @@ func oneOrganisation(s Sender, named string) (string, error) {
 	}
 	switch len(orgs) {
 	case 0:
-		return "", refuse("R19", "%s may not open cases for any organisation", s.Address)
+		return "", refuse(R19, "%s may not open cases for any organisation", s.Address)
 	case 1:
 		return orgs[0], nil
 	}
@@ -69,7 +90,7 @@ func oneOrganisation(s Sender, named string) (string, error) {
 // permission to (R19; the owner has it).
 func mayOpenFor(s Sender, org string) error {
 	if m, ok := s.Member(org); !ok || !m.Open {
-		return refuse("R19", "%s may not open cases for %s", s.Address, org)
+		return refuse(R19, "%s may not open cases for %s", s.Address, org)
 	}
 	return nil
 }
@@ -78,7 +99,7 @@ func mayOpenFor(s Sender, org string) error {
 // (R3).
 func entitled(o Org, product string) error {
 	if !slices.Contains(o.Products, product) {
-		return refuse("R3", "%s is not entitled to support for %s", o.Slug, product)
+		return refuse(R3, "%s is not entitled to support for %s", o.Slug, product)
 	}
 	return nil
 }

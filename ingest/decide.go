@@ -180,12 +180,12 @@ func urgentPriority(r config.Route, subject string) string {
 }
 
 // noticeOf is the notice that answers each refusal of MayOpen.
-var noticeOf = map[string]templates.Name{
-	"R1":  templates.NoticeUnknownSender,
-	"R2":  templates.NoticeUnverified,
-	"R3":  templates.NoticeNotEntitled,
-	"R4":  templates.NoticeWhichOrg,
-	"R19": templates.NoticeUnknownSender,
+var noticeOf = map[casebook.Rule]templates.Name{
+	casebook.R1:  templates.NoticeUnknownSender,
+	casebook.R2:  templates.NoticeUnverified,
+	casebook.R3:  templates.NoticeNotEntitled,
+	casebook.R4:  templates.NoticeWhichOrg,
+	casebook.R19: templates.NoticeUnknownSender,
 }
 
 // refuseOpening answers a refusal by the rules for opening a case with its
@@ -193,7 +193,7 @@ var noticeOf = map[string]templates.Name{
 // kept in quarantine.
 func (g *Gateway) refuseOpening(d *Decision, err error, in *inbound, sender string, route config.Route) (Decision, error) {
 	rule := casebook.RuleOf(err)
-	tmpl, ok := noticeOf[rule]
+	tmpl, ok := noticeOf[casebook.Rule(rule)]
 	if !ok {
 		if errors.Is(err, casebook.ErrNotFound) {
 			return d.set(casebook.ActQuarantine, fmt.Sprintf("the mail names an organisation that does not exist: %v", err)), nil
