@@ -33,20 +33,27 @@ func readMailFile(e *env, path string) ([]byte, error) {
 	return b, nil
 }
 
+// mailFileArg parses the flags of a command whose one argument is a mail
+// file ("-" for stdin) and reads the file.
+func mailFileArg(e *env, fs *flag.FlagSet, args []string) (path string, raw []byte, err error) {
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return "", nil, err
+	}
+	raw, err = readMailFile(e, pos[0])
+	return pos[0], raw, err
+}
+
 func cmdParse(e *env, args []string) error {
 	fs := e.flags("parse")
 	asJSON := fs.Bool("json", false, "JSON output")
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	raw, err := readMailFile(e, pos[0])
+	path, raw, err := mailFileArg(e, fs, args)
 	if err != nil {
 		return err
 	}
 	p, err := ingest.Parse(raw, message.Options{})
 	if err != nil {
-		return &exitError{code: exDataErr, err: fmt.Errorf("%s: %w", pos[0], err)}
+		return &exitError{code: exDataErr, err: fmt.Errorf("%s: %w", path, err)}
 	}
 	if *asJSON {
 		return e.printJSON(p)
@@ -78,11 +85,7 @@ func cmdRouteTest(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "JSON output")
 	var rcpts listFlag
 	fs.Var(&rcpts, "recipient", "envelope recipient (repeatable); default: from the headers")
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	raw, err := readMailFile(e, pos[0])
+	_, raw, err := mailFileArg(e, fs, args)
 	if err != nil {
 		return err
 	}
