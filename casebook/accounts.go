@@ -144,7 +144,7 @@ func (b *Book) grant(ctx context.Context, org, by, grantee string, perms []Perm,
 				return err
 			}
 			// R16: nobody but the owner grants, support staff included.
-			return refuse("R16", "only the account owner of %s (%s) can grant shared access; %s cannot", org, o.Owner, normAddr(by))
+			return refuse(R16, "only the account owner of %s (%s) can grant shared access; %s cannot", org, o.Owner, normAddr(by))
 		}
 		g, err := b.account(ctx, tx, grantee)
 		if err != nil {
@@ -174,7 +174,7 @@ func (b *Book) checkNoRegrant(ctx context.Context, q querier, org, owner, by str
 	if g.Revoked || len(g.Perms) == 0 {
 		return nil // no access left to pass on: R16 answers
 	}
-	return refuse("R17", "%s has shared access to %s and cannot pass it on: only the account owner (%s) can grant it", g.Grantee, org, owner)
+	return refuse(R17, "%s has shared access to %s and cannot pass it on: only the account owner (%s) can grant it", g.Grantee, org, owner)
 }
 
 // Revoke withdraws grantee's shared access to org (R18). Only the owner may.
@@ -187,7 +187,7 @@ func (b *Book) Revoke(ctx context.Context, org, by, grantee string) error {
 			return err
 		}
 		if normAddr(by) != normAddr(o.Owner) {
-			return refuse("R18", "only the account owner of %s (%s) can revoke shared access", org, o.Owner)
+			return refuse(R18, "only the account owner of %s (%s) can revoke shared access", org, o.Owner)
 		}
 		g, err := b.grantOf(ctx, tx, org, grantee)
 		if err != nil {
@@ -318,33 +318,11 @@ func (b *Book) checkOpen(ctx context.Context, q querier, addr, org, product stri
 	if err != nil {
 		return err
 	}
-	return b.checkSender(ctx, q, s, org, product)
-}
-
-// CheckSender is CheckOpen for a sender already looked up with Sender.
-func (b *Book) CheckSender(ctx context.Context, s Sender, org, product string) error {
-	return b.checkSender(ctx, b.rdb, s, org, product)
-}
-
-func (b *Book) checkSender(ctx context.Context, q querier, s Sender, org, product string) error {
-	if s.Account == nil {
-		return refuse("R1", "%s has no account: only registered users can open cases", s.Address)
+	if org == "" {
+		return fmt.Errorf("a case needs an organisation")
 	}
-	if !s.Account.Verified {
-		return refuse("R2", "%s has not verified its email address", s.Address)
-	}
-	o, err := b.org(ctx, q, org)
-	if err != nil {
-		return err
-	}
-	m, ok := s.Member(org)
-	if !ok || !m.Open {
-		return refuse("R19", "%s may not open cases for %s", s.Address, org)
-	}
-	if !slices.Contains(o.Products, product) {
-		return refuse("R3", "%s is not entitled to support for %s", org, product)
-	}
-	return nil
+	_, err = b.mayOpen(ctx, q, s, org, product)
+	return err
 }
 
 func checkAddr(a string) (string, error) {

@@ -262,13 +262,13 @@ func notFound(format string, a ...any) error {
 // RuleError is a refusal by one of the rules; Rule names it (e.g. "R12") and
 // the message is one sentence a user can act on.
 type RuleError struct {
-	Rule string
+	Rule Rule
 	Msg  string
 }
 
 func (e *RuleError) Error() string { return e.Msg }
 
-func refuse(rule, format string, a ...any) error {
+func refuse(rule Rule, format string, a ...any) error {
 	return &RuleError{Rule: rule, Msg: fmt.Sprintf(format, a...)}
 }
 
@@ -276,7 +276,7 @@ func refuse(rule, format string, a ...any) error {
 func RuleOf(err error) string {
 	var re *RuleError
 	if errors.As(err, &re) {
-		return re.Rule
+		return string(re.Rule)
 	}
 	return ""
 }

@@ -142,7 +142,7 @@ func TestOpenCaseNotifiesRequesterAndWatchers(t *testing.T) {
 	f.must(t, err)
 	got := map[string]string{}
 	for _, it := range items {
-		got[it.To] = it.Template + "/" + it.Locale
+		got[it.To] = string(it.Template) + "/" + it.Locale
 	}
 	want := map[string]string{"ann@acme.test": "case_opened/en", "carl@acme.test": "case_opened_watcher/fr", "ext@partner.test": "case_opened_watcher/fr"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/casemail/casemail/templates"
 )
 
 // NewCase is what opening a case needs (R6).
@@ -77,12 +79,9 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 	if _, err := tx.ExecContext(ctx, b.query("search-insert"), id, nc.Title+"\n"+nc.Description); err != nil {
 		return 0, fmt.Errorf("index case %d: %w", id, err)
 	}
-	for _, w := range nc.Watchers {
-		if w = normAddr(w); w == "" || w == normAddr(nc.Requester) {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, b.query("watcher-add"), id, w, "cc", ms(now)); err != nil {
-			return 0, fmt.Errorf("add watcher %s: %w", w, err)
+	for _, w := range newCaseWatchers(nc) {
+		if _, err := tx.ExecContext(ctx, b.query("watcher-add"), id, w.Address, w.AddedBy, ms(now)); err != nil {
+			return 0, fmt.Errorf("add watcher %s: %w", w.Address, err)
 		}
 	}
 	if nc.Imported {
@@ -96,24 +95,21 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 	if err != nil {
 		return 0, err
 	}
-	event, tmpl := "case_opened", "case_opened"
+	tmpl := templates.CaseOpened
 	if nc.FollowUpOf != 0 {
-		event, tmpl = "followup_opened", "followup_opened"
+		tmpl = templates.FollowUpOpened
 	}
 	data := caseData(c)
 	data["body"] = c.Description
 	if nc.FollowUpOf != 0 {
 		data["follow_up_of"] = fmt.Sprint(nc.FollowUpOf)
 	}
-	if err := b.enqueue(ctx, tx, notice{Event: event, Template: tmpl, To: c.Requester, CaseID: id, Data: data, Locale: nc.Locale}); err != nil {
-		return 0, err
-	}
-	for _, w := range c.WatcherDetails {
-		t := "case_opened_watcher"
-		if nc.FollowUpOf != 0 {
-			t = "followup_opened"
+	for _, to := range audience(c, "") {
+		t := tmpl
+		if to != normAddr(c.Requester) && nc.FollowUpOf == 0 {
+			t = templates.CaseOpenedWatcher
 		}
-		if err := b.enqueue(ctx, tx, notice{Event: event, Template: t, To: w.Address, CaseID: id, Data: data, Locale: nc.Locale}); err != nil {
+		if err := b.enqueue(ctx, tx, notice{Event: string(tmpl), Template: t, To: to, CaseID: id, Data: data, Locale: nc.Locale}); err != nil {
 			return 0, err
 		}
 	}
@@ -343,7 +339,7 @@ func (b *Book) AddComment(ctx context.Context, caseID int64, by, body string) (C
 			return err
 		}
 		if c.Status == StatusClosed {
-			return refuse("R13", "case %d is closed: reopen it first with \"casemail case reopen %d\"", caseID, caseID)
+			return refuse(R13, "case %d is closed: reopen it first with \"casemail case reopen %d\"", caseID, caseID)
 		}
 		cm, err = b.addComment(ctx, tx, c, by, body, "", 0)
 		return err
@@ -369,7 +365,7 @@ func (b *Book) caseForActor(ctx context.Context, q querier, caseID int64, by str
 	}
 	if !ok {
 		// R7: do not tell an outsider more than that they cannot act.
-		return c, refuse("R7", "%s may not see case %d", normAddr(by), caseID)
+		return c, refuse(R7, "%s may not see case %d", normAddr(by), caseID)
 	}
 	return c, nil
 }
@@ -392,27 +388,18 @@ func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, ful
 	}
 	data := caseData(c)
 	data["author"], data["body"] = cm.Author, body
-	return cm, b.notifyFollowers(ctx, tx, c, "comment_added", cm.Author, data)
+	return cm, b.notifyFollowers(ctx, tx, c, templates.CommentAdded, cm.Author, data)
 }
 
 // notifyFollowers queues template for the requester and every watcher not
 // suppressed, except exclude (the author of the change).
-func (b *Book) notifyFollowers(ctx context.Context, tx *sql.Tx, c Case, template, exclude string, data map[string]string) error {
-	to := []string{c.Requester}
-	c2, err := b.caseTx(ctx, tx, c.ID)
+func (b *Book) notifyFollowers(ctx context.Context, tx *sql.Tx, c Case, template templates.Name, exclude string, data map[string]string) error {
+	c, err := b.caseTx(ctx, tx, c.ID) // the watchers as they are now
 	if err != nil {
 		return err
 	}
-	for _, w := range c2.WatcherDetails {
-		if !w.Suppressed {
-			to = append(to, w.Address)
-		}
-	}
-	for _, addr := range to {
-		if normAddr(addr) == normAddr(exclude) {
-			continue
-		}
-		if err := b.enqueue(ctx, tx, notice{Event: template, Template: template, To: addr, CaseID: c.ID, Data: data}); err != nil {
+	for _, addr := range audience(c, exclude) {
+		if err := b.enqueue(ctx, tx, notice{Event: string(template), Template: template, To: addr, CaseID: c.ID, Data: data}); err != nil {
 			return err
 		}
 	}
@@ -437,7 +424,7 @@ func (b *Book) CloseCase(ctx context.Context, caseID int64, by string) error {
 		data := caseData(c)
 		data["status"] = string(StatusClosed)
 		data["reopen_until"] = now.Add(b.opt.ReopenWindow).Format("2006-01-02")
-		return b.notifyFollowers(ctx, tx, c, "case_closed", by, data)
+		return b.notifyFollowers(ctx, tx, c, templates.CaseClosed, by, data)
 	})
 	if err == nil {
 		b.wake()
@@ -466,12 +453,12 @@ func (b *Book) ReopenCase(ctx context.Context, caseID int64, by string) error {
 			return fmt.Errorf("case %d is not closed", caseID)
 		}
 		if c.Imported {
-			return refuse("R14", "case %d comes from the retired system and cannot be reopened: open a follow-up with \"casemail case followup %d\"", caseID, caseID)
+			return refuse(R14, "case %d comes from the retired system and cannot be reopened: open a follow-up with \"casemail case followup %d\"", caseID, caseID)
 		}
 		now := b.now()
 		if now.After(b.ReopenDeadline(c)) {
 			days := int(now.Sub(*c.ClosedAt).Hours() / 24)
-			return refuse("R12", "case %d was closed %d days ago; the reopen window is %d days: open a follow-up with \"casemail case followup %d\"",
+			return refuse(R12, "case %d was closed %d days ago; the reopen window is %d days: open a follow-up with \"casemail case followup %d\"",
 				caseID, days, int(b.opt.ReopenWindow.Hours()/24), caseID)
 		}
 		if _, err := tx.ExecContext(ctx, b.query("case-reopen"), ms(now), caseID); err != nil {
@@ -479,7 +466,7 @@ func (b *Book) ReopenCase(ctx context.Context, caseID int64, by string) error {
 		}
 		data := caseData(c)
 		data["status"] = string(StatusOpen)
-		return b.notifyFollowers(ctx, tx, c, "case_reopened", by, data)
+		return b.notifyFollowers(ctx, tx, c, templates.CaseReopened, by, data)
 	})
 	if err == nil {
 		b.wake()
@@ -487,21 +474,11 @@ func (b *Book) ReopenCase(ctx context.Context, caseID int64, by string) error {
 	return err
 }
 
-// EscalationReasons are the only reasons a case may be escalated for (R15).
-var EscalationReasons = map[string]string{
-	"communication":      "agent communication skills",
-	"knowledge":          "agent technical knowledge",
-	"callback":           "pending callback or update",
-	"urgency":            "change in the issue's urgency",
-	"resolution":         "resolution not meeting expectations",
-	"time_to_resolution": "time to resolution",
-}
-
 // Escalate escalates a case to management (R15): only once its initial
 // response time has passed, once, with one of EscalationReasons.
-func (b *Book) Escalate(ctx context.Context, caseID int64, reason, by string) error {
-	if _, ok := EscalationReasons[reason]; !ok {
-		return refuse("R15", "%q is not an escalation reason; use one of: communication, knowledge, callback, urgency, resolution, time_to_resolution", reason)
+func (b *Book) Escalate(ctx context.Context, caseID int64, reason EscalationReason, by string) error {
+	if reason.Description() == "" {
+		return refuse(R15, "%q is not an escalation reason; use one of: %s", reason, EscalationReasonNames())
 	}
 	err := b.tx(ctx, func(tx *sql.Tx) error {
 		c, err := b.caseForActor(ctx, tx, caseID, by)
@@ -520,15 +497,15 @@ func (b *Book) Escalate(ctx context.Context, caseID int64, reason, by string) er
 		}
 		now := b.now()
 		if allowed := c.CreatedAt.Add(wait); now.Before(allowed) {
-			return refuse("R15", "case %d can be escalated only after its initial response time (%s for %s), from %s",
+			return refuse(R15, "case %d can be escalated only after its initial response time (%s for %s), from %s",
 				caseID, wait, c.Priority, allowed.Format("2006-01-02 15:04 MST"))
 		}
 		if _, err := tx.ExecContext(ctx, b.query("case-escalate"), ms(now), reason, caseID); err != nil {
 			return fmt.Errorf("escalate case %d: %w", caseID, err)
 		}
 		data := caseData(c)
-		data["escalation_reason"] = EscalationReasons[reason]
-		return b.notifyFollowers(ctx, tx, c, "case_escalated", "", data)
+		data["escalation_reason"] = reason.Description()
+		return b.notifyFollowers(ctx, tx, c, templates.CaseEscalated, "", data)
 	})
 	if err == nil {
 		b.wake()
@@ -573,12 +550,7 @@ func (b *Book) followUp(ctx context.Context, tx *sql.Tx, caseID int64, by, title
 	if description == "" {
 		description = fmt.Sprintf("Follow-up of case #%d.", caseID)
 	}
-	watchers := append([]string{}, orig.Watchers...)
-	if normAddr(requester) != normAddr(orig.Requester) {
-		watchers = append(watchers, orig.Requester)
-	}
-	return b.openCase(ctx, tx, NewCase{Org: orig.Org, Product: orig.Product, Team: orig.Team, Priority: orig.Priority,
-		Title: title, Description: description, Requester: requester, Watchers: watchers, FollowUpOf: caseID}, messageID)
+	return b.openCase(ctx, tx, followUpOf(orig, requester, title, description), messageID)
 }
 
 // AddWatcher adds addr as a watcher of a case (R8) and tells them how to stop.
@@ -601,7 +573,7 @@ func (b *Book) AddWatcher(ctx context.Context, caseID int64, addr string) error 
 		}
 		data := caseData(c)
 		data["watcher"] = a
-		return b.enqueue(ctx, tx, notice{Event: "watcher_added", Template: "watcher_added", To: a, CaseID: caseID, Data: data})
+		return b.enqueue(ctx, tx, notice{Event: string(templates.WatcherAdded), Template: templates.WatcherAdded, To: a, CaseID: caseID, Data: data})
 	})
 	if err == nil {
 		b.wake()
@@ -609,7 +581,8 @@ func (b *Book) AddWatcher(ctx context.Context, caseID int64, addr string) error 
 	return err
 }
 
-// RemoveWatcher stops addr watching a case.
+// RemoveWatcher stops addr watching a case; ErrNotWatching when addr does
+// not watch it.
 func (b *Book) RemoveWatcher(ctx context.Context, caseID int64, addr string) error {
 	if _, err := b.Case(ctx, caseID); err != nil {
 		return err
@@ -619,7 +592,7 @@ func (b *Book) RemoveWatcher(ctx context.Context, caseID int64, addr string) err
 		return fmt.Errorf("remove watcher: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%s does not watch case %d", normAddr(addr), caseID)
+		return fmt.Errorf("%s does not watch case %d: %w", normAddr(addr), caseID, ErrNotWatching)
 	}
 	return nil
 }

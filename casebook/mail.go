@@ -12,6 +12,8 @@ import (
 	"io"
 	"strings"
 	"sync"
+
+	"github.com/casemail/casemail/templates"
 )
 
 // rawChunk is the size of one stored piece of a raw message.
@@ -152,7 +154,7 @@ const (
 
 // Notice is a refusal notice to queue with a refused message.
 type Notice struct {
-	Template string
+	Template templates.Name
 	To       string
 	Locale   string
 	Data     map[string]string
@@ -244,7 +246,7 @@ func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 				return err
 			}
 			if ok {
-				err = b.enqueue(ctx, tx, notice{Event: d.Notice.Template, Template: d.Notice.Template, To: d.Notice.To, CaseID: caseID, Data: d.Notice.Data, Locale: d.Notice.Locale})
+				err = b.enqueue(ctx, tx, notice{Event: string(d.Notice.Template), Template: d.Notice.Template, To: d.Notice.To, CaseID: caseID, Data: d.Notice.Data, Locale: d.Notice.Locale})
 				if err != nil {
 					return err
 				}
@@ -280,11 +282,11 @@ func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messag
 		return 0, err
 	}
 	if !ok {
-		return 0, refuse("I6", "%s may not take part in case %d", normAddr(d.Author), c.ID)
+		return 0, refuse(I6, "%s may not take part in case %d", normAddr(d.Author), c.ID)
 	}
 	// R13: there is no reopening by mail, whatever the mail says.
 	if c.Status == StatusClosed || c.Imported {
-		return 0, refuse("R13", "case %d is closed", c.ID)
+		return 0, refuse(R13, "case %d is closed", c.ID)
 	}
 	body := d.Body
 	if strings.TrimSpace(body) == "" {

@@ -10,12 +10,15 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/casemail/casemail/address"
+	"github.com/casemail/casemail/templates"
 )
 
 // notice is one notification to queue.
 type notice struct {
 	Event    string
-	Template string
+	Template templates.Name
 	To       string
 	CaseID   int64
 	Data     map[string]string
@@ -57,12 +60,12 @@ func (b *Book) enqueue(ctx context.Context, tx *sql.Tx, n notice) error {
 }
 
 // noticeAllowed applies the per-sender rate limit of refusal notices (I5).
-func (b *Book) noticeAllowed(ctx context.Context, tx *sql.Tx, to string) (bool, error) {
+func (b *Book) noticeAllowed(ctx context.Context, q querier, to string) (bool, error) {
 	if b.opt.NoticesPerHour <= 0 {
 		return true, nil
 	}
 	var n int
-	err := tx.QueryRowContext(ctx, b.query("outbox-notices-since"), normAddr(to), ms(b.now().Add(-time.Hour))).Scan(&n)
+	err := q.QueryRowContext(ctx, b.query("outbox-notices-since"), normAddr(to), ms(b.now().Add(-time.Hour))).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("count notices: %w", err)
 	}
@@ -170,7 +173,9 @@ func (b *Book) outboxWhere(ctx context.Context, q querier, where string, args ..
 }
 
 // MessageIDOf is the Message-ID (without <>) a notification is sent with.
-func (b *Book) MessageIDOf(token string) string { return token + "@" + b.opt.MessageIDDomain }
+func (b *Book) MessageIDOf(token string) string {
+	return address.MessageID(token, b.opt.MessageIDDomain)
+}
 
 // CaseThread lists the Message-IDs (without <>) of a case's mails, oldest
 // first: its inbound mails and the notifications already sent.

@@ -2,6 +2,8 @@ package casebook
 
 import (
 	"time"
+
+	"github.com/casemail/casemail/templates"
 )
 
 // Account is a person who writes to support: a customer, or an agent.
@@ -70,7 +72,7 @@ type Case struct {
 	ReopenedAt       *time.Time        `json:"reopened_at,omitempty"`
 	FollowUpOf       *int64            `json:"follow_up_of"`
 	EscalatedAt      *time.Time        `json:"escalated_at,omitempty"`
-	EscalationReason string            `json:"escalation_reason,omitempty"`
+	EscalationReason EscalationReason  `json:"escalation_reason,omitempty"`
 }
 
 // Watcher is someone notified of every update (R8).
@@ -104,6 +106,9 @@ const (
 	OutcomeIgnored      Outcome = "ignored"
 )
 
+// Outcomes lists every outcome, for counters that start at zero.
+var Outcomes = []Outcome{OutcomeCaseOpened, OutcomeCommentAdded, OutcomeRefused, OutcomeQuarantined, OutcomeIgnored}
+
 // Message is the record of one inbound mail.
 type Message struct {
 	ID          int64     `json:"id"`
@@ -135,12 +140,12 @@ const (
 // OutboxItem is one notification to send, written in the same transaction as
 // the change that causes it (I3).
 type OutboxItem struct {
-	ID       int64  `json:"id"`
-	Event    string `json:"event"`    // what happened, e.g. "comment_added"
-	Template string `json:"template"` // which template renders it
-	To       string `json:"to"`
-	Locale   string `json:"locale"`
-	CaseID   *int64 `json:"case_id"`
+	ID       int64          `json:"id"`
+	Event    string         `json:"event"`    // what happened, e.g. "comment_added"
+	Template templates.Name `json:"template"` // which template renders it
+	To       string         `json:"to"`
+	Locale   string         `json:"locale"`
+	CaseID   *int64         `json:"case_id"`
 	// Token is random and unique: the notification's Message-ID is
 	// <Token@reply_domain> and its return path bounce+Token@reply_domain, so a
 	// reply or a bounce finds this row.

@@ -16,6 +16,7 @@ import (
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/message"
+	"github.com/casemail/casemail/replytoken"
 )
 
 // benchMail is the mail bench/ingest-smtp.sh sends with smtp-source; another
@@ -72,7 +73,7 @@ func BenchmarkReceive(b *testing.B) {
 	raw := benchMail(b)
 	cfg := config.Default()
 	book := benchBook(b, cfg)
-	gw, err := New(book, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	gw, err := New(book, cfg, replytoken.New(book.Secret()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func BenchmarkReceive(b *testing.B) {
 		if err != nil {
 			return err
 		}
-		if out.Result != string(casebook.OutcomeCaseOpened) || out.Duplicate {
+		if out.Result != casebook.OutcomeCaseOpened || out.Duplicate {
 			return fmt.Errorf("mail %d: outcome %s (%s), duplicate %v; want a new case", n, out.Result, out.Reason, out.Duplicate)
 		}
 		return nil

@@ -1,15 +1,18 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/message"
-	"github.com/casemail/casemail/replytoken"
+	"github.com/casemail/casemail/templates"
 )
 
 // Decision is what the gateway does with one message; "casemail route test
@@ -20,7 +23,7 @@ type Decision struct {
 	Org     string          `json:"org"`
 	Product string          `json:"product"`
 	Reasons []string        `json:"reasons"`
-	Notify  []string        `json:"notify"`
+	Notify  []string        `json:"notify"` // who is mailed (casebook.Book.Audience); filled by Decide only
 
 	delivery casebook.Delivery
 	suppress []string // watcher addresses to suppress after a hard bounce
@@ -30,10 +33,14 @@ type Decision struct {
 // maxReceived is where a chain of Received fields means a mail loop.
 const maxReceived = 40
 
-// Decide returns the decision for raw without applying anything.
+// Decide returns the decision for raw, and who would be mailed, without
+// applying anything.
 func (g *Gateway) Decide(ctx context.Context, env Envelope, raw []byte) (Decision, *message.Parsed, error) {
 	in := g.read(raw, env)
 	d, err := g.decide(ctx, in)
+	if err == nil {
+		d.Notify, err = g.book.Audience(ctx, d.delivery)
+	}
 	return d, in.parsed, err
 }
 
@@ -71,13 +78,13 @@ func (g *Gateway) decide(ctx context.Context, in *inbound) (Decision, error) {
 		return set(casebook.ActIgnore, "mail from "+local+": not answered (I5)"), nil
 	}
 
-	// Unsubscribe: LOCAL+unsubscribe-TOKEN@reply_domain.
+	// Unsubscribe (R8): the address is LOCAL+unsubscribe-TOKEN@reply_domain.
 	for _, rcpt := range g.recipients(in) {
-		tok, ok := replytoken.FromAddress(rcpt, g.cfg.Outbound.ReplyDomain)
-		if !ok || !strings.HasPrefix(tok, "unsubscribe-") {
+		kind, tok := address.Parse(rcpt, g.local, g.cfg.Outbound.ReplyDomain)
+		if kind != address.Unsubscribe {
 			continue
 		}
-		caseID, err := g.signer.Verify(strings.TrimPrefix(tok, "unsubscribe-"), sender, g.now())
+		caseID, err := g.signer.Verify(tok, sender, g.now())
 		if err != nil {
 			return set(casebook.ActQuarantine, "unsubscribe request with an invalid token: "+err.Error()), nil
 		}
@@ -110,17 +117,16 @@ func (g *Gateway) onCase(ctx context.Context, in *inbound, d *Decision, c *caseb
 	p := in.parsed
 	if c.Imported {
 		// R14: the retired system's cases are read-only: invite a follow-up.
-		g.notice(d, "notice_imported_case", sender, in, c)
+		g.notice(d, templates.NoticeImportedCase, sender, in, c)
 		return set(casebook.ActRefuse, fmt.Sprintf("case %d was imported from the retired system: reply kept, not added (R14)", c.ID)), nil
 	}
 	if c.Status == casebook.StatusClosed {
 		if g.cfg.Policy.ClosedReply == "followup" {
 			d.delivery.Open = casebook.NewCase{FollowUpOf: c.ID, Requester: sender, Title: p.Subject, Description: p.Text, Locale: g.routeLocale(in)}
-			d.Notify = []string{sender}
 			return set(casebook.ActOpen, fmt.Sprintf("case %d is closed: a follow-up is opened (R14, policy.closed_reply = \"followup\")", c.ID)), nil
 		}
 		// R13: kept, not a comment, the case stays closed, the sender is told how to reopen.
-		g.notice(d, "notice_closed_case", sender, in, c)
+		g.notice(d, templates.NoticeClosedCase, sender, in, c)
 		d.delivery.Notice.Data["reopen_until"] = g.book.ReopenDeadline(*c).Format("2006-01-02")
 		return set(casebook.ActRefuse, fmt.Sprintf("case %d is closed: a reply by mail never reopens it (R13)", c.ID)), nil
 	}
@@ -128,11 +134,11 @@ func (g *Gateway) onCase(ctx context.Context, in *inbound, d *Decision, c *caseb
 	d.delivery.Body = p.ReplyText
 	d.delivery.FullText = p.Text
 	d.delivery.AddWatchers = g.copied(in, c.Requester)
-	d.Notify = followers(c, d.delivery.AddWatchers, sender)
 	return set(casebook.ActComment, fmt.Sprintf("reply to case %d becomes a comment (R9)", c.ID)), nil
 }
 
-// newCase routes a mail that belongs to no case.
+// newCase routes a mail that belongs to no case: the rules in the order
+// they apply, each decided by the function named after it.
 func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender string) (Decision, error) {
 	set := d.set
 	p := in.parsed
@@ -141,73 +147,70 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 		return set(casebook.ActQuarantine, fmt.Sprintf("no route for %s", strings.Join(g.recipients(in), ", "))), nil
 	}
 	d.Product = route.Product
-	if route.Action == "redirect" {
-		// R5: this desk does not handle such requests.
-		g.notice(d, route.Template, sender, in, nil)
+	if redirectsElsewhere(route) {
+		g.notice(d, templates.Name(route.Template), sender, in, nil)
 		return set(casebook.ActRefuse, fmt.Sprintf("%s redirects elsewhere (R5)", route.Address)), nil
 	}
 	s, err := g.book.Sender(ctx, sender)
 	if err != nil {
 		return *d, err
 	}
-	if s.Account == nil {
-		g.notice(d, "notice_unknown_sender", sender, in, nil)
-		return set(casebook.ActRefuse, fmt.Sprintf("%s has no account (R1)", sender)), nil
-	}
-	if !s.Account.Verified {
-		g.notice(d, "notice_unverified", sender, in, nil)
-		return set(casebook.ActRefuse, fmt.Sprintf("%s has not verified its address (R2)", sender)), nil
-	}
-	// R4: the organisation comes from the route, a plus tag, or the sender's only organisation.
-	org := route.Org
-	if org == "" {
-		org = tag
-	}
-	if org == "" {
-		var orgs []string
-		for _, m := range s.Orgs {
-			if m.Open {
-				orgs = append(orgs, m.Org)
-			}
-		}
-		switch len(orgs) {
-		case 0:
-			g.notice(d, "notice_unknown_sender", sender, in, nil)
-			return set(casebook.ActRefuse, fmt.Sprintf("%s may not open cases for any organisation (R19)", sender)), nil
-		case 1:
-			org = orgs[0]
-		default:
-			g.notice(d, "notice_which_org", sender, in, nil)
-			var addrs []string
-			for _, o := range orgs {
-				addrs = append(addrs, o+": "+plusAddress(route.Address, o))
-			}
-			d.delivery.Notice.Data["addresses"] = strings.Join(addrs, "\n")
-			return set(casebook.ActRefuse, fmt.Sprintf("%s belongs to %s and the mail does not say which (R4)", sender, strings.Join(orgs, ", "))), nil
-		}
-	}
+	org, err := g.book.MayOpen(ctx, s, cmp.Or(route.Org, tag), route.Product) // R1, R2, R4, R19, R3
 	d.Org = org
-	if err := g.book.CheckSender(ctx, s, org, route.Product); err != nil {
-		tmpl := map[string]string{"R1": "notice_unknown_sender", "R2": "notice_unverified", "R3": "notice_not_entitled", "R19": "notice_unknown_sender"}[casebook.RuleOf(err)]
-		if tmpl == "" {
-			if errors.Is(err, casebook.ErrNotFound) {
-				return set(casebook.ActQuarantine, fmt.Sprintf("route names organisation %q, which does not exist", org)), nil
-			}
-			return *d, err
-		}
-		g.notice(d, tmpl, sender, in, nil)
-		d.delivery.Notice.Data["org"], d.delivery.Notice.Data["product"] = org, route.Product
-		return set(casebook.ActRefuse, err.Error()+" ("+casebook.RuleOf(err)+")"), nil
+	if err != nil {
+		return g.refuseOpening(d, err, in, sender, route)
 	}
-	priority := route.Priority
-	if strings.Contains(strings.ToUpper(p.Subject), "[P1]") {
-		priority = "P1" // R20: the urgent marker
-	}
-	watchers := g.copied(in, sender)
-	d.delivery.Open = casebook.NewCase{Org: org, Product: route.Product, Team: route.Team, Priority: priority,
+	watchers := g.copied(in, sender) // R8
+	d.delivery.Open = casebook.NewCase{Org: org, Product: route.Product, Team: route.Team, Priority: urgentPriority(route, p.Subject),
 		Title: p.Subject, Description: strings.TrimSpace(p.Text), Requester: sender, Watchers: watchers, Locale: g.routeLocale(in)}
-	d.Notify = append([]string{sender}, watchers...)
 	return set(casebook.ActOpen, fmt.Sprintf("new case for %s / %s via %s (R6)", org, route.Product, route.Address)), nil
+}
+
+// redirectsElsewhere: some requests do not belong to this desk at all; their
+// route answers with a templated redirect and opens nothing (R5).
+func redirectsElsewhere(r config.Route) bool { return r.Action == "redirect" }
+
+// urgentPriority: a route or the [P1] marker in the subject gives a case the
+// top priority (R20); otherwise the route's priority, or the default.
+func urgentPriority(r config.Route, subject string) string {
+	if strings.Contains(strings.ToUpper(subject), "[P1]") {
+		return "P1"
+	}
+	return r.Priority
+}
+
+// noticeOf is the notice that answers each refusal of MayOpen.
+var noticeOf = map[casebook.Rule]templates.Name{
+	casebook.R1:  templates.NoticeUnknownSender,
+	casebook.R2:  templates.NoticeUnverified,
+	casebook.R3:  templates.NoticeNotEntitled,
+	casebook.R4:  templates.NoticeWhichOrg,
+	casebook.R19: templates.NoticeUnknownSender,
+}
+
+// refuseOpening answers a refusal by the rules for opening a case with its
+// notice; an organisation that does not exist is the operator's mistake,
+// kept in quarantine.
+func (g *Gateway) refuseOpening(d *Decision, err error, in *inbound, sender string, route config.Route) (Decision, error) {
+	rule := casebook.RuleOf(err)
+	tmpl, ok := noticeOf[casebook.Rule(rule)]
+	if !ok {
+		if errors.Is(err, casebook.ErrNotFound) {
+			return d.set(casebook.ActQuarantine, fmt.Sprintf("the mail names an organisation that does not exist: %v", err)), nil
+		}
+		return *d, err
+	}
+	g.notice(d, tmpl, sender, in, nil)
+	d.delivery.Notice.Data["org"], d.delivery.Notice.Data["product"] = d.Org, route.Product
+	var which *casebook.WhichOrgError
+	if errors.As(err, &which) {
+		var addrs []string
+		for _, o := range which.Orgs {
+			addrs = append(addrs, o+": "+address.Tag(route.Address, o))
+		}
+		d.delivery.Notice.Data["addresses"] = strings.Join(addrs, "\n")
+	}
+	return d.set(casebook.ActRefuse, err.Error()+" ("+rule+")"), nil
 }
 
 // set records the action and one more reason.
@@ -219,13 +222,12 @@ func (d *Decision) set(a casebook.Action, reason string) Decision {
 }
 
 // notice attaches a refusal notice to the sender.
-func (g *Gateway) notice(d *Decision, template, to string, in *inbound, c *casebook.Case) {
+func (g *Gateway) notice(d *Decision, template templates.Name, to string, in *inbound, c *casebook.Case) {
 	data := map[string]string{"subject": in.parsed.Subject, "in_reply_to": in.parsed.MessageID, "references": strings.Join(append(in.parsed.References, in.parsed.MessageID), " ")}
 	if c != nil {
 		data["case_id"], data["title"], data["org"], data["product"], data["status"] = fmt.Sprint(c.ID), c.Title, c.Org, c.Product, string(c.Status)
 	}
 	d.delivery.Notice = &casebook.Notice{Template: template, To: to, Locale: g.routeLocale(in), Data: data}
-	d.Notify = []string{to}
 }
 
 // bounce handles a non-delivery report: never answered (I5); a hard bounce of
@@ -235,13 +237,13 @@ func (g *Gateway) bounce(ctx context.Context, in *inbound, d *Decision) (Decisio
 	b := in.parsed.Bounce
 	var tokens []string
 	for _, r := range in.env.Recipients {
-		if tok, ok := replytoken.FromAddress(r, g.cfg.Outbound.ReplyDomain); ok && strings.HasPrefix(strings.ToLower(r), "bounce+") {
+		if kind, tok := address.Parse(r, g.local, g.cfg.Outbound.ReplyDomain); kind == address.Bounce {
 			tokens = append(tokens, tok)
 		}
 	}
-	if b != nil && b.OriginalMessageID != "" {
-		if local, domain, ok := strings.Cut(b.OriginalMessageID, "@"); ok && strings.EqualFold(domain, g.cfg.Outbound.ReplyDomain) {
-			tokens = append(tokens, local)
+	if b != nil {
+		if tok, ok := address.MessageToken(b.OriginalMessageID, g.cfg.Outbound.ReplyDomain); ok {
+			tokens = append(tokens, tok)
 		}
 	}
 	for _, tok := range tokens {
@@ -273,8 +275,7 @@ func (g *Gateway) sideEffects(ctx context.Context, in *inbound, d Decision) erro
 		}
 	}
 	if d.unwatch != 0 {
-		err := g.book.RemoveWatcher(ctx, d.unwatch, in.parsed.From)
-		if err != nil && !strings.Contains(err.Error(), "does not watch") && !errors.Is(err, casebook.ErrNotFound) {
+		if err := g.book.Unsubscribe(ctx, d.unwatch, in.parsed.From); err != nil && !errors.Is(err, casebook.ErrNotFound) {
 			return err
 		}
 	}
@@ -286,8 +287,8 @@ func (g *Gateway) isOwn(p *message.Parsed) bool {
 	if strings.EqualFold(p.From, fromAddress(g.cfg.Outbound.From)) {
 		return true
 	}
-	_, domain, _ := strings.Cut(p.MessageID, "@")
-	return domain != "" && strings.EqualFold(domain, g.cfg.Outbound.ReplyDomain)
+	_, ours := address.MessageToken(p.MessageID, g.cfg.Outbound.ReplyDomain)
+	return ours
 }
 
 // copied is everyone on Cc, and on To except our own addresses (R8).
@@ -307,19 +308,9 @@ func (g *Gateway) copied(in *inbound, except string) []string {
 // tag), our From, or anything on the reply domain.
 func (g *Gateway) isOurs(addr string) bool {
 	addr = strings.ToLower(addr)
-	if g.own[addr] || g.own[stripPlus(addr)] {
+	if base, _ := address.Split(addr); g.own[addr] || g.own[base] {
 		return true
 	}
 	_, domain, _ := strings.Cut(addr, "@")
 	return strings.EqualFold(domain, g.cfg.Outbound.ReplyDomain)
-}
-
-func followers(c *casebook.Case, added []string, exclude string) []string {
-	var out []string
-	for _, a := range append(append([]string{c.Requester}, c.Watchers...), added...) {
-		if a != exclude && !slices.Contains(out, a) {
-			out = append(out, a)
-		}
-	}
-	return out
 }

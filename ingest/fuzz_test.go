@@ -26,18 +26,6 @@ func FuzzSubjectTag(f *testing.F) {
 	})
 }
 
-func FuzzSplitPlus(f *testing.F) {
-	for _, s := range []string{"support+acme@x.test", "a@b", "+@", "@@+", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, addr string) {
-		base, tag := splitPlus(addr)
-		if len(base)+len(tag) > len(addr) {
-			t.Fatalf("splitPlus(%q) grew: %q %q", addr, base, tag)
-		}
-	})
-}
-
 // FuzzFingerprintStream: the streaming fingerprint equals Fingerprint for
 // any bytes, Message-ID and write size (I2).
 func FuzzFingerprintStream(f *testing.F) {

@@ -37,21 +37,27 @@ type Gateway struct {
 	log    *slog.Logger
 	now    func() time.Time
 	own    map[string]bool // our own addresses: never watchers
+	local  string          // the local part of outbound.from, that our reply addresses use
 	memMax int64           // inMemoryMax; tests lower it to take the streaming path
 }
 
-// New returns a Gateway over book with the routes and policy of cfg.
-func New(book *casebook.Book, cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+// New returns a Gateway over book with the routes and policy of cfg;
+// signer checks the reply and unsubscribe tokens outbound signed with it.
+func New(book *casebook.Book, cfg *config.Config, signer *replytoken.Signer, log *slog.Logger) (*Gateway, error) {
+	if signer == nil {
+		return nil, errors.New("ingest: a reply token signer is required")
+	}
 	tag, err := NewSubjectTag(cfg.Policy.SubjectTag)
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{book: book, cfg: cfg, signer: replytoken.New(book.Secret()), tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax}
+	g := &Gateway{book: book, cfg: cfg, signer: signer, tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax}
 	for _, r := range cfg.Routes {
 		g.own[strings.ToLower(r.Address)] = true
 	}
 	if a, err := mail.ParseAddress(cfg.Outbound.From); err == nil {
 		g.own[strings.ToLower(a.Address)] = true
+		g.local, _, _ = strings.Cut(a.Address, "@")
 	}
 	return g, nil
 }
@@ -94,7 +100,9 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 	}
 
 	if prev, err := g.book.MessageByFingerprint(ctx, in.msg.Fingerprint); err == nil {
-		return outcomeOf(prev, true), nil // I2
+		out := outcomeOf(prev, true) // I2
+		out.Unusable = in.notMail    // the same input gets the same answer
+		return out, nil
 	} else if !errors.Is(err, casebook.ErrNotFound) {
 		return Outcome{}, fmt.Errorf("look up fingerprint: %w", err)
 	}
@@ -128,7 +136,7 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 }
 
 func outcomeOf(m casebook.Message, dup bool) Outcome {
-	o := Outcome{MessageID: m.ID, Result: string(m.Outcome), Reason: m.Reason, Duplicate: dup}
+	o := Outcome{MessageID: m.ID, Result: m.Outcome, Reason: m.Reason, Duplicate: dup}
 	if m.CaseID != nil {
 		o.CaseID = *m.CaseID
 	}
@@ -170,13 +178,12 @@ func (g *Gateway) read(raw []byte, env Envelope) *inbound {
 	return in
 }
 
-// parseOptions classifies with the envelope sender where there is one.
-// IMAP and pipes know no envelope sender unless a Return-Path gave one
-// ("<>" for the null sender): an empty one there is unknown, not null.
+// parseOptions classifies with the envelope sender where there is one
+// (Envelope.Sender): a null sender makes the mail a machine's (I5).
 func (g *Gateway) parseOptions(env Envelope) message.Options {
 	opt := message.Options{MaxAttachmentBytes: g.cfg.Policy.MaxAttachmentBytes}
-	if env.Transport == TransportSMTP || env.Transport == TransportLMTP || env.MailFrom != "" {
-		opt.MailFrom = &env.MailFrom
+	if addr, known := env.Sender(); known {
+		opt.MailFrom = &addr
 	}
 	return opt
 }
@@ -190,10 +197,14 @@ func (g *Gateway) newInbound(p *message.Parsed, err error, env Envelope) *inboun
 		p = &message.Parsed{Kind: message.KindNormal, Problems: []string{err.Error()}}
 	}
 	in.parsed = p
+	mailFrom, known := env.Sender()
+	if known && mailFrom == "" {
+		mailFrom = nullPath // recorded alike whichever door it came through
+	}
 	in.msg = casebook.Message{
 		MessageID:  p.MessageID,
 		From:       p.From,
-		MailFrom:   env.MailFrom,
+		MailFrom:   mailFrom,
 		Recipients: env.Recipients,
 		Subject:    p.Subject,
 		Transport:  string(env.Transport),

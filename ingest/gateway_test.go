@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/replytoken"
@@ -60,7 +61,7 @@ func newHarness(t *testing.T, extra string) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	gw, err := New(b, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	gw, err := New(b, cfg, replytoken.New(b.Secret()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func (h *harness) receive(raw string, rcpts ...string) Outcome {
 
 func (h *harness) want(out Outcome, result string, reasonPart string) {
 	h.t.Helper()
-	if out.Result != result || !strings.Contains(out.Reason, reasonPart) {
+	if string(out.Result) != result || !strings.Contains(out.Reason, reasonPart) {
 		h.t.Fatalf("outcome %s (%s), want %s containing %q", out.Result, out.Reason, result, reasonPart)
 	}
 }
@@ -124,7 +125,7 @@ func (h *harness) notices() []string {
 	h.must(err)
 	var out []string
 	for _, it := range items {
-		out = append(out, it.To+":"+it.Template)
+		out = append(out, it.To+":"+string(it.Template))
 	}
 	for _, it := range items {
 		h.must(h.book.MarkSent(h.ctx, it.ID, "", time.Now()))
@@ -223,7 +224,7 @@ func TestPriority(t *testing.T) {
 }
 
 func (h *harness) token(caseID int64, rcpt string) string {
-	return replytoken.Address("support", replytoken.New(h.book.Secret()).Sign(caseID, rcpt, time.Now().Add(time.Hour)), "support.test")
+	return address.ForReply("support", replytoken.New(h.book.Secret()).Sign(caseID, rcpt, time.Now().Add(time.Hour)), "support.test")
 }
 
 // R9: a reply through the reply token becomes a comment with only the new text; Cc on the reply become watchers.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/replytoken"
 )
@@ -25,8 +26,8 @@ type caseClaim struct {
 func (g *Gateway) whichCase(ctx context.Context, in *inbound, sender string) (*casebook.Case, caseClaim, error) {
 	// 1. Reply token: support+TOKEN@reply_domain, bound to the recipient of the notification.
 	for _, rcpt := range g.recipients(in) {
-		tok, ok := replytoken.FromAddress(rcpt, g.cfg.Outbound.ReplyDomain)
-		if !ok || !isOursLocal(rcpt, g.cfg.Outbound.From) {
+		kind, tok := address.Parse(rcpt, g.local, g.cfg.Outbound.ReplyDomain)
+		if kind != address.Reply {
 			continue
 		}
 		id, err := g.signer.Verify(tok, sender, g.now())

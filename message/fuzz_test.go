@@ -73,3 +73,21 @@ func FuzzParseLarge(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReturnPath: ReturnPath never panics, null and an address never come
+// together, and an address it returns is one line with an @ (it is stored
+// and logged as the envelope sender).
+func FuzzReturnPath(f *testing.F) {
+	for _, s := range []string{"Return-Path: <>\r\n\r\n", "Return-Path: <a@b.test>\r\n\r\n", "Return-Path:\r\n <x@y> (c)\r\n\r\n", "From: a\r\n\r\nReturn-Path: <>"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, header []byte) {
+		addr, null := ReturnPath(header)
+		if null && addr != "" {
+			t.Fatalf("null with address %q", addr)
+		}
+		if addr != "" && (!strings.Contains(addr, "@") || strings.ContainsAny(addr, "\r\n<>")) {
+			t.Fatalf("address %q is not one address", addr)
+		}
+	})
+}

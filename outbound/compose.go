@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/replytoken"
@@ -90,21 +91,6 @@ func permanent(format string, a ...any) error {
 	return &PermanentError{Err: fmt.Errorf(format, a...)}
 }
 
-// IsNotice reports whether a template answers an inbound mail rather than
-// telling about a case: it is then an auto-reply (RFC 3834).
-func IsNotice(template string) bool {
-	return strings.HasPrefix(template, "notice_") || !isCaseTemplate(template)
-}
-
-func isCaseTemplate(t string) bool {
-	switch t {
-	case "case_opened", "case_opened_watcher", "comment_added", "case_closed",
-		"case_reopened", "case_escalated", "watcher_added", "followup_opened":
-		return true
-	}
-	return false
-}
-
 // Compose builds the message for item. thread is the case's Message-IDs,
 // oldest first (Queue.CaseThread), nil when there is no case.
 func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.Time) (*Message, error) {
@@ -127,11 +113,11 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 		}
 		data["case_id"] = fmt.Sprint(*item.CaseID)
 	}
-	r, err := c.Templates.Render(item.Template, locale, data)
+	r, err := c.Templates.Render(string(item.Template), locale, data)
 	if err != nil {
 		return nil, &PermanentError{Err: fmt.Errorf("outbox %d: %w", item.ID, err)}
 	}
-	notice := IsNotice(item.Template)
+	notice := item.Template.IsNotice() // an auto-reply (RFC 3834)
 	subject := r.Subject
 	if item.CaseID != nil {
 		// The tag leads, once, even when a notice quotes a tagged subject.
@@ -146,7 +132,7 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 	h.SetAddressList("From", []*gomail.Address{{Name: templates.OneLine(c.From.Name), Address: c.From.Address}})
 	h.SetAddressList("To", []*gomail.Address{{Name: templates.OneLine(rcpt.Name), Address: rcpt.Address}})
 	h.SetSubject(subject)
-	ownID := item.Token + "@" + c.ReplyDomain
+	ownID := address.MessageID(item.Token, c.ReplyDomain)
 	h.SetMessageID(ownID)
 
 	// Threading (RFC 5322 section 3.6.4): a notice answers the inbound mail;
@@ -185,10 +171,10 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 		h.Set("List-Id", fmt.Sprintf("<case-%d.%s>", caseID, c.ReplyDomain))
 		if c.Signer != nil {
 			tok := c.Signer.Sign(caseID, rcpt.Address, now.Add(c.ReplyTokenTTL))
-			h.SetAddressList("Reply-To", []*gomail.Address{{Name: templates.OneLine(c.From.Name), Address: replytoken.Address(local, tok, c.ReplyDomain)}})
+			h.SetAddressList("Reply-To", []*gomail.Address{{Name: templates.OneLine(c.From.Name), Address: address.ForReply(local, tok, c.ReplyDomain)}})
 			if isWatcherMail(item, rcpt.Address) {
 				// RFC 2369 / RFC 8058: watchers can stop following from their client.
-				unsub := "<mailto:" + replytoken.Address(local, "unsubscribe-"+tok, c.ReplyDomain) + ">"
+				unsub := "<mailto:" + address.ForUnsubscribe(local, tok, c.ReplyDomain) + ">"
 				if c.PublicURL != "" {
 					// The token is bound to the recipient (I6): the handler needs both.
 					unsub = "<" + c.PublicURL + "/unsubscribe?t=" + url.QueryEscape(tok) + "&a=" + url.QueryEscape(rcpt.Address) + ">, " + unsub
@@ -228,7 +214,7 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 		return nil, fmt.Errorf("outbox %d: compose: %w", item.ID, err)
 	}
 	return &Message{
-		MailFrom: "bounce+" + item.Token + "@" + c.ReplyDomain,
+		MailFrom: address.ForBounce(item.Token, c.ReplyDomain),
 		To:       []string{rcpt.Address},
 		Subject:  subject,
 		Bytes:    buf.Bytes(),
@@ -249,7 +235,7 @@ func writeOrder(h message.Header) message.Header {
 // who may unsubscribe (R8). The requester cannot stop following their own
 // case.
 func isWatcherMail(item casebook.OutboxItem, rcpt string) bool {
-	if item.Template == "case_opened_watcher" || item.Template == "watcher_added" {
+	if item.Template == templates.CaseOpenedWatcher || item.Template == templates.WatcherAdded {
 		return true
 	}
 	req := item.Data["requester"]

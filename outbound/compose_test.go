@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/internal/testenv"
 	"github.com/casemail/casemail/message"
@@ -30,8 +31,8 @@ func goldenItem(name, locale string) casebook.OutboxItem {
 		"reopen_until": "2026-12-09", "escalation_reason": "time to resolution",
 		"watcher": "carol@customer.test", "addresses": "support+acme@support.example.test\nsupport+globex@support.example.test",
 	}
-	it := casebook.OutboxItem{ID: 1, Event: name, Template: name, To: "Alice Martin <alice@customer.test>", Locale: locale, Token: "tok" + strings.ReplaceAll(name, "_", "") + locale, Data: d}
-	if isCaseTemplate(name) || name == "notice_closed_case" || name == "notice_imported_case" {
+	it := casebook.OutboxItem{ID: 1, Event: name, Template: templates.Name(name), To: "Alice Martin <alice@customer.test>", Locale: locale, Token: "tok" + strings.ReplaceAll(name, "_", "") + locale, Data: d}
+	if n := templates.Name(name); !n.IsNotice() || n == templates.NoticeClosedCase || n == templates.NoticeImportedCase {
 		it.CaseID = ptr(42)
 	}
 	if strings.HasPrefix(name, "notice_") {
@@ -135,8 +136,8 @@ func TestHeaders(t *testing.T) {
 			rt, _ := h.AddressList("Reply-To")
 			if tc.replyTo {
 				// I6: the reply token names the case and is bound to this recipient.
-				tok, ok := replytoken.FromAddress(rt[0].Address, "support.example.test")
-				if !ok || !strings.HasPrefix(rt[0].Address, "support+") {
+				kind, tok := address.Parse(rt[0].Address, "support", "support.example.test")
+				if kind != address.Reply {
 					t.Fatalf("Reply-To %v", rt)
 				}
 				if id, err := signer.Verify(tok, tc.item.To, fixedNow); err != nil || id != *tc.item.CaseID {

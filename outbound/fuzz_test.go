@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/templates"
 )
 
 // allowedHeaders is every header field the composer may write; anything
@@ -28,7 +29,7 @@ func FuzzCompose(f *testing.F) {
 	cfg.HTTP.PublicURL = "https://desk.example.test"
 	c := testComposer(f, cfg)
 	f.Fuzz(func(t *testing.T, tmpl, to, title, irt, refs string, withCase bool) {
-		it := casebook.OutboxItem{Template: tmpl, To: to, Token: "fuzz", Locale: "en",
+		it := casebook.OutboxItem{Template: templates.Name(tmpl), To: to, Token: "fuzz", Locale: "en",
 			Data: map[string]string{"title": title, "subject": title, "body": title, "in_reply_to": irt, "references": refs, "requester": "x@y.test"}}
 		if withCase {
 			it.CaseID = ptr(5)

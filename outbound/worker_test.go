@@ -14,6 +14,7 @@ import (
 
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/internal/testenv"
+	"github.com/casemail/casemail/templates"
 )
 
 // run starts w in the background; the returned stop cancels it and waits.
@@ -56,7 +57,7 @@ func newTestWorker(t testing.TB, q Queue, tr Transport, mod func(*Options)) *Wor
 }
 
 func row(tmpl, to, token string, caseID int64) casebook.OutboxItem {
-	it := casebook.OutboxItem{Event: tmpl, Template: tmpl, To: to, Locale: "en", Token: token,
+	it := casebook.OutboxItem{Event: tmpl, Template: templates.Name(tmpl), To: to, Locale: "en", Token: token,
 		Data: map[string]string{"title": "Checkout broken", "requester": "alice@customer.test"}}
 	if caseID != 0 {
 		it.CaseID = ptr(caseID)

@@ -1,5 +1,6 @@
 // Package replytoken signs and checks the reply tokens casemail puts in the
-// Reply-To of every notification (support+TOKEN@reply_domain). A token names
+// Reply-To of every notification (support+TOKEN@reply_domain, an address
+// package address formats and parses). A token names
 // one case and is bound to one recipient and an expiry by an HMAC-SHA256
 // (RFC 2104), so a reply joins a case only when it comes from the person the
 // notification was sent to (I6). Tokens are base32 (RFC 4648) in lower case,
@@ -76,24 +77,4 @@ func (s *Signer) mac(payload []byte, recipient string) []byte {
 	h.Write([]byte{0})
 	h.Write([]byte(strings.ToLower(strings.TrimSpace(recipient))))
 	return h.Sum(nil)[:macLen]
-}
-
-// Address returns local+TOKEN@domain, the Reply-To of a notification.
-func Address(local, token, domain string) string {
-	return local + "+" + token + "@" + domain
-}
-
-// FromAddress extracts the token from an address local+TOKEN@domain when
-// domain matches; ok is false for any other address.
-func FromAddress(addr, domain string) (token string, ok bool) {
-	at := strings.LastIndexByte(addr, '@')
-	if at < 0 || !strings.EqualFold(addr[at+1:], domain) {
-		return "", false
-	}
-	local := addr[:at]
-	plus := strings.IndexByte(local, '+')
-	if plus < 0 || plus == len(local)-1 {
-		return "", false
-	}
-	return local[plus+1:], true
 }

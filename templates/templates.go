@@ -35,25 +35,6 @@ import (
 //go:embed default
 var defaults embed.FS
 
-// Names lists the built-in templates, one per event or notice.
-var Names = []string{
-	"case_opened",           // acknowledgement to the requester (R20 for P1)
-	"case_opened_watcher",   // R8
-	"comment_added",         // R9
-	"case_closed",           // R11, R12
-	"case_reopened",         // R12
-	"case_escalated",        // R15
-	"watcher_added",         // R8
-	"followup_opened",       // R14
-	"notice_unknown_sender", // R1
-	"notice_unverified",     // R2
-	"notice_not_entitled",   // R3
-	"notice_which_org",      // R4
-	"notice_redirect",       // R5
-	"notice_closed_case",    // R13
-	"notice_imported_case",  // R14
-}
-
 // Locales are the languages shipped by default.
 var Locales = []string{"fr", "en"}
 
@@ -64,9 +45,6 @@ var Keys = []string{
 	"author", "body", "reason", "reopen_until", "escalation_reason", "watcher",
 	"addresses", "subject", "in_reply_to", "references", "follow_up_of",
 }
-
-// fallbackName is what a route's unknown template name renders as (R5).
-const fallbackName = "notice_redirect"
 
 // validName keeps template names usable as file names: no path traversal.
 var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
@@ -315,7 +293,7 @@ func (s *Set) lookup(name, locale string, pt part) (executor, error) {
 		return ex, nil
 	}
 	if !isBuiltin(name) {
-		if ex, ok := s.tmpl[key{locale, fallbackName, pt}]; ok {
+		if ex, ok := s.tmpl[key{locale, string(fallbackName), pt}]; ok {
 			return ex, nil
 		}
 	}

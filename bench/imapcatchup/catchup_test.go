@@ -29,6 +29,7 @@ import (
 	"github.com/casemail/casemail/ingest/imappoll"
 	"github.com/casemail/casemail/internal/testenv"
 	"github.com/casemail/casemail/internal/testenv/dovecot"
+	"github.com/casemail/casemail/replytoken"
 )
 
 // receivers are the pluggable receivers.
@@ -81,7 +82,7 @@ func newGateway(b *testing.B, n int) countingReceiver {
 		must(book.AddAccount(ctx, casebook.Account{Address: addr, Verified: true}))
 		must(book.Grant(ctx, "example", "owner@example.test", addr, []casebook.Perm{casebook.PermOpen}))
 	}
-	gw, err := ingest.New(book, cfg, slog.New(slog.DiscardHandler))
+	gw, err := ingest.New(book, cfg, replytoken.New(book.Secret()), slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

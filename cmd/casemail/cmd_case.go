@@ -139,7 +139,7 @@ func cmdCaseShow(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "Follow-up of: #%d\n", *c.FollowUpOf)
 	}
 	if c.EscalatedAt != nil {
-		fmt.Fprintf(e.stdout, "Escalated: %s (%s)\n", c.EscalatedAt.Format("2006-01-02 15:04"), casebook.EscalationReasons[c.EscalationReason])
+		fmt.Fprintf(e.stdout, "Escalated: %s (%s)\n", c.EscalatedAt.Format("2006-01-02 15:04"), c.EscalationReason.Description())
 	}
 	for _, w := range c.WatcherDetails {
 		note := ""
@@ -229,9 +229,10 @@ func cmdCaseEscalate(e *env, args []string) error {
 	return caseAction(e, "case escalate", args, func(fs flagSet) { reason = fs.String("reason", "", "escalation reason") },
 		func(id int64, by string) (string, error) {
 			if *reason == "" {
-				return "", usageError("case escalate needs --reason (communication, knowledge, callback, urgency, resolution, time_to_resolution)")
+				return "", usageError("case escalate needs --reason (%s)", casebook.EscalationReasonNames())
 			}
-			return fmt.Sprintf("case %d escalated (%s)", id, casebook.EscalationReasons[*reason]), e.book.Escalate(e.ctx, id, *reason, by)
+			r := casebook.EscalationReason(*reason)
+			return fmt.Sprintf("case %d escalated (%s)", id, r.Description()), e.book.Escalate(e.ctx, id, r, by)
 		})
 }
 

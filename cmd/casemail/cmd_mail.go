@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,10 +12,12 @@ import (
 
 	"github.com/casemail/casemail/ingest"
 	"github.com/casemail/casemail/message"
+	"github.com/casemail/casemail/replytoken"
 )
 
 // Exit codes of "casemail deliver" (sysexits.h), what MTAs expect of a pipe.
 const (
+	exUsage    = 64 // the command line is wrong: retrying cannot help
 	exDataErr  = 65 // the input is not a mail at all
 	exTempFail = 75 // try again later
 )
@@ -30,20 +33,27 @@ func readMailFile(e *env, path string) ([]byte, error) {
 	return b, nil
 }
 
+// mailFileArg parses the flags of a command whose one argument is a mail
+// file ("-" for stdin) and reads the file.
+func mailFileArg(e *env, fs *flag.FlagSet, args []string) (path string, raw []byte, err error) {
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return "", nil, err
+	}
+	raw, err = readMailFile(e, pos[0])
+	return pos[0], raw, err
+}
+
 func cmdParse(e *env, args []string) error {
 	fs := e.flags("parse")
 	asJSON := fs.Bool("json", false, "JSON output")
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	raw, err := readMailFile(e, pos[0])
+	path, raw, err := mailFileArg(e, fs, args)
 	if err != nil {
 		return err
 	}
 	p, err := ingest.Parse(raw, message.Options{})
 	if err != nil {
-		return &exitError{code: exDataErr, err: fmt.Errorf("%s: %w", pos[0], err)}
+		return &exitError{code: exDataErr, err: fmt.Errorf("%s: %w", path, err)}
 	}
 	if *asJSON {
 		return e.printJSON(p)
@@ -67,7 +77,7 @@ func (e *env) gateway() (*ingest.Gateway, error) {
 	if err := e.open(); err != nil {
 		return nil, err
 	}
-	return ingest.New(e.book, e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return ingest.New(e.book, e.cfg, replytoken.New(e.book.Secret()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func cmdRouteTest(e *env, args []string) error {
@@ -75,11 +85,7 @@ func cmdRouteTest(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "JSON output")
 	var rcpts listFlag
 	fs.Var(&rcpts, "recipient", "envelope recipient (repeatable); default: from the headers")
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	raw, err := readMailFile(e, pos[0])
+	_, raw, err := mailFileArg(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -87,7 +93,8 @@ func cmdRouteTest(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, _, err := gw.Decide(e.ctx, ingest.Envelope{Transport: ingest.TransportPipe, Recipients: envelopeRecipients(rcpts, raw), MailFrom: returnPath(raw)}, raw)
+	mailFrom, null := message.ReturnPath(raw)
+	d, _, err := gw.Decide(e.ctx, ingest.Envelope{Transport: ingest.TransportPipe, Recipients: envelopeRecipients(rcpts, raw), MailFrom: mailFrom, NullSender: null}, raw)
 	if err != nil {
 		return err
 	}
@@ -120,9 +127,9 @@ func cmdDeliver(e *env, args []string) error {
 	fs := e.flags("deliver")
 	var rcpts listFlag
 	fs.Var(&rcpts, "recipient", "envelope recipient (repeatable); default: Delivered-To, X-Original-To, To")
-	sender := fs.String("sender", "", "envelope sender (the MTA's $sender); default: Return-Path")
+	sender := fs.String("sender", "", "envelope sender (the MTA's $sender; empty or \"<>\" for the null sender); default: Return-Path")
 	if _, err := parse(fs, args, 0, 0); err != nil {
-		return &exitError{code: exTempFail, err: err}
+		return &exitError{code: exUsage, err: err}
 	}
 	// Configuration or store trouble is temporary for the MTA: it keeps the mail and retries.
 	gw, err := e.gateway()
@@ -135,18 +142,33 @@ func cmdDeliver(e *env, args []string) error {
 	br := io.TeeReader(io.LimitReader(e.stdin, 256<<10), head)
 	peek, _ := io.ReadAll(br)
 	raw := io.MultiReader(bytes.NewReader(peek), e.stdin)
-	mailFrom := *sender
-	if mailFrom == "" {
-		mailFrom = returnPath(peek)
+	env := ingest.Envelope{Transport: ingest.TransportPipe, Recipients: envelopeRecipients(rcpts, peek), RemoteAddr: "pipe"}
+	if flagGiven(fs, "sender") {
+		// An MTA passes its $sender, which is empty for the null sender.
+		env.MailFrom = strings.Trim(strings.TrimSpace(*sender), "<>")
+		env.NullSender = env.MailFrom == ""
+	} else {
+		env.MailFrom, env.NullSender = message.ReturnPath(peek)
 	}
-	out, err := gw.Receive(e.ctx, ingest.Envelope{Transport: ingest.TransportPipe, MailFrom: mailFrom, Recipients: envelopeRecipients(rcpts, peek), RemoteAddr: "pipe"}, raw)
+	out, err := gw.Receive(e.ctx, env, raw)
 	if err != nil {
 		return &exitError{code: exTempFail, err: err}
 	}
 	if out.Unusable {
+		// The same answer on a second delivery: the MTA must bounce it, not count it delivered.
 		return &exitError{code: exDataErr, err: fmt.Errorf("recorded as message %d, but the input is not a mail: %s", out.MessageID, out.Reason)}
 	}
+	if out.Duplicate {
+		fmt.Fprintf(e.stderr, "already recorded as message %d (%s): nothing done\n", out.MessageID, out.Result)
+	}
 	return nil
+}
+
+// flagGiven reports whether name was given on the command line, even empty.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // envelopeRecipients are the --recipient flags, else Delivered-To,
@@ -175,17 +197,4 @@ func envelopeRecipients(flags []string, raw []byte) []string {
 		}
 	}
 	return out
-}
-
-// returnPath is the Return-Path of raw ("<>" for the null sender), "" if none.
-func returnPath(raw []byte) string {
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return ""
-	}
-	v := strings.TrimSpace(msg.Header.Get("Return-Path"))
-	if v == "<>" {
-		return v
-	}
-	return strings.Trim(v, "<>")
 }

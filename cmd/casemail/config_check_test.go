@@ -290,7 +290,7 @@ func TestEventFieldsAreKnownToConfigCheck(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, it := range items {
-		seen[it.Template] = true
+		seen[string(it.Template)] = true
 		for k := range it.Data {
 			if !known[k] {
 				t.Errorf("%s carries field %q, unknown to templates.Keys: config check would refuse a template using it", it.Template, k)

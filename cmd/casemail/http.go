@@ -45,11 +45,10 @@ type health struct {
 
 // newHTTPHandler serves /healthz, /metrics and the one-click unsubscribe
 // of watcher mail (RFC 8058), which http.public_url points at.
-func newHTTPHandler(book *casebook.Book, pollers []*imappoll.Poller, m *metrics, log *slog.Logger) http.Handler {
+func newHTTPHandler(book *casebook.Book, signer *replytoken.Signer, pollers []*imappoll.Poller, m *metrics, log *slog.Logger) http.Handler {
 	started := time.Now()
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	signer := replytoken.New(book.Secret())
 	// GET only shows a button: mail scanners follow links, and must not unsubscribe anyone.
 	mux.HandleFunc("GET /unsubscribe", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -67,8 +66,13 @@ func newHTTPHandler(book *casebook.Book, pollers []*imappoll.Poller, m *metrics,
 			http.Error(w, "this unsubscribe link is not valid: "+err.Error(), http.StatusForbidden)
 			return
 		}
-		if err := book.RemoveWatcher(r.Context(), caseID, a); err != nil && !errors.Is(err, casebook.ErrNotFound) {
-			log.Info("unsubscribe", "case", caseID, "address", a, "err", err)
+		if err := book.Unsubscribe(r.Context(), caseID, a); errors.Is(err, casebook.ErrNotFound) {
+			http.Error(w, fmt.Sprintf("case %d does not exist", caseID), http.StatusNotFound)
+			return
+		} else if err != nil {
+			log.Warn("unsubscribe", "case", caseID, "address", a, "err", err)
+			http.Error(w, "could not unsubscribe now: try again later", http.StatusServiceUnavailable)
+			return
 		}
 		fmt.Fprintf(w, "%s no longer watches case %d.\n", a, caseID)
 	})

@@ -31,7 +31,7 @@ func httpFixture(t *testing.T, now func() time.Time) (*casebook.Book, *httptest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newHTTPHandler(b, nil, newMetrics(b), slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(newHTTPHandler(b, replytoken.New(b.Secret()), nil, newMetrics(b), slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	return b, srv, c
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
 	"github.com/casemail/casemail/ingest/imappoll"
 )
@@ -23,7 +24,10 @@ type metrics struct {
 	book     *casebook.Book
 }
 
-func newMetrics(book *casebook.Book) *metrics {
+// newMetrics registers every labelled series of the doors serve listens on
+// at zero, so that a dashboard or an alert (rate, absent) sees them before
+// the first mail.
+func newMetrics(book *casebook.Book, doors ...ingest.Transport) *metrics {
 	m := &metrics{
 		reg:  prometheus.NewRegistry(),
 		book: book,
@@ -39,7 +43,31 @@ func newMetrics(book *casebook.Book) *metrics {
 		}, []string{"transport"}),
 	}
 	m.reg.MustRegister(m.received, m.failures, m.latency, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, d := range doors {
+		t := string(d)
+		for _, o := range casebook.Outcomes {
+			m.received.WithLabelValues(t, string(o))
+		}
+		m.failures.WithLabelValues(t)
+		m.latency.WithLabelValues(t)
+	}
 	return m
+}
+
+// doors are the transports serve receives mail through with cfg.
+func doors(cfg *config.Config) []ingest.Transport {
+	var out []ingest.Transport
+	if cfg.SMTP.Listen != "" {
+		t := ingest.TransportSMTP
+		if cfg.SMTP.Protocol == "lmtp" {
+			t = ingest.TransportLMTP
+		}
+		out = append(out, t)
+	}
+	if len(cfg.IMAP) > 0 {
+		out = append(out, ingest.TransportIMAP)
+	}
+	return out
 }
 
 func (m *metrics) watchPollers(p []*imappoll.Poller) { m.pollers = p }
@@ -91,7 +119,7 @@ func (m *metrics) instrument(r ingest.Receiver) ingest.Receiver {
 		}
 		m.latency.WithLabelValues(t).Observe(time.Since(start).Seconds())
 		if !out.Duplicate {
-			m.received.WithLabelValues(t, out.Result).Inc()
+			m.received.WithLabelValues(t, string(out.Result)).Inc()
 		}
 		return out, nil
 	})

@@ -49,14 +49,17 @@ func cmdServe(e *env, args []string) error {
 	}
 	log.Info("casemail starting", "config", src, "store", cfg.Store.Path)
 
-	gw, err := ingest.New(book, cfg, log.With("component", "ingest"))
+	// One signer: outbound signs the reply and unsubscribe tokens that
+	// ingest and the unsubscribe page check (I6).
+	signer := replytoken.New(book.Secret())
+	gw, err := ingest.New(book, cfg, signer, log.With("component", "ingest"))
 	if err != nil {
 		return err
 	}
-	m := newMetrics(book)
+	m := newMetrics(book, doors(cfg)...)
 	rcv := m.instrument(gw)
 
-	worker, err := outbound.NewFromConfig(cfg, book, replytoken.New(book.Secret()), log)
+	worker, err := outbound.NewFromConfig(cfg, book, signer, log)
 	if err != nil {
 		return fmt.Errorf("outbound: %w", err)
 	}
@@ -89,7 +92,7 @@ func cmdServe(e *env, args []string) error {
 		if httpListener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
 			return fmt.Errorf("http listen %s: %w", cfg.HTTP.Listen, err)
 		}
-		httpServer = &http.Server{Handler: newHTTPHandler(book, pollers, m, log), ReadHeaderTimeout: 10 * time.Second}
+		httpServer = &http.Server{Handler: newHTTPHandler(book, signer, pollers, m, log), ReadHeaderTimeout: 10 * time.Second}
 	}
 
 	ctx, cancel := context.WithCancel(e.ctx)

@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/casemail/casemail/ingest"
+	"github.com/casemail/casemail/message"
 )
 
 // check fetches every message above the checkpoint, in batches of
@@ -204,9 +205,11 @@ func (p *Poller) deliver(ctx context.Context, uid imap.UID, body io.Reader) erro
 	if err != nil {
 		return fmt.Errorf("read header: %w", err)
 	}
+	mailFrom, null := message.ReturnPath(head)
 	env := ingest.Envelope{
 		Transport:  ingest.TransportIMAP,
-		MailFrom:   returnPath(head),
+		MailFrom:   mailFrom,
+		NullSender: null, // a bounce or auto-reply: never answered (I5)
 		Recipients: []string{p.cfg.Recipient},
 		RemoteAddr: "imap:" + p.cfg.Name,
 	}

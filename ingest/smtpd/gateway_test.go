@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
@@ -49,7 +50,7 @@ product = "billing"
 	if err := book.CreateOrg(ctx, casebook.Org{Slug: "acme", Owner: "ann@acme.test", Products: []string{"cloud"}}); err != nil {
 		t.Fatal(err)
 	}
-	gw, err := ingest.New(book, cfg, testenv.Logger(t))
+	gw, err := ingest.New(book, cfg, replytoken.New(book.Secret()), testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestDecisionOverSMTP(t *testing.T) {
 	book, addr := realGateway(t, "smtp")
 	ctx := context.Background()
 	// The reply address of a notification sent to carl, used by someone else.
-	carlsToken := replytoken.Address("support", replytoken.New(book.Secret()).Sign(1, "carl@acme.test", time.Now().Add(time.Hour)), "support.example.test")
+	carlsToken := address.ForReply("support", replytoken.New(book.Secret()).Sign(1, "carl@acme.test", time.Now().Add(time.Hour)), "support.example.test")
 	rows := []struct {
 		name    string
 		args    []string

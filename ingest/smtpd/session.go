@@ -104,6 +104,7 @@ func (ss *session) deliver(r io.Reader) error {
 	env := ingest.Envelope{
 		Transport:  ss.s.transport,
 		MailFrom:   ss.from,
+		NullSender: ss.from == "", // MAIL FROM:<> (RFC 5321 section 4.5.5)
 		Recipients: uniq(ss.rcpts),
 		RemoteAddr: ss.remote,
 	}

@@ -1,0 +1,85 @@
+package casebook
+
+import (
+	"context"
+	"slices"
+)
+
+// Audience answers "who hears about this?" for a decision not yet
+// recorded: the addresses Record would queue a notification for if it
+// recorded d now. "casemail route test" prints it; Record queues through the
+// same functions (audience, newCaseWatchers, followUpOf, noticeAllowed), so
+// the two cannot disagree.
+func (b *Book) Audience(ctx context.Context, d Delivery) ([]string, error) {
+	q := b.rdb
+	if d.Notice != nil {
+		ok, err := b.noticeAllowed(ctx, q, d.Notice.To)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return []string{normAddr(d.Notice.To)}, nil
+	}
+	switch d.Action {
+	case ActOpen:
+		nc := d.Open
+		if nc.FollowUpOf != 0 {
+			orig, err := b.caseTx(ctx, q, nc.FollowUpOf)
+			if err != nil {
+				return nil, err
+			}
+			nc = followUpOf(orig, nc.Requester, "", "")
+		}
+		return audience(Case{Requester: normAddr(nc.Requester), WatcherDetails: newCaseWatchers(nc)}, ""), nil
+	case ActComment:
+		c, err := b.caseTx(ctx, q, d.CaseID)
+		if err != nil {
+			return nil, err
+		}
+		return audience(c, d.Author), nil
+	}
+	return nil, nil
+}
+
+// audience is who hears about a change to c (R8): its requester and every
+// watcher whose mail is not suppressed after a hard bounce, less the author
+// of the change, requester first.
+func audience(c Case, author string) []string {
+	out := []string{normAddr(c.Requester)}
+	for _, w := range c.WatcherDetails {
+		if a := normAddr(w.Address); !w.Suppressed && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return slices.DeleteFunc(out, func(a string) bool { return a == "" || a == normAddr(author) })
+}
+
+// newCaseWatchers are the watchers a new case starts with (R8): the people
+// copied, once each, never the requester.
+func newCaseWatchers(nc NewCase) []Watcher {
+	var out []Watcher
+	for _, w := range nc.Watchers {
+		w = normAddr(w)
+		if w == "" || w == normAddr(nc.Requester) || slices.ContainsFunc(out, func(x Watcher) bool { return x.Address == w }) {
+			continue
+		}
+		out = append(out, Watcher{Address: w, AddedBy: "cc"})
+	}
+	return out
+}
+
+// followUpOf is the follow-up of orig (R14): same organisation, product and
+// team, and everyone who followed orig and still gets mail, the former
+// requester included when someone else asks for the follow-up.
+func followUpOf(orig Case, requester, title, description string) NewCase {
+	var watchers []string
+	for _, w := range orig.WatcherDetails {
+		if !w.Suppressed {
+			watchers = append(watchers, w.Address)
+		}
+	}
+	if normAddr(requester) != normAddr(orig.Requester) {
+		watchers = append(watchers, orig.Requester)
+	}
+	return NewCase{Org: orig.Org, Product: orig.Product, Team: orig.Team, Priority: orig.Priority,
+		Title: title, Description: description, Requester: requester, Watchers: watchers, FollowUpOf: orig.ID}
+}
