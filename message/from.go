@@ -308,7 +308,7 @@ func parseAddrSpec(s string) (string, bool) {
 		local.WriteString(x.raw)
 	}
 	lp := local.String()
-	if len(t[:at]) == 1 && t[0].kind == tQuoted && isDotAtom(t[0].val) {
+	if len(t[:at]) == 1 && t[0].kind == tQuoted && isDotAtom(t[0].val) && !strings.Contains(t[0].raw, `\`) {
 		lp = t[0].val // "joe"@x is joe@x (RFC 5321 4.1.2): one spelling
 	}
 	if !validLocal(lp) {
@@ -441,7 +441,11 @@ type token struct {
 
 func (t token) is(c byte) bool { return t.kind == tSpecial && t.raw == string(c) }
 
-var encodedWord = regexp.MustCompile(`^=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=`)
+// encodedWord is an RFC 2047 encoded word as one token, so that a ':' or
+// ',' in it is never read as structure. It may not hold what opens or
+// closes a quote, comment or angle-addr: those keep their RFC 5322 meaning,
+// or "=?x?q?\"?= <a@b>" would read differently here and in any other parser.
+var encodedWord = regexp.MustCompile(`^=\?[^?\s"()<>\\]+\?[bBqQ]\?[^?\s"()<>\\]*\?=`)
 
 // lex splits a field value into RFC 5322 lexical tokens. Quoted strings,
 // comments (nested), angle-addrs and domain literals are single tokens, so
