@@ -154,13 +154,21 @@ var fieldLine = regexp.MustCompile(`^[!-9;-~]+[ \t]*:`)
 // first line is not a header field (binary garbage, a bare text file).
 // Everything else is read as well as possible, and what was malformed is
 // listed in Problems. Kind and Bounce are filled by classifying the mail
-// with opt.MailFrom, the envelope sender when the caller knows it.
+// with opt.MailFrom, the envelope sender when the caller knows it. A mail
+// over MaxInMemoryParse, or whose MIME structure is over enmime's budget,
+// is read by ParseLarge instead (limits.go).
 func Parse(raw []byte, opt Options) (*Parsed, error) {
+	if len(raw) > MaxInMemoryParse {
+		return ParseLarge(bytes.NewReader(raw), opt) // limits.go
+	}
 	p := newParsed()
 
 	hdr, body, err := p.prepare(raw)
 	if err != nil {
 		return nil, err
+	}
+	if why := overBudget(bodyOf(hdr, body)); why != "" {
+		return parseBounded(raw, opt, why) // limits.go: enmime's cost is not linear
 	}
 	parser := parserTrust
 	if opt.CharsetDetection {
@@ -224,6 +232,10 @@ func (p *Parsed) prepare(raw []byte) (hdr, body []byte, err error) {
 	end := headerEnd(trimmed)
 	h := trimmed[:end]
 	repaired := false
+	if c, problems := capHeader(h); c != nil { // limits.go
+		h, repaired = c, true
+		p.Problems = append(p.Problems, problems...)
+	}
 
 	if n := bytes.Count(trimmed, []byte{0}); n > 0 {
 		p.problemf("%d NUL byte(s) in the message; removed from the header", n)
