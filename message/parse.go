@@ -410,16 +410,6 @@ func (p *Parsed) envErrors(env *enmime.Envelope) {
 
 var addrSpec = regexp.MustCompile(`[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?`)
 
-// normAddr lower-cases the domain: RFC 5321 4.1.2, domains are case
-// insensitive, local parts are not (in theory).
-func normAddr(a string) string {
-	a = strings.TrimSpace(a)
-	if i := strings.LastIndexByte(a, '@'); i >= 0 {
-		return a[:i] + "@" + strings.ToLower(a[i+1:])
-	}
-	return a
-}
-
 var msgIDRe = regexp.MustCompile(`<([^<>\s]+)>`)
 
 // msgIDs returns the msg-ids (RFC 5322 3.6.4) in v without their <>.
