@@ -70,8 +70,8 @@ func (g *Gateway) decide(ctx context.Context, in *inbound) (Decision, error) {
 		return set(casebook.ActIgnore, "list mail: not answered (I5)"), nil
 	}
 	sender := strings.ToLower(p.From)
-	if sender == "" {
-		return set(casebook.ActQuarantine, "no usable From address"), nil
+	if sender == "" || p.FromErr != nil {
+		return set(casebook.ActQuarantine, noSenderReason(p)), nil
 	}
 	if local, _, _ := strings.Cut(sender, "@"); slices.Contains([]string{"mailer-daemon", "postmaster"}, local) {
 		// A report we could not read as a bounce is still a machine's (I5).

@@ -32,9 +32,6 @@ const (
 	// small parts the bounce detector reads (message/delivery-status,
 	// returned headers), not for files.
 	largeKeepMax = 1 << 20
-	// largeMaxDepth bounds multipart nesting (a hostile mail could nest
-	// thousands of levels).
-	largeMaxDepth = 32
 )
 
 // ParseLarge reads a mail from r as a stream: the result has the same
@@ -92,6 +89,9 @@ func ParseLarge(r io.Reader, opt Options) (*Parsed, error) {
 	ct, _ := w.mediaType(top.Get("Content-Type"))
 	w.alternative = ct == "multipart/alternative"
 	w.entity(top, br, 0)
+	if w.guard != nil && w.guard.cut {
+		p.problemf("a part header over %d lines or %d bytes: the rest of the mail kept in the raw message only", MaxHeaderFields, MaxPartHeaderBytes)
+	}
 	// Whatever follows the MIME structure (an epilogue, or what was left
 	// after a structural error) is read, not parsed.
 	if _, err := io.Copy(io.Discard, br); err != nil {
@@ -181,7 +181,9 @@ type walker struct {
 	textBytes   int
 	html        string
 	keep        int64 // attachment content still allowed in memory
-	stopped     bool  // a structural error ended the walk
+	stopped     bool  // a structural error or a bound ended the walk
+	parts       int   // parts seen, up to MaxParts
+	guard       *partHeaderGuard
 }
 
 // mediaType parses a Content-Type or Content-Disposition value leniently,
@@ -189,6 +191,10 @@ type walker struct {
 func (w *walker) mediaType(v string) (string, map[string]string) {
 	if v == "" {
 		return "", map[string]string{}
+	}
+	if b, cut := boundMIMEField(v); cut {
+		w.p.problemf("Content-Type/Disposition over %d parameters or %d bytes: cut", maxMIMEParams, maxMIMEFieldBytes)
+		v = b
 	}
 	t, params, _, err := mediatype.Parse(v)
 	if err != nil || params == nil {
@@ -200,6 +206,11 @@ func (w *walker) mediaType(v string) (string, map[string]string) {
 // entity reads one MIME entity (RFC 2045 section 2.4) whose header is h and
 // whose undecoded body is body.
 func (w *walker) entity(h gotextproto.Header, body io.Reader, depth int) {
+	if w.parts++; w.parts > MaxParts {
+		w.p.problemf("over %d MIME parts: the rest of the mail kept in the raw message only", MaxParts)
+		w.stopped = true
+		return
+	}
 	ct, params := w.mediaType(h.Get("Content-Type"))
 	if ct == "" {
 		ct = "text/plain" // RFC 2045 5.2 default
@@ -210,8 +221,11 @@ func (w *walker) entity(h gotextproto.Header, body io.Reader, depth int) {
 		case boundary == "":
 			w.p.problemf("MIME structure unreadable (%s without a boundary): body read as plain text", ct)
 			ct, params = "text/plain", map[string]string{}
-		case depth >= largeMaxDepth:
-			w.p.problemf("multipart nested over %d levels: the deeper parts skipped", largeMaxDepth)
+		case depth >= MaxDepth:
+			// Stop the walk: skipping the deeper parts would still read
+			// them through every enclosing multipart reader.
+			w.p.problemf("multipart nested over %d levels: the rest of the mail kept in the raw message only", MaxDepth)
+			w.stopped = true
 			return
 		default:
 			w.multipart(body, boundary, depth)
@@ -249,6 +263,11 @@ func contentID(h gotextproto.Header) string {
 
 // multipart reads the parts of a multipart body (RFC 2046 section 5.1).
 func (w *walker) multipart(body io.Reader, boundary string, depth int) {
+	if w.guard == nil {
+		// Under the outermost multipart: every part header passes it.
+		w.guard = newPartHeaderGuard(body)
+		body = w.guard
+	}
 	mr := gotextproto.NewMultipartReader(body, boundary)
 	for !w.stopped {
 		part, err := mr.NextPart()

@@ -64,6 +64,14 @@ type Parsed struct {
 	Bounce      *Bounce      `json:"bounce,omitempty"`
 	Problems    []string     `json:"problems"`
 
+	// FromErr says why From names no single sender (several addresses, a
+	// group, no addr-spec); From is then "". Ingest quarantines such a
+	// mail (I6).
+	FromErr error `json:"-"`
+	// Sender is the addr-spec of the Sender field, "" when absent or
+	// unusable. It is never the sender of the mail: From is.
+	Sender string `json:"-"`
+
 	// Locale is the first language tag of Content-Language, else of
 	// Accept-Language ("fr", "en-GB"), "" when neither is present. It is a
 	// hint for which template language to answer in.
@@ -148,13 +156,21 @@ var fieldLine = regexp.MustCompile(`^[!-9;-~]+[ \t]*:`)
 // first line is not a header field (binary garbage, a bare text file).
 // Everything else is read as well as possible, and what was malformed is
 // listed in Problems. Kind and Bounce are filled by classifying the mail
-// with opt.MailFrom, the envelope sender when the caller knows it.
+// with opt.MailFrom, the envelope sender when the caller knows it. A mail
+// over MaxInMemoryParse, or whose MIME structure is over enmime's budget,
+// is read by ParseLarge instead (limits.go).
 func Parse(raw []byte, opt Options) (*Parsed, error) {
+	if len(raw) > MaxInMemoryParse {
+		return ParseLarge(bytes.NewReader(raw), opt) // limits.go
+	}
 	p := newParsed()
 
 	hdr, body, err := p.prepare(raw)
 	if err != nil {
 		return nil, err
+	}
+	if why := overBudget(bodyOf(hdr, body)); why != "" {
+		return parseBounded(raw, opt, why) // limits.go: enmime's cost is not linear
 	}
 	parser := parserTrust
 	if opt.CharsetDetection {
@@ -218,6 +234,10 @@ func (p *Parsed) prepare(raw []byte) (hdr, body []byte, err error) {
 	end := headerEnd(trimmed)
 	h := trimmed[:end]
 	repaired := false
+	if c, problems := capHeader(h); c != nil { // limits.go
+		h, repaired = c, true
+		p.Problems = append(p.Problems, problems...)
+	}
 
 	if n := bytes.Count(trimmed, []byte{0}); n > 0 {
 		p.problemf("%d NUL byte(s) in the message; removed from the header", n)
@@ -343,20 +363,7 @@ func (p *Parsed) fillHeader(env *enmime.Envelope) {
 		p.header[textproto.CanonicalMIMEHeaderKey(k)] = env.GetHeaderValues(k)
 	}
 
-	if from := p.addresses(env, "From"); len(from) > 0 {
-		p.From = from[0].Address
-		p.FromName = from[0].Name
-		if len(from) > 1 {
-			p.problemf("%d addresses in From; the first is the sender", len(from))
-		}
-	} else {
-		p.problemf("no usable From address")
-	}
-	p.To = addrStrings(p.addresses(env, "To"))
-	p.Cc = addrStrings(p.addresses(env, "Cc"))
-	if rt := addrStrings(p.addresses(env, "Reply-To")); len(rt) > 0 {
-		p.ReplyTo = rt
-	}
+	p.readAddresses(env) // from.go: addresses only from addr-specs (I6)
 	p.Subject = strings.TrimSpace(env.GetHeader("Subject"))
 
 	ids := msgIDs(env.GetHeader("Message-Id"))
@@ -403,51 +410,7 @@ func (p *Parsed) envErrors(env *enmime.Envelope) {
 	}
 }
 
-// addresses reads an address header leniently: enmime's parser first, then
-// whatever looks like an addr-spec, with a problem noted.
-func (p *Parsed) addresses(env *enmime.Envelope, name string) []*mail.Address {
-	v := env.GetHeader(name)
-	if strings.TrimSpace(v) == "" {
-		return nil
-	}
-	list, err := env.AddressList(name)
-	if err == nil {
-		out := list[:0]
-		for _, a := range list {
-			if a.Address != "" {
-				a.Address = normAddr(a.Address)
-				out = append(out, a)
-			}
-		}
-		return out
-	}
-	var out []*mail.Address
-	for _, m := range addrSpec.FindAllString(v, -1) {
-		out = append(out, &mail.Address{Address: normAddr(m)})
-	}
-	p.problemf("malformed %s %q (%v): read %d address(es)", name, v, err, len(out))
-	return out
-}
-
 var addrSpec = regexp.MustCompile(`[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?`)
-
-// normAddr lower-cases the domain: RFC 5321 4.1.2, domains are case
-// insensitive, local parts are not (in theory).
-func normAddr(a string) string {
-	a = strings.TrimSpace(a)
-	if i := strings.LastIndexByte(a, '@'); i >= 0 {
-		return a[:i] + "@" + strings.ToLower(a[i+1:])
-	}
-	return a
-}
-
-func addrStrings(as []*mail.Address) []string {
-	out := make([]string, 0, len(as))
-	for _, a := range as {
-		out = append(out, a.Address)
-	}
-	return out
-}
 
 var msgIDRe = regexp.MustCompile(`<([^<>\s]+)>`)
 

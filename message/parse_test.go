@@ -81,9 +81,12 @@ func TestParseBadInput(t *testing.T) {
 					t.Errorf("from %q id %q", p.From, p.MessageID)
 				}
 			}},
-		{name: "malformed address list", raw: hdrs("From: a@b.example", "To: broken <x@y.example, z@w.example>>", "") + "x",
+		// I6, issue 10: an address is only ever an addr-spec; an angle-addr
+		// holding two is none, skipped and recorded, the valid one kept.
+		{name: "malformed address list", raw: hdrs("From: a@b.example", "To: broken <x@y.example, z@w.example>>, ok@v.example", "") + "x",
+			problem: "is no address",
 			check: func(t *testing.T, p *Parsed) {
-				if len(p.To) == 0 {
+				if len(p.To) != 1 || p.To[0] != "ok@v.example" {
 					t.Errorf("to %v", p.To)
 				}
 			}},

@@ -1,0 +1,18 @@
+package ingest
+
+import "github.com/casemail/casemail/message"
+
+// reasonNoSender is the quarantine reason for a mail whose From names no
+// single sender: several addresses, a group, or no readable addr-spec
+// (RFC 5322 3.6.2). Such a mail opens nothing and threads nothing (I6): the
+// sender is the From addr-spec and nothing else, never an address guessed
+// from a display name, a comment or an encoded word (issue 10).
+const reasonNoSender = "no usable From address"
+
+// noSenderReason says why p has no sender, for the decision's reasons.
+func noSenderReason(p *message.Parsed) string {
+	if p.FromErr != nil {
+		return reasonNoSender + ": " + p.FromErr.Error() + " (I6)"
+	}
+	return reasonNoSender
+}
