@@ -22,6 +22,10 @@ type Envelope struct {
 	MailFrom   string   // SMTP MAIL FROM / Return-Path; "" for the null sender
 	Recipients []string // RCPT TO, --recipient, or the IMAP mailbox's address
 	RemoteAddr string   // peer address, or "imap:NAME" / "pipe"
+	// TraceBytes is how many bytes at the start of raw the transport added
+	// itself (the SMTP listener's Received field): size limits count what
+	// the sender sent, without them.
+	TraceBytes int64
 }
 
 // Outcome is the recorded result of one inbound message (I4).

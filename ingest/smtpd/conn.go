@@ -3,13 +3,14 @@ package smtpd
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
 )
 
-// capListener enforces max_connections and refuses connections once
-// Shutdown has begun. Refused peers get a 421 greeting (RFC 5321 3.8:
+// capListener enforces max_connections and max_connections_per_client, and
+// refuses connections once Shutdown has begun. Refused peers get a 421 greeting (RFC 5321 3.8:
 // a server may answer 421 instead of 220 and close).
 type capListener struct {
 	net.Listener
@@ -52,8 +53,39 @@ const (
 	replyShutdown = "421 4.3.2 shutting down"
 )
 
+// replyTooManyFrom is the refusal past max_connections_per_client: it says
+// whose connections are counted so an operator behind a NAT knows why.
+func replyTooManyFrom(key string, n int) string {
+	return fmt.Sprintf("421 4.7.0 too many connections from %s (at most %d at once), try again later", key, n)
+}
+
+// clientKey is what the per-client cap counts: the IPv4 address, or the
+// /64 of an IPv6 address (one host usually owns the whole /64, so counting
+// single IPv6 addresses would not limit it at all).
+func clientKey(a net.Addr) string {
+	var ip net.IP
+	switch v := a.(type) {
+	case *net.TCPAddr:
+		ip = v.IP
+	default:
+		host, _, err := net.SplitHostPort(a.String())
+		if err != nil {
+			return a.String()
+		}
+		ip = net.ParseIP(host)
+		if ip == nil {
+			return host
+		}
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
+}
+
 // track registers a new connection, or says why it is refused.
 func (s *Server) track(c net.Conn) (*trackedConn, string) {
+	key := clientKey(c.RemoteAddr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -62,8 +94,12 @@ func (s *Server) track(c net.Conn) (*trackedConn, string) {
 	if s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections {
 		return nil, replyTooMany
 	}
-	tc := &trackedConn{Conn: c, s: s}
+	if n := s.cfg.MaxConnectionsPerClient; n > 0 && s.perClient[key] >= n {
+		return nil, replyTooManyFrom(key, n)
+	}
+	tc := &trackedConn{Conn: c, s: s, key: key}
 	s.conns[tc] = struct{}{}
+	s.perClient[key]++
 	return tc, ""
 }
 
@@ -72,11 +108,14 @@ func (s *Server) track(c net.Conn) (*trackedConn, string) {
 // can end idle sessions while letting DATA run to its reply.
 type trackedConn struct {
 	net.Conn
-	s *Server
+	s   *Server
+	key string // clientKey of the peer
 
-	mu    sync.Mutex
-	busy  bool // inside Data/LMTPData
-	woken bool // Shutdown interrupted a blocked Read with a deadline
+	mu       sync.Mutex
+	busy     bool      // inside Data/LMTPData
+	woken    bool      // Shutdown interrupted a blocked Read with a deadline
+	deadline time.Time // while busy: when the message must have arrived (smtp.data_timeout)
+	expired  bool      // the message missed its deadline: the connection is done
 
 	closeOnce sync.Once
 }
@@ -94,21 +133,30 @@ func (shutdownErr) Temporary() bool { return true }
 func (c *trackedConn) Read(b []byte) (int, error) {
 	for {
 		busy := c.isBusy()
+		if c.isExpired() {
+			return 0, c.s.errDataTimeout
+		}
 		if c.s.isClosing() && !busy {
 			return 0, errShuttingDown
 		}
 		if busy {
 			// go-smtp sets the read deadline once per command, so a long
 			// DATA would have to arrive within read_timeout in total; make
-			// it an idle timeout instead, renewed as data keeps coming.
+			// it an idle timeout instead, renewed as data keeps coming, but
+			// never past the message's own deadline: renewing on every byte
+			// alone let a client sending one byte every few seconds hold
+			// the connection forever.
 			c.mu.Lock()
 			c.woken = false // this renewal supersedes a Shutdown wake-up
-			c.Conn.SetReadDeadline(time.Now().Add(c.s.srv.ReadTimeout))
+			c.Conn.SetReadDeadline(c.nextDeadlineLocked())
 			c.mu.Unlock()
 		}
 		n, err := c.Conn.Read(b)
 		if n == 0 && err != nil && c.retryAfterWake(err) {
 			continue
+		}
+		if err != nil && busy && c.expire(err) {
+			return n, c.s.errDataTimeout
 		}
 		if n > 0 && c.s.isClosing() && !c.isBusy() {
 			// A command that arrived while Shutdown began: answer 421
@@ -117,6 +165,39 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 		}
 		return n, err
 	}
+}
+
+// nextDeadlineLocked is the read deadline inside a message: read_timeout
+// from now, capped by the message's deadline. c.mu is held.
+func (c *trackedConn) nextDeadlineLocked() time.Time {
+	d := time.Now().Add(c.s.srv.ReadTimeout)
+	if !c.deadline.IsZero() && d.After(c.deadline) {
+		d = c.deadline
+	}
+	return d
+}
+
+// expire reports whether err is the message's deadline passing; the
+// connection is then marked so every later read fails and go-smtp closes
+// it: what follows on the wire is the rest of a message, not commands.
+func (c *trackedConn) expire(err error) bool {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.deadline.IsZero() || time.Now().Before(c.deadline) {
+		return false
+	}
+	c.expired = true
+	return true
+}
+
+func (c *trackedConn) isExpired() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.expired
 }
 
 // retryAfterWake reports whether err is the deadline Shutdown set while this
@@ -133,7 +214,7 @@ func (c *trackedConn) retryAfterWake(err error) bool {
 		return false
 	}
 	c.woken = false
-	c.Conn.SetReadDeadline(time.Now().Add(c.s.srv.ReadTimeout))
+	c.Conn.SetReadDeadline(c.nextDeadlineLocked())
 	return true
 }
 
@@ -151,9 +232,16 @@ func (c *trackedConn) isBusy() bool {
 	return c.busy
 }
 
+// setBusy marks the start and end of one message. At the start, the
+// message gets its absolute deadline (smtp.data_timeout).
 func (c *trackedConn) setBusy(b bool) {
 	c.mu.Lock()
 	c.busy = b
+	if b {
+		c.deadline = time.Now().Add(c.s.dataTimeout)
+	} else {
+		c.deadline = time.Time{}
+	}
 	c.mu.Unlock()
 }
 
@@ -162,6 +250,9 @@ func (c *trackedConn) Close() error {
 	c.closeOnce.Do(func() {
 		c.s.mu.Lock()
 		delete(c.s.conns, c)
+		if c.s.perClient[c.key]--; c.s.perClient[c.key] <= 0 {
+			delete(c.s.perClient, c.key)
+		}
 		c.s.mu.Unlock()
 		err = c.Conn.Close()
 	})
