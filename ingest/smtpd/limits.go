@@ -74,11 +74,14 @@ func (l *limitReader) check(p []byte) error {
 		}
 		c := p[0]
 		p = p[1:]
+		if c == '\r' { // not counted, wherever it is
+			continue
+		}
 		if l.lineStart {
 			l.lineStart = false
 			switch c {
 			case ' ', '\t': // a folded continuation of the current field
-			case '\r', '\n':
+			case '\n':
 			default:
 				l.field, l.name = 0, l.name[:0]
 			}
@@ -89,8 +92,6 @@ func (l *limitReader) check(p []byte) error {
 				l.body = true
 			}
 			l.line, l.lineStart = 0, true
-			continue
-		case '\r':
 			continue
 		}
 		l.line++
