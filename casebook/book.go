@@ -133,6 +133,9 @@ func createPrivate(path string) error {
 	return f.Close()
 }
 
+// Path is the database file.
+func (b *Book) Path() string { return b.path }
+
 // ReadableByOthers lists the database files (the database, its -wal and
 // -shm) that users other than the owner may read, for a warning at start:
 // an existing store keeps the mode it was created with.
