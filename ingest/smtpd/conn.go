@@ -116,6 +116,8 @@ type trackedConn struct {
 	woken    bool      // Shutdown interrupted a blocked Read with a deadline
 	deadline time.Time // while busy: when the message must have arrived (smtp.data_timeout)
 	expired  bool      // the message missed its deadline: the connection is done
+	partial  bool      // the last byte read did not end a line
+	tls      bool      // STARTTLS done: our own replies cannot be written in clear
 
 	closeOnce sync.Once
 }
@@ -155,8 +157,16 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 		if n == 0 && err != nil && c.retryAfterWake(err) {
 			continue
 		}
+		if n > 0 {
+			c.mu.Lock()
+			c.partial = b[n-1] != '\n'
+			c.mu.Unlock()
+		}
 		if err != nil && busy && c.expire(err) {
 			return n, c.s.errDataTimeout
+		}
+		if err != nil && !busy && c.abandonPartial(err) {
+			return n, err
 		}
 		if n > 0 && c.s.isClosing() && !c.isBusy() {
 			// A command that arrived while Shutdown began: answer 421
@@ -192,6 +202,37 @@ func (c *trackedConn) expire(err error) bool {
 	}
 	c.expired = true
 	return true
+}
+
+// abandonPartial ends a session whose command did not arrive within
+// read_timeout. When part of a line is already read, go-smtp's line reader
+// (bufio) would hand that fragment on as a whole command and read on with
+// a fresh deadline, so a client trickling bytes was answered 500 every
+// read_timeout and kept its connection forever. The connection is closed
+// here, after our own 421, before the fragment is looked at.
+func (c *trackedConn) abandonPartial(err error) bool {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return false
+	}
+	c.mu.Lock()
+	partial, woken, inTLS := c.partial, c.woken, c.tls
+	c.mu.Unlock()
+	if !partial || woken {
+		return false
+	}
+	if !inTLS {
+		c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c.Conn, "421 4.4.2 command not received within %s, closing connection\r\n", c.s.srv.ReadTimeout)
+	}
+	c.Conn.Close()
+	return true
+}
+
+func (c *trackedConn) setTLS() {
+	c.mu.Lock()
+	c.tls = true
+	c.mu.Unlock()
 }
 
 func (c *trackedConn) isExpired() bool {

@@ -450,3 +450,38 @@ func TestLongSubjectCappedTitle(t *testing.T) {
 		t.Fatalf("case title has %d runes (valid UTF-8: %v), want at most %d: %.80q…", n, utf8.ValidString(c.Title), casebook.MaxTitleRunes, c.Title)
 	}
 }
+
+// Outside a message, read_timeout bounds each command as a whole: a client
+// trickling a command one byte at a time is told 421 and closed. It used
+// to be answered 500 for the fragment (go-smtp's line reader hands a
+// partial line on as a command when the read times out) and read on with
+// a fresh deadline, forever.
+func TestSlowCommandCut(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReadTimeout = config.Duration{Duration: 500 * time.Millisecond}
+	_, addr := startServer(t, cfg, &fakeReceiver{}, nil)
+	r := dialRaw(t, addr, "")
+	if g := r.reply(); !strings.HasPrefix(g, "220 ") {
+		t.Fatal(g)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for range 300 { // 30 s, 60 read timeouts
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if _, err := r.nc.Write([]byte("N")); err != nil {
+				return
+			}
+		}
+	}()
+	if rep := r.reply(); !strings.HasPrefix(rep, "421 4.4.2 command not received within 500ms") {
+		t.Fatalf("trickled command answered %q, want 421 4.4.2 command not received within 500ms", rep)
+	}
+	if !r.closed() {
+		t.Error("connection left open")
+	}
+}

@@ -21,9 +21,13 @@ type backend struct{ s *Server }
 func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	remote := c.Conn().RemoteAddr().String()
 	_, isTLS := c.TLSConnectionState()
+	tc := unwrapConn(c.Conn())
+	if tc != nil && isTLS {
+		tc.setTLS()
+	}
 	return &session{
 		s:      b.s,
-		conn:   unwrapConn(c.Conn()),
+		conn:   tc,
 		remote: remote,
 		helo:   c.Hostname(),
 		tls:    isTLS,
