@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 )
@@ -41,6 +42,13 @@ func (b *Book) enqueue(ctx context.Context, tx *sql.Tx, n notice) error {
 		return err
 	}
 	token := strings.ToLower(tokenEnc.EncodeToString(raw))
+	if subj, ok := n.Data["subject"]; ok && subj != capTitle(subj) {
+		// The subject a notice quotes becomes our Subject: capped like a
+		// title (a 100 KB subject must not be mailed back).
+		capped := maps.Clone(n.Data)
+		capped["subject"] = capTitle(subj)
+		n.Data = capped
+	}
 	data, err := json.Marshal(n.Data)
 	if err != nil {
 		return err

@@ -485,3 +485,31 @@ func TestSlowCommandCut(t *testing.T) {
 		t.Error("connection left open")
 	}
 }
+
+// The subject a refusal notice quotes is capped like a title: a stranger's
+// 80 KB subject is not mailed back as our Subject.
+func TestLongSubjectCappedInNotice(t *testing.T) {
+	book, addr := gatewayWithLimit(t, 1<<20)
+	folded := strings.Repeat("Ünïcode\r\n wörds\r\n ", 5000)
+	msg := "From: stranger@else.test\r\nTo: support@support.example.test\r\nSubject: " + folded + "end\r\nMessage-Id: <long@else.test>\r\n\r\nbody\r\n"
+	r := dialRaw(t, addr, "")
+	if g := r.reply(); !strings.HasPrefix(g, "220 ") {
+		t.Fatal(g)
+	}
+	for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<stranger@else.test>", "RCPT TO:<support@support.example.test>"} {
+		if rep := r.send(cmd); !strings.HasPrefix(rep, "250") {
+			t.Fatalf("%s: %q", cmd, rep)
+		}
+	}
+	go fmt.Fprintf(r.nc, "BDAT %d LAST\r\n%s", len(msg), msg)
+	if rep := r.reply(); !strings.HasPrefix(rep, "250 ") {
+		t.Fatalf("reply %q, want 250", rep)
+	}
+	items, err := book.Outbox(context.Background(), "")
+	if err != nil || len(items) != 1 {
+		t.Fatalf("outbox: %d rows, %v; want the R1 notice", len(items), err)
+	}
+	if subj := items[0].Data["subject"]; utf8.RuneCountInString(subj) > casebook.MaxTitleRunes || !strings.HasPrefix(subj, "Ünïcode wörds") {
+		t.Fatalf("notice quotes a subject of %d runes: %.60q…", utf8.RuneCountInString(subj), subj)
+	}
+}
