@@ -115,7 +115,7 @@ type trackedConn struct {
 	busy     bool      // inside Data/LMTPData
 	woken    bool      // Shutdown interrupted a blocked Read with a deadline
 	deadline time.Time // while busy: when the message must have arrived (smtp.data_timeout)
-	expired  bool      // the message missed its deadline: the connection is done
+	dead     error     // once a read timed out: what every later read returns
 	partial  bool      // the last byte read did not end a line
 	tls      bool      // STARTTLS done: our own replies cannot be written in clear
 
@@ -134,10 +134,10 @@ func (shutdownErr) Temporary() bool { return true }
 
 func (c *trackedConn) Read(b []byte) (int, error) {
 	for {
-		busy := c.isBusy()
-		if c.isExpired() {
-			return 0, c.s.errDataTimeout
+		if err := c.deadErr(); err != nil {
+			return 0, err
 		}
+		busy := c.isBusy()
 		if c.s.isClosing() && !busy {
 			return 0, errShuttingDown
 		}
@@ -162,11 +162,8 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 			c.partial = b[n-1] != '\n'
 			c.mu.Unlock()
 		}
-		if err != nil && busy && c.expire(err) {
-			return n, c.s.errDataTimeout
-		}
-		if err != nil && !busy && c.abandonPartial(err) {
-			return n, err
+		if isTimeout(err) {
+			return n, c.timedOut(err, busy)
 		}
 		if n > 0 && c.s.isClosing() && !c.isBusy() {
 			// A command that arrived while Shutdown began: answer 421
@@ -175,6 +172,11 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 		}
 		return n, err
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return err != nil && errors.As(err, &ne) && ne.Timeout()
 }
 
 // nextDeadlineLocked is the read deadline inside a message: read_timeout
@@ -187,58 +189,51 @@ func (c *trackedConn) nextDeadlineLocked() time.Time {
 	return d
 }
 
-// expire reports whether err is the message's deadline passing; the
-// connection is then marked so every later read fails and go-smtp closes
-// it: what follows on the wire is the rest of a message, not commands.
-func (c *trackedConn) expire(err error) bool {
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
-		return false
-	}
+// timedOut ends the session after a read timed out: every later read
+// fails, so go-smtp closes the connection after its reply. Whatever the
+// client sends next is the rest of a message or of a command, and reading
+// it as commands let a stalled message's body smuggle in a second message
+// ("MAIL FROM / RCPT TO / DATA" lines).
+//
+// Inside a message the error is the reply: 421, the message was not
+// received (go-smtp answers a BDAT chunk with its read error as it is).
+// Outside one, when part of a line is already read, go-smtp's line reader
+// (bufio) would hand that fragment on as a whole command before seeing the
+// error, and a client trickling bytes got 500 and a fresh read_timeout,
+// forever; the connection is closed here, after our own 421, first.
+func (c *trackedConn) timedOut(err error, busy bool) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.deadline.IsZero() || time.Now().Before(c.deadline) {
-		return false
+	switch {
+	case busy && !c.deadline.IsZero() && !time.Now().Before(c.deadline):
+		c.dead = c.s.errDataTimeout
+	case busy:
+		c.dead = c.s.errIdleTimeout
+	default:
+		c.dead = err // go-smtp answers 421 4.4.2 and closes
 	}
-	c.expired = true
-	return true
+	dead, abandon, inTLS := c.dead, !busy && c.partial && !c.woken, c.tls
+	c.mu.Unlock()
+	if abandon {
+		if !inTLS {
+			c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(c.Conn, "421 4.4.2 line not completed within %s, closing connection\r\n", c.s.srv.ReadTimeout)
+		}
+		c.Conn.Close()
+	}
+	return dead
 }
 
-// abandonPartial ends a session whose command did not arrive within
-// read_timeout. When part of a line is already read, go-smtp's line reader
-// (bufio) would hand that fragment on as a whole command and read on with
-// a fresh deadline, so a client trickling bytes was answered 500 every
-// read_timeout and kept its connection forever. The connection is closed
-// here, after our own 421, before the fragment is looked at.
-func (c *trackedConn) abandonPartial(err error) bool {
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
-		return false
-	}
+// deadErr is the error that ended the session, nil while it runs.
+func (c *trackedConn) deadErr() error {
 	c.mu.Lock()
-	partial, woken, inTLS := c.partial, c.woken, c.tls
-	c.mu.Unlock()
-	if !partial || woken {
-		return false
-	}
-	if !inTLS {
-		c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		fmt.Fprintf(c.Conn, "421 4.4.2 command not received within %s, closing connection\r\n", c.s.srv.ReadTimeout)
-	}
-	c.Conn.Close()
-	return true
+	defer c.mu.Unlock()
+	return c.dead
 }
 
 func (c *trackedConn) setTLS() {
 	c.mu.Lock()
 	c.tls = true
 	c.mu.Unlock()
-}
-
-func (c *trackedConn) isExpired() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.expired
 }
 
 // retryAfterWake reports whether err is the deadline Shutdown set while this

@@ -83,11 +83,6 @@ func (r *rawSession) closed() bool {
 	return err == nil || !isTimeout(err)
 }
 
-func isTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout()
-}
-
 // A client that sends one byte at a time, each well within read_timeout,
 // used to keep its slot forever: the deadline was renewed on every byte.
 // Now the whole message must arrive within data_timeout, after which the
@@ -478,8 +473,8 @@ func TestSlowCommandCut(t *testing.T) {
 			}
 		}
 	}()
-	if rep := r.reply(); !strings.HasPrefix(rep, "421 4.4.2 command not received within 500ms") {
-		t.Fatalf("trickled command answered %q, want 421 4.4.2 command not received within 500ms", rep)
+	if rep := r.reply(); !strings.HasPrefix(rep, "421 4.4.2 line not completed within 500ms") {
+		t.Fatalf("trickled command answered %q, want 421 4.4.2 line not completed within 500ms", rep)
 	}
 	if !r.closed() {
 		t.Error("connection left open")
@@ -511,5 +506,57 @@ func TestLongSubjectCappedInNotice(t *testing.T) {
 	}
 	if subj := items[0].Data["subject"]; utf8.RuneCountInString(subj) > casebook.MaxTitleRunes || !strings.HasPrefix(subj, "Ünïcode wörds") {
 		t.Fatalf("notice quotes a subject of %d runes: %.60q…", utf8.RuneCountInString(subj), subj)
+	}
+}
+
+// A message that stalls past read_timeout is answered (4xx when it was not
+// received: the sender keeps it and retries) and the connection is
+// closed: what the client sends afterwards is the rest of a message and
+// must never be read as commands. It used to be: a body carrying
+// "MAIL FROM / RCPT TO / DATA" lines, sent after the reply, delivered a
+// second, smuggled message (I4: only what was sent as a message is
+// recorded). Whether the stall is mid-line, at a line boundary, in a BDAT
+// chunk, or while a refused message is being discarded.
+func TestStalledMessageNotReadAsCommands(t *testing.T) {
+	const smuggled = "MAIL FROM:<mallory@evil.test>\r\nRCPT TO:<support@support.example.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\n"
+	tests := []struct {
+		name   string
+		start  string // command starting the message
+		before string // sent before the stall
+		reply  string // reply prefix expected after the stall
+	}{
+		{"DATA mid-line", "DATA", "Subject: first\r\n\r\npart", "4"},
+		{"DATA at a line boundary", "DATA", "Subject: first\r\n\r\nwhole line\r\n", "421 4.4.2 nothing received for 300ms"},
+		{"BDAT mid-chunk", "BDAT 1000 LAST", "Subject: first\r\n\r\nwhole line\r\n", "421 4.4.2 nothing received for 300ms"},
+		{"DATA while a refused message is discarded", "DATA", "Subject: " + strings.Repeat("w\r\n ", 60000) + "\r\n", "554 5.6.0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.ReadTimeout = config.Duration{Duration: 300 * time.Millisecond}
+			rcv := &fakeReceiver{}
+			_, addr := startServer(t, cfg, rcv, nil)
+			r := dialRaw(t, addr, "")
+			r.envelope()
+			if tc.start == "DATA" {
+				if rep := r.send("DATA"); !strings.HasPrefix(rep, "354") {
+					t.Fatalf("DATA: %q", rep)
+				}
+			} else {
+				io.WriteString(r.nc, tc.start+"\r\n")
+			}
+			io.WriteString(r.nc, tc.before)
+			// The client stalls; once answered, it carries on with its "message".
+			if rep := r.reply(); !strings.HasPrefix(rep, tc.reply) {
+				t.Errorf("stalled message answered %q, want %q", rep, tc.reply)
+			}
+			io.WriteString(r.nc, "more\r\n"+smuggled)
+			if !r.closed() {
+				t.Errorf("connection left open after a stalled message")
+			}
+			if calls := rcv.got(); len(calls) != 0 {
+				t.Errorf("receiver got %d messages, want none; first from %q", len(calls), calls[0].env.MailFrom)
+			}
+		})
 	}
 }

@@ -147,11 +147,14 @@ func (ss *session) deliver(r io.Reader) error {
 func (ss *session) notReceived(log *slog.Logger, sp *spool, err error) error {
 	var refusal *smtp.SMTPError
 	switch {
-	case ss.conn != nil && ss.conn.isExpired():
-		// The connection is closed after this reply: the rest of the
-		// message is still on the wire.
-		log.Warn("smtp message not received", "outcome", "data_timeout", "bytes", sp.size, "data_timeout", ss.s.dataTimeout)
-		return ss.s.errDataTimeout
+	case ss.conn != nil && ss.conn.deadErr() != nil:
+		// A timeout: the connection is closed after this reply, the rest
+		// of the message is still on the wire.
+		log.Warn("smtp message not received", "outcome", "timeout", "bytes", sp.size, "err", err)
+		if errors.As(err, &refusal) {
+			return refusal
+		}
+		return errSpoolFail
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		// go-smtp enforces MaxMessageBytes while reading (RFC 1870 6.3):
 		// 552 5.3.4, and the rest of the message is discarded unread.

@@ -96,11 +96,12 @@ type Server struct {
 	spoolMem  int
 	// dataTimeout bounds one whole message (smtp.data_timeout).
 	dataTimeout time.Duration
-	// errDataTimeout is what every read returns once a message missed
-	// dataTimeout. It is an *smtp.SMTPError because go-smtp answers a BDAT
-	// chunk with its read error as it is; any error that is not a timeout
-	// then ends the session (421) at the next command read.
-	errDataTimeout *smtp.SMTPError
+	// errDataTimeout and errIdleTimeout are what every read returns once a
+	// message missed dataTimeout, or nothing of it came for read_timeout.
+	// They are *smtp.SMTPError because go-smtp answers a BDAT chunk with
+	// its read error as it is; at the next command read, an error that is
+	// not a timeout ends the session (421).
+	errDataTimeout, errIdleTimeout *smtp.SMTPError
 
 	srv *smtp.Server
 
@@ -142,8 +143,6 @@ func New(cfg config.SMTP, rcv ingest.Receiver, pol Policy, log *slog.Logger, opt
 	if s.dataTimeout <= 0 {
 		s.dataTimeout = defaultDataTimeout
 	}
-	s.errDataTimeout = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2},
-		Message: fmt.Sprintf("message not received within %s, closing connection", s.dataTimeout)}
 	switch cfg.Protocol {
 	case "", "smtp":
 		s.transport = ingest.TransportSMTP
@@ -172,6 +171,10 @@ func New(cfg config.SMTP, rcv ingest.Receiver, pol Policy, log *slog.Logger, opt
 		srv.ReadTimeout = defaultReadTimeout
 	}
 	srv.WriteTimeout = srv.ReadTimeout
+	s.errDataTimeout = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2},
+		Message: fmt.Sprintf("message not received within %s, closing connection", s.dataTimeout)}
+	s.errIdleTimeout = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2},
+		Message: fmt.Sprintf("nothing received for %s in the middle of a message, closing connection", srv.ReadTimeout)}
 	// go-smtp counts the line's CR and the previous line's LF.
 	srv.MaxLineLength = MaxLineLength + 2
 	srv.ErrorLog = slogPrintf{log}
