@@ -5,6 +5,12 @@
 // only after Receive returned nil (invariant I1); a Receive error answers
 // 451 4.3.0 so the sending MTA retries.
 //
+// Hostile clients are bounded (docs/security.md): connections in all and
+// per client address, a timeout per command and between reads, a deadline
+// per message, lines and header fields for DATA and BDAT alike. Any read
+// timeout ends the session, so the rest of a stalled message is never read
+// as commands.
+//
 // Extensions follow go-smtp: SIZE (RFC 1870), STARTTLS (RFC 3207),
 // ENHANCEDSTATUSCODES (RFC 2034/3463), PIPELINING (RFC 2920), CHUNKING
 // (RFC 3030) and LIMITS RCPTMAX (RFC 9422).
