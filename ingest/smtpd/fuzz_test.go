@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -100,6 +101,10 @@ func FuzzSession(f *testing.F) {
 	f.Add([]byte("EHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<s@elsewhere.test>\r\nRCPT TO:<\"a@b\"@support.example.test>\r\nDATA\r\n..dot\r\n.\r\n"))
 	f.Add([]byte("EHLO x\r\nMAIL FROM:<a@b.c> SIZE=10\r\nRCPT TO:<s@support.example.test>\r\nBDAT 5 LAST\r\nhello"))
 	f.Add([]byte("HELO x\r\nRSET\r\nMAIL FROM:<a@b.c>\r\nDATA\r\nSTARTTLS\r\nAUTH PLAIN AGFAYg==\r\n"))
+	// Issue 10: lines and header fields over the limits, by DATA and BDAT.
+	long := strings.Repeat("a", MaxLineLength+1)
+	f.Add([]byte("EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<s@support.example.test>\r\nDATA\r\nSubject: " + long + "\r\n\r\nx\r\n.\r\nQUIT\r\n"))
+	f.Add([]byte(fmt.Sprintf("EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<s@support.example.test>\r\nBDAT %d LAST\r\nSubject: %s\r\n\r\nQUIT\r\n", len(long)+13, long)))
 	// Real messages from testdata as DATA bodies.
 	files, _ := filepath.Glob(filepath.Join("testdata", "enmime", "*.raw"))
 	for _, p := range files {
