@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -118,6 +119,7 @@ type trackedConn struct {
 	dead     error     // once a read timed out: what every later read returns
 	partial  bool      // the last byte read did not end a line
 	tls      bool      // STARTTLS done: our own replies cannot be written in clear
+	released bool      // the per-client slot was given back (at the 221 to QUIT)
 
 	closeOnce sync.Once
 }
@@ -286,13 +288,40 @@ func (c *trackedConn) Close() error {
 	c.closeOnce.Do(func() {
 		c.s.mu.Lock()
 		delete(c.s.conns, c)
-		if c.s.perClient[c.key]--; c.s.perClient[c.key] <= 0 {
-			delete(c.s.perClient, c.key)
-		}
 		c.s.mu.Unlock()
+		c.releaseClientSlot()
 		err = c.Conn.Close()
 	})
 	return err
+}
+
+// Write gives the per-client slot back as the 221 answering QUIT goes out:
+// a client that reconnects the moment it reads it (smtp-source does, an
+// MTA may) would otherwise find the slot still taken, for the instant
+// before go-smtp closes the connection, and be refused. 221 is only ever
+// the closing reply (RFC 5321 4.2.2). Under TLS the reply is encrypted
+// below us and the slot is given back at Close.
+func (c *trackedConn) Write(b []byte) (int, error) {
+	if bytes.HasPrefix(b, []byte("221 ")) {
+		c.releaseClientSlot()
+	}
+	return c.Conn.Write(b)
+}
+
+// releaseClientSlot gives back the connection's per-client slot, once.
+func (c *trackedConn) releaseClientSlot() {
+	c.mu.Lock()
+	done := c.released
+	c.released = true
+	c.mu.Unlock()
+	if done {
+		return
+	}
+	c.s.mu.Lock()
+	if c.s.perClient[c.key]--; c.s.perClient[c.key] <= 0 {
+		delete(c.s.perClient, c.key)
+	}
+	c.s.mu.Unlock()
 }
 
 // unwrapConn finds our trackedConn under a go-smtp connection, which is a

@@ -560,3 +560,22 @@ func TestStalledMessageNotReadAsCommands(t *testing.T) {
 		})
 	}
 }
+
+// A client that reconnects the moment it reads the 221 to its QUIT, as
+// smtp-source and MTAs do, gets its slot back: it was refused with 421
+// whenever it was faster than the server closing the old connection.
+func TestPerClientSlotFreedAtQuit(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxConnectionsPerClient = 1
+	_, addr := startServer(t, cfg, &fakeReceiver{}, nil)
+	for i := range 200 {
+		r := dialRaw(t, addr, "")
+		if g := r.reply(); !strings.HasPrefix(g, "220 ") {
+			t.Fatalf("connection %d greeted %q, want 220", i, g)
+		}
+		if rep := r.send("QUIT"); !strings.HasPrefix(rep, "221 ") {
+			t.Fatalf("QUIT: %q", rep)
+		}
+		r.nc.Close()
+	}
+}
