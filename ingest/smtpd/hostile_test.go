@@ -169,7 +169,7 @@ func TestSlowClientCutAtDataTimeout(t *testing.T) {
 // is the wait between two reads, not a bound on the whole message.
 func TestSteadyMessageWithinDataTimeout(t *testing.T) {
 	cfg := testConfig()
-	cfg.ReadTimeout = config.Duration{Duration: 300 * time.Millisecond}
+	cfg.ReadTimeout = config.Duration{Duration: 500 * time.Millisecond}
 	cfg.DataTimeout = config.Duration{Duration: time.Minute}
 	rcv := &fakeReceiver{}
 	_, addr := startServer(t, cfg, rcv, nil)
@@ -178,7 +178,7 @@ func TestSteadyMessageWithinDataTimeout(t *testing.T) {
 	if rep := r.send("DATA"); !strings.HasPrefix(rep, "354") {
 		t.Fatalf("DATA: %q", rep)
 	}
-	for i := range 10 { // ten lines 100 ms apart: over 3 read timeouts in all
+	for i := range 20 { // lines 100 ms apart: 4 read timeouts in all
 		fmt.Fprintf(r.nc, "Subject: line %d\r\n", i)
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -526,14 +526,16 @@ func TestStalledMessageNotReadAsCommands(t *testing.T) {
 		reply  string // reply prefix expected after the stall
 	}{
 		{"DATA mid-line", "DATA", "Subject: first\r\n\r\npart", "4"},
-		{"DATA at a line boundary", "DATA", "Subject: first\r\n\r\nwhole line\r\n", "421 4.4.2 nothing received for 300ms"},
-		{"BDAT mid-chunk", "BDAT 1000 LAST", "Subject: first\r\n\r\nwhole line\r\n", "421 4.4.2 nothing received for 300ms"},
+		{"DATA at a line boundary", "DATA", "Subject: first\r\n\r\nwhole line\r\n", "421 4.4.2 nothing received for 1s"},
+		{"BDAT mid-chunk", "BDAT 1000 LAST", "Subject: first\r\n\r\nwhole line\r\n", "421 4.4.2 nothing received for 1s"},
 		{"DATA while a refused message is discarded", "DATA", "Subject: " + strings.Repeat("w\r\n ", 60000) + "\r\n", "554 5.6.0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
-			cfg.ReadTimeout = config.Duration{Duration: 300 * time.Millisecond}
+			// Long enough that a loaded machine does not stall the
+			// transfer before the client does.
+			cfg.ReadTimeout = config.Duration{Duration: time.Second}
 			rcv := &fakeReceiver{}
 			_, addr := startServer(t, cfg, rcv, nil)
 			r := dialRaw(t, addr, "")
