@@ -63,12 +63,15 @@ func (r *rawSession) send(line string) string {
 }
 
 // envelope greets and gives MAIL FROM and one RCPT TO, each expected to succeed.
-func (r *rawSession) envelope() {
+func (r *rawSession) envelope() { r.envelopeAs("EHLO") }
+
+// envelopeAs is envelope greeting with hello (EHLO, or LHLO for LMTP).
+func (r *rawSession) envelopeAs(hello string) {
 	r.t.Helper()
 	if g := r.reply(); !strings.HasPrefix(g, "220 ") {
 		r.t.Fatalf("greeting %q", g)
 	}
-	for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<alice@customer.test>", "RCPT TO:<support@support.example.test>"} {
+	for _, cmd := range []string{hello + " client.test", "MAIL FROM:<alice@customer.test>", "RCPT TO:<support@support.example.test>"} {
 		if rep := r.send(cmd); !strings.HasPrefix(rep, "250") {
 			r.t.Fatalf("%s: %q", cmd, rep)
 		}
@@ -90,15 +93,18 @@ func (r *rawSession) closed() bool {
 // nothing recorded (I4). For DATA and for BDAT.
 func TestSlowClientCutAtDataTimeout(t *testing.T) {
 	tests := []struct {
-		name  string
-		start string // the command that starts the message
+		name     string
+		protocol string
+		start    string // the command that starts the message
 	}{
-		{"DATA", "DATA"},
-		{"BDAT", "BDAT 100000 LAST"},
+		{"DATA", "smtp", "DATA"},
+		{"BDAT", "smtp", "BDAT 100000 LAST"},
+		{"LMTP DATA", "lmtp", "DATA"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
+			cfg.Protocol = tc.protocol
 			cfg.MaxConnections = 2
 			cfg.MaxConnectionsPerClient = 0
 			cfg.ReadTimeout = config.Duration{Duration: 2 * time.Second}
@@ -110,7 +116,11 @@ func TestSlowClientCutAtDataTimeout(t *testing.T) {
 			var slow []*rawSession
 			for range 2 {
 				r := dialRaw(t, addr, "")
-				r.envelope()
+				if tc.protocol == "lmtp" {
+					r.envelopeAs("LHLO")
+				} else {
+					r.envelope()
+				}
 				if tc.start == "DATA" {
 					if rep := r.send("DATA"); !strings.HasPrefix(rep, "354") {
 						t.Fatalf("DATA: %q", rep)
@@ -140,7 +150,8 @@ func TestSlowClientCutAtDataTimeout(t *testing.T) {
 			}
 			for i, r := range slow {
 				rep := r.reply()
-				if !strings.HasPrefix(rep, "421 4.4.2 message not received within 1s") {
+				// LMTP names the recipient: "421 4.4.2 <rcpt> message ...".
+				if !strings.HasPrefix(rep, "421 4.4.2 ") || !strings.Contains(rep, "message not received within 1s") {
 					t.Errorf("trickler %d got %q, want 421 4.4.2 message not received within 1s", i, rep)
 				}
 				if !r.closed() {
