@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -590,5 +591,71 @@ func TestPerClientSlotFreedAtQuit(t *testing.T) {
 			t.Fatalf("QUIT: %q", rep)
 		}
 		r.nc.Close()
+	}
+}
+
+// The same bounds hold after STARTTLS (RFC 3207), where the listener sees
+// only encrypted bytes: a trickled message is cut at data_timeout with its
+// 421, and a trickled command ends the session (closed without our own
+// reply, which could not be written inside TLS).
+func TestSlowClientOverTLS(t *testing.T) {
+	for _, inMessage := range []bool{true, false} {
+		t.Run(map[bool]string{true: "message", false: "command"}[inMessage], func(t *testing.T) {
+			cert, key := selfSigned(t)
+			cfg := testConfig()
+			cfg.TLSCert, cfg.TLSKey = cert, key
+			cfg.ReadTimeout = config.Duration{Duration: 2 * time.Second}
+			cfg.DataTimeout = config.Duration{Duration: time.Second}
+			rcv := &fakeReceiver{}
+			_, addr := startServer(t, cfg, rcv, nil)
+			r := dialRaw(t, addr, "")
+			if g := r.reply(); !strings.HasPrefix(g, "220 ") {
+				t.Fatal(g)
+			}
+			r.send("EHLO client.test")
+			if rep := r.send("STARTTLS"); !strings.HasPrefix(rep, "220") {
+				t.Fatalf("STARTTLS: %q", rep)
+			}
+			tc := tls.Client(r.nc, &tls.Config{InsecureSkipVerify: true})
+			if err := tc.Handshake(); err != nil {
+				t.Fatal(err)
+			}
+			r.nc, r.br = tc, bufio.NewReader(tc)
+			for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<alice@customer.test>", "RCPT TO:<support@support.example.test>"} {
+				if rep := r.send(cmd); !strings.HasPrefix(rep, "250") {
+					t.Fatalf("%s: %q", cmd, rep)
+				}
+			}
+			if inMessage {
+				if rep := r.send("DATA"); !strings.HasPrefix(rep, "354") {
+					t.Fatalf("DATA: %q", rep)
+				}
+			}
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() {
+				for range 300 {
+					select {
+					case <-stop:
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
+					if _, err := tc.Write([]byte("x")); err != nil {
+						return
+					}
+				}
+			}()
+			if inMessage {
+				if rep := r.reply(); !strings.HasPrefix(rep, "421 4.4.2 message not received within 1s") {
+					t.Errorf("trickled message over TLS answered %q", rep)
+				}
+			}
+			if !r.closed() {
+				t.Errorf("connection left open")
+			}
+			if n := len(rcv.got()); n != 0 {
+				t.Errorf("receiver called %d times", n)
+			}
+		})
 	}
 }
