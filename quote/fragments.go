@@ -59,6 +59,12 @@ func scan(lines []string, opt scanOptions) []Fragment {
 				kept = append(kept, l)
 			}
 		}
+		if len(kept) == 0 {
+			// Only the synthetic blank: no fragment, or joining the
+			// fragments would add a line break the input does not have.
+			cur, curQuoted, curSig = nil, false, false
+			return
+		}
 		f := Fragment{Content: strings.Join(kept, "\n"), Quoted: curQuoted, Signature: curSig}
 		if !foundVisible {
 			if f.Quoted || f.Signature || trimSpace(f.Content) == "" {

@@ -2,44 +2,155 @@ package quote
 
 import (
 	"regexp"
+	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
-// Reply headers ("attribution lines") written above quoted history.
+// Reply headers ("attribution lines") and Outlook header blocks written
+// above quoted history. Every pattern is matched on fold(line): Unicode
+// spaces (French Outlook's no-break space before ":", U+202F, ...) are
+// spaces and format characters (zero-width, bidi marks of right-to-left
+// mailers, BOM) are ignored, so the vocabulary of vocab.go is written once.
 
-// leadWrote matches "On <date>, <name> wrote:" and its translations
-// (Gmail, Apple Mail, Thunderbird): "Le <date>, <name> a écrit :", ...
-// The leading word is case-sensitive so that a sentence starting with a
-// lower-case "on" is not taken for a header.
-var leadWrote = regexp.MustCompile(`^\s*(?:On|Le|Am|Op|El|Em|Il|W dniu|På|Den|Vào)\s.*(?i:wrote|a\s+écrit|écrit|napisał|написал|написала|schreef|schrieb|escribió|escreveu|skrev|scrisse|ha\s+scritto|kirjoitti|đã\s+viết)\s*:\s*$`)
+// fold returns s with every Unicode space turned into ' ', the full-width
+// colon into ':' and format characters (category Cf) removed. ASCII input is
+// returned as is (no allocation).
+func fold(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '：' || r == '﹕':
+			b.WriteByte(':')
+		case r == '＞':
+			b.WriteByte('>')
+		case unicode.Is(unicode.Cf, r):
+			// dropped: U+200B..U+200F, U+202A..U+202E, U+2066..U+2069, U+FEFF, U+061C
+		case unicode.IsSpace(r) || unicode.Is(unicode.Zs, r):
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
 
-// dateSender matches headers without a leading word that carry a date, a
-// time and an address and end with ":" (Android, Yandex, mail.ru):
-// "02.04.2012 14:20 пользователь "bob@x.org" <bob@x.org> написал:",
-// "Thu, 26 Jun 2014 14:00:51 +0400 от Alexander <a@x.com>:".
+// alternation joins words into an RE2 alternation, longest first (so that
+// "a écrit" wins over "écrit"), with each space matching any run of spaces.
+func alternation(words []string) string {
+	uniq := map[string]bool{}
+	var ws []string
+	for _, w := range words {
+		if w != "" && !uniq[w] {
+			uniq[w] = true
+			ws = append(ws, w)
+		}
+	}
+	sort.Slice(ws, func(i, j int) bool {
+		if len(ws[i]) != len(ws[j]) {
+			return len(ws[i]) > len(ws[j])
+		}
+		return ws[i] < ws[j]
+	})
+	q := make([]string, len(ws))
+	for i, w := range ws {
+		q[i] = strings.ReplaceAll(regexp.QuoteMeta(w), " ", `\s+`)
+	}
+	return strings.Join(q, "|")
+}
+
+func collect(get func(language) []string) []string {
+	var out []string
+	for _, l := range languages {
+		out = append(out, get(l)...)
+	}
+	return out
+}
+
+// isCJK reports words written without spaces between words (no word
+// boundaries around them).
+func isCJK(w string) bool {
+	r, _ := utf8.DecodeRuneInString(w)
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
+}
+
 var (
-	dsStart = regexp.MustCompile(`^\s*(?:\d|\p{L}{2,9}\.?,\s*\d)`)
-	dsDate  = regexp.MustCompile(`\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}\s+\p{L}{3,}\.?\s+\d{4}|\p{L}{3,}\.?\s+\d{1,2},?\s+\d{4}`)
-	dsTime  = regexp.MustCompile(`\d{1,2}:\d{2}`)
+	// wroteVerb finds the verb of an attribution: "wrote", "a écrit",
+	// "schrieb", "napisał(a)", "写道", ... Words of spaced scripts must stand
+	// alone (not inside "rewrote" or a URL path "someone-wrote-about").
+	wroteVerb = func() *regexp.Regexp {
+		var spaced, cjk []string
+		for _, w := range collect(func(l language) []string { return l.wrote }) {
+			if isCJK(w) {
+				cjk = append(cjk, w)
+			} else {
+				spaced = append(spaced, w)
+			}
+		}
+		return regexp.MustCompile(`(?i)(?:(?:^|[\s,;"'»)>])(?:` + alternation(spaced) + `)(?:[\s:,(]|-{2,}|$)|(?:` + alternation(cjk) + `))`)
+	}()
+	// leadWord is the word an attribution starts with: "On", "Le", "Am", "W
+	// dniu", ... It is case-sensitive, so that a sentence starting with a
+	// lower-case "on" is not taken for a header; "----" (Zoho) may precede it.
+	leadWord = regexp.MustCompile(`^\s*(?:-{2,}\s*)?(?:` + alternation(collect(func(l language) []string { return l.lead })) + `)\s`)
+	// endColon: the attribution ends with ":" (after folding, "：" too), or
+	// with the verb itself ("... wrote", "... wrote ----").
+	endColon = regexp.MustCompile(`:\s*(?:-{2,}\s*)?$`)
+	endVerb  = regexp.MustCompile(`(?i)(?:` + alternation(collect(func(l language) []string { return l.wrote })) + `)\s*(?:-{2,}\s*)?$`)
+)
+
+// Dates, times and addresses in attribution lines.
+var (
+	dsStart = regexp.MustCompile(`^\s*(?:\d|\p{L}{1,12}\.?,?\s+\d|\p{L}{2,12}\.?,\s*\d)`)
+	dsDate  = regexp.MustCompile(`\d{1,4}\s?[./-]\s?\d{1,2}\s?[./-]\s?\d{1,4}|\d{1,2}\.?\s+(?:de\s+)?\p{L}{3,}\.?,?\s+(?:de\s+)?\d{4}|\p{L}{3,}\.?\s+\d{1,2},?\s+\d{4}|\d{2,4}\s*[年년]\s*\d{1,2}\s*[月월]|(?:^|\D)(?:19|20)\d{2}(?:\D|$)`)
+	dsTime  = regexp.MustCompile(`\d{1,2}[:.]\d{2}`)
 	dsAddr  = regexp.MustCompile(`\S@\S`)
-	dsEnd   = regexp.MustCompile(`:\s*$`)
 )
 
 // maxHeaderLen bounds the length of an attribution line; longer lines are text.
 const maxHeaderLen = 300
 
-// isAttribution reports whether s (one line, possibly several joined) is a
-// reply header. Headers without a leading word are only accepted when
-// quoted lines follow (aboveQuote), as they are less distinctive.
+// isAttribution reports whether s (one line, or several joined) is a reply
+// header. Weaker forms are only accepted when quoted lines follow
+// (aboveQuote); the forms accepted without quotes below carry a date.
+//
+//	On <date>, <name> wrote:           lead word + verb (+ a date without quote)
+//	<date> <name> <addr> napisał(a):   verb + date, any order (Gmail's localisations)
+//	<name> <addr> wrote:               verb + address, above a quote only
+//	<date> <time>, <name> <addr>:      date + time + address (Android, Yandex, Gmail ru)
 func isAttribution(s string, aboveQuote bool) bool {
 	if len(s) > maxHeaderLen {
 		return false
 	}
-	if leadWrote.MatchString(s) {
+	s = fold(s)
+	colon := endColon.MatchString(s)
+	verb := wroteVerb.MatchString(s)
+	lead := leadWord.MatchString(s)
+	date := dsDate.MatchString(s)
+	switch {
+	case lead && verb && (colon || endVerb.MatchString(s)):
+		return aboveQuote || strings.ContainsAny(s, "0123456789")
+	case verb && colon && !strings.HasPrefix(trimSpace(s), ">"):
+		if date {
+			return true
+		}
+		return aboveQuote && dsAddr.MatchString(s)
+	case colon && date && dsStart.MatchString(s) && dsTime.MatchString(s) && dsAddr.MatchString(s):
 		return true
 	}
-	return aboveQuote && dsEnd.MatchString(s) && dsStart.MatchString(s) &&
-		dsDate.MatchString(s) && dsTime.MatchString(s) && dsAddr.MatchString(s)
+	return false
 }
 
 // Header fields of an Outlook-style quoted message (not ">"-prefixed):
@@ -49,9 +160,7 @@ func isAttribution(s string, aboveQuote bool) bool {
 //	To: Support                  À : Support
 //	Subject: RE: ...             Objet : RE: ...
 //
-// Gmail's text rendering of bold labels gives "*From:* ...".
-var headerField = regexp.MustCompile(`^\s*\*?\s*(From|Sent|To|Subject|Date|Cc|CC|De|Envoyé|À|A|Objet|Von|Gesendet|An|Betreff|От|Отправлено|Кому|Тема|Дата|Копия)\s?\*?\s?:`)
-
+// Bold labels as webmails render them: "*From:* ...", "** De : … **".
 type fieldKind int
 
 const (
@@ -63,29 +172,71 @@ const (
 	fieldCc
 )
 
-func headerFieldKind(line string) fieldKind {
-	m := headerField.FindStringSubmatch(line)
+var (
+	fieldKinds = func() map[string]fieldKind {
+		m := map[string]fieldKind{}
+		for _, l := range languages {
+			for k, ws := range map[fieldKind][]string{fieldFrom: l.from, fieldDate: l.date, fieldTo: l.to, fieldSubject: l.subject, fieldCc: l.cc} {
+				for _, w := range ws {
+					if _, ok := m[w]; !ok {
+						m[w] = k
+					}
+				}
+			}
+		}
+		return m
+	}()
+	headerField = func() *regexp.Regexp {
+		labels := make([]string, 0, len(fieldKinds))
+		for w := range fieldKinds {
+			labels = append(labels, w)
+		}
+		return regexp.MustCompile(`^\s*(?:\*+\s*)?(` + alternation(labels) + `)\s*(?:\*+\s*)?:`)
+	}()
+	// weakFields are labels that are also common words opening a line of
+	// text ("A: my answer"); alone above a quote they are text.
+	weakFields = map[string]bool{"A": true, "An": true, "Do": true, "Da": true, "Til": true, "Para": true, "Pour": true, "Od": true, "Ngày": true}
+	// forwardSubject: a Subject field of a forwarded message ("Fwd:", "TR:").
+	forwardSubject = regexp.MustCompile(`(?i)^\s*(?:\*+\s*)?\S+(?:\s\S+)?\s*(?:\*+\s*)?:\s*(?:\*+\s*)?(?:fwd?|tr|wg|rv|i|doorst|vs|vb|pd|fw|enc|πρθ|yönlendir|转发|轉寄|전달|転送)\s?:`)
+)
+
+// headerFieldOf returns the kind and label of a header field line.
+func headerFieldOf(line string) (fieldKind, string) {
+	if len(line) > maxHeaderLen*4 {
+		return fieldNone, ""
+	}
+	m := headerField.FindStringSubmatch(fold(line))
 	if m == nil {
-		return fieldNone
+		return fieldNone, ""
 	}
-	switch m[1] {
-	case "From", "De", "Von", "От":
-		return fieldFrom
-	case "Sent", "Date", "Envoyé", "Gesendet", "Отправлено", "Дата":
-		return fieldDate
-	case "To", "À", "A", "An", "Кому":
-		return fieldTo
-	case "Subject", "Objet", "Betreff", "Тема":
-		return fieldSubject
-	default:
-		return fieldCc
+	label := strings.Join(strings.Fields(m[1]), " ")
+	k, ok := fieldKinds[label]
+	if !ok {
+		return fieldCc, label
 	}
+	return k, label
 }
 
-// originalMessage matches the separator Outlook, AOL, Yahoo and Zimbra put
-// above unquoted history: "-----Original Message-----",
-// "----- Message d'origine -----", "-------- Message original --------".
-var originalMessage = regexp.MustCompile(`(?i)^\s*-{2,}\s*(?:original\s+message|message\s+d['’]origine|message\s+original|ursprüngliche\s+nachricht|mensaje\s+original|messaggio\s+originale|исходное\s+сообщение)\s*-*\s*$`)
+func headerFieldKind(line string) fieldKind {
+	k, _ := headerFieldOf(line)
+	return k
+}
+
+// Separators above unquoted history ("-----Original Message-----",
+// "-------- Message d'origine --------", "---------- Forwarded message
+// ---------", "Begin forwarded message:") in every language of vocab.go.
+var (
+	originalMessage = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(?:` + alternation(collect(func(l language) []string { return l.original })) + `)\s*[-_=*]*|(?:` + alternation(collect(func(l language) []string { return l.original })) + `)\s*:?\s*[-_=*]{2,})\s*$`)
+	forwardMarker   = regexp.MustCompile(`(?i)^\s*(?:[-_=*>]{2,}\s*(?:` + alternation(collect(func(l language) []string { return l.forward })) + `)\s*:?\s*[-_=*<]*|(?:` + alternation(collect(func(l language) []string { return l.forward })) + `)\s*:?\s*[-_=*<]*)\s*$`)
+)
+
+func isOriginalMessage(line string) bool {
+	return len(line) <= maxHeaderLen && originalMessage.MatchString(fold(line))
+}
+
+func isForwardMarker(line string) bool {
+	return len(line) <= maxHeaderLen && forwardMarker.MatchString(fold(line))
+}
 
 // isQuoteHeader reports whether a non-quoted line directly above a quoted
 // block belongs to it: email_reply_parser's "On ... wrote:" and
@@ -95,10 +246,10 @@ var originalMessage = regexp.MustCompile(`(?i)^\s*-{2,}\s*(?:original\s+message|
 // whole header block (cutUnquotedHistory), not alone: "A: my answer" above
 // a quoted question is text.
 func isQuoteHeader(line string) bool {
-	if m := headerField.FindStringSubmatch(line); m != nil && m[1] != "A" && m[1] != "An" {
+	if k, label := headerFieldOf(line); k != fieldNone && !weakFields[label] {
 		return true
 	}
-	return isAttribution(line, true) || originalMessage.MatchString(line)
+	return isAttribution(line, true) || isOriginalMessage(line)
 }
 
 func isQuotedLine(line string) bool { return strings.HasPrefix(line, ">") }
@@ -116,84 +267,152 @@ func nextIsQuoted(lines []string, i int) bool {
 }
 
 // maxHeaderLines is how many lines a wrapped attribution may span (Gmail
-// wraps at 78 columns, so "On ..., Name\n<addr>\nwrote:" happens).
-const maxHeaderLines = 3
+// wraps at 78 columns, so "On ..., Name <\naddr>\nwrote:" happens).
+const maxHeaderLines = 4
+
+// wrappedEnd matches the last piece of a wrapped address: ">:" starts with
+// ">" but is not a quoted line (Gmail's "Name <addr\n>:").
+var wrappedEnd = regexp.MustCompile(`^>\s*:\s*$`)
 
 // joinHeaders puts wrapped attribution lines back on one line (like
 // email_reply_parser does for "On ... wrote:"), so that later steps see
-// them whole. The shortest span ending at a line ending with ":" wins.
+// them whole. The shortest span ending at a line ending with ":" (or with
+// the verb) wins.
 func joinHeaders(lines []string) []string {
 	out := make([]string, 0, len(lines))
 	for j, line := range lines {
 		out = append(out, line)
-		if isQuotedLine(line) || !strings.HasSuffix(trimRight(line), ":") {
+		end := wrappedEnd.MatchString(line)
+		if !end && (isQuotedLine(line) || len(line) > maxHeaderLen) {
 			continue
 		}
+		if !end {
+			t := fold(trimRight(line))
+			if !strings.HasSuffix(t, ":") && !strings.HasSuffix(t, "-") && !endVerb.MatchString(t) {
+				continue
+			}
+		}
 		above := nextIsQuoted(lines, j)
+		// The longest span that starts like a header ("On ...", a date)
+		// wins; else the shortest span that is a header ("<addr> wrote:"
+		// alone, its first lines being text).
+		best := 0
 		for k := 0; k < maxHeaderLines && k < len(out); k++ {
 			span := out[len(out)-1-k:]
 			if k > 0 {
 				l := span[0]
-				if isQuotedLine(l) || trimSpace(l) == "" {
+				if isQuotedLine(l) || trimSpace(l) == "" || l == syntheticBlank {
 					break
 				}
 			}
-			if !isAttribution(strings.Join(span, " "), above) {
+			joined := strings.Join(span, " ")
+			if !isAttribution(joined, above) {
 				continue
 			}
-			if k > 0 {
-				joined := strings.Join(span, " ")
-				out = append(out[:len(out)-1-k], joined)
+			if best == 0 {
+				best = k + 1
 			}
-			break
+			if startsLikeHeader(span[0]) {
+				best = k + 1
+			}
+		}
+		if best > 1 {
+			joined := strings.Join(out[len(out)-best:], " ")
+			out = append(out[:len(out)-best], joined)
 		}
 	}
 	return out
 }
 
+// startsLikeHeader reports a line that can be the first of an attribution:
+// it starts with a lead word ("On", "Am") or a date.
+func startsLikeHeader(l string) bool {
+	l = fold(l)
+	return leadWord.MatchString(l) || dsStart.MatchString(l)
+}
+
 // cutUnquotedHistory drops history that is not ">"-quoted (Outlook, AOL,
 // Yahoo, Thunderbird in some settings): everything from the first
 // "-----Original Message-----" line, Outlook header block (From/Sent/To/
-// Subject and their French forms, with the "____" separator above it) or
+// Subject and their translations, with the "____" separator above it) or
 // dated "On ... wrote:" header not followed by quoted lines. Headers above
 // ">"-quoted lines are left to the fragment scan, which handles inline
-// answers.
-func cutUnquotedHistory(lines []string) []string {
+// answers. It returns where the history starts (len(lines) if none) and
+// whether it is a forwarded message.
+func cutUnquotedHistory(lines []string) (cut int, forward bool) {
 	for i, line := range lines {
-		if isQuotedLine(line) || trimSpace(line) == "" {
+		if isQuotedLine(line) || trimSpace(line) == "" || line == syntheticBlank {
 			continue
 		}
-		if originalMessage.MatchString(line) {
-			return lines[:i]
+		if isForwardMarker(line) {
+			return i, true
+		}
+		if isOriginalMessage(line) {
+			return i, false
 		}
 		if isHeaderBlock(lines, i) {
-			return lines[:separatorAbove(lines, i)]
+			return separatorAbove(lines, i), headerBlockIsForward(lines, i)
 		}
-		if len(line) <= maxHeaderLen && leadWrote.MatchString(line) &&
-			strings.ContainsAny(line, "0123456789") && !nextIsQuoted(lines, i) {
-			return lines[:i]
+		if !nextIsQuoted(lines, i) && isAttribution(line, false) && hasTextAfter(lines, i) {
+			return i, false
 		}
 	}
-	return lines
+	return len(lines), false
+}
+
+// hasTextAfter reports a non-blank line after i.
+func hasTextAfter(lines []string, i int) bool {
+	for _, l := range lines[i+1:] {
+		if trimSpace(l) != "" && l != syntheticBlank {
+			return true
+		}
+	}
+	return false
+}
+
+// headerBlock returns the index after the last field of a header block
+// starting at i, and the kinds seen. Wrapped field values and single blank
+// lines between fields (some webmails render the block that way) are part
+// of the block.
+func headerBlock(lines []string, i int) (end int, seen map[fieldKind]bool) {
+	seen = map[fieldKind]bool{}
+	end = i
+	for j := i; j < len(lines) && j < i+12; j++ {
+		l := lines[j]
+		if trimSpace(l) == "" || l == syntheticBlank {
+			if j+1 < len(lines) && headerFieldKind(lines[j+1]) != fieldNone {
+				continue
+			}
+			break
+		}
+		if k := headerFieldKind(l); k != fieldNone {
+			seen[k] = true
+			end = j + 1
+		}
+	}
+	return end, seen
 }
 
 // isHeaderBlock reports whether lines[i] starts a block of at least three
-// distinct header fields, one of them From, with no blank line between them.
+// distinct header fields, one of them From.
 func isHeaderBlock(lines []string, i int) bool {
-	k := headerFieldKind(lines[i])
-	if k != fieldFrom && k != fieldDate {
+	if headerFieldKind(lines[i]) == fieldNone {
 		return false
 	}
-	seen := map[fieldKind]bool{}
-	for j := i; j < len(lines) && j < i+8; j++ {
-		if trimSpace(lines[j]) == "" {
-			break
-		}
-		if k := headerFieldKind(lines[j]); k != fieldNone {
-			seen[k] = true
+	_, seen := headerBlock(lines, i)
+	return seen[fieldFrom] && len(seen) >= 3
+}
+
+// headerBlockIsForward reports a header block whose Subject says it is a
+// forward ("Subject: Fwd: ...", "Objet : TR : ...", "Betreff: WG: ...").
+func headerBlockIsForward(lines []string, i int) bool {
+	end, _ := headerBlock(lines, i)
+	for _, l := range lines[i:end] {
+		if headerFieldKind(l) == fieldSubject && forwardSubject.MatchString(fold(l)) {
+			return true
 		}
 	}
-	return seen[fieldFrom] && len(seen) >= 3
+	return false
 }
 
 // separatorAbove returns the index of a separator line ("_____", "-----")
@@ -201,10 +420,10 @@ func isHeaderBlock(lines []string, i int) bool {
 func separatorAbove(lines []string, i int) int {
 	for j := i - 1; j >= 0 && j >= i-3; j-- {
 		l := trimSpace(lines[j])
-		if l == "" {
+		if l == "" || lines[j] == syntheticBlank {
 			continue
 		}
-		if isSeparatorLine(l) && len(l) >= 8 {
+		if isSeparatorLine(l) && len(l) >= 4 {
 			return j
 		}
 		break

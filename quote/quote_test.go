@@ -264,8 +264,8 @@ func TestTalonSignatureStripped(t *testing.T) {
 // Mail, Thunderbird, in English and French), signatures and mobile footers.
 // Each testdata/own/<name>.txt (or .html) is a body named after what it
 // shows; <name>.want is the expected new text. Bodies that are entirely
-// quoted must give "" (the caller then keeps the full text), and text that
-// only looks like a header or footer must be kept.
+// quoted are kept whole (an empty comment would lose what the customer
+// sent), and text that only looks like a header or footer must be kept.
 func TestReplyOwnFixtures(t *testing.T) {
 	wants, err := filepath.Glob("testdata/own/*.want")
 	if err != nil || len(wants) == 0 {

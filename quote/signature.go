@@ -7,23 +7,55 @@ import (
 	"unicode/utf8"
 )
 
-// mobileFooter matches the one-line footers mail apps append ("Sent from my
-// iPhone", "Envoyé de mon iPhone", "Envoyé depuis mon appareil mobile",
-// "Sent from Mail for Windows", "Get Outlook for iOS", ...). Without "my" /
-// "mon" only known app names count, and commas are not allowed in the words,
-// so that sentences ("Sent from a magnificent torch of pixels", "Sent from
-// my desk, is much easier...") stay text.
-var mobileFooter = regexp.MustCompile(`(?i)^\s*(?:` +
-	`(?:sent\s+from\s+my|envoy[ée]\s+(?:de|depuis|à\s+partir\s+de)\s+(?:mon|ma))\s+` + footerWords + `{1,4}` +
-	`|(?:sent\s+(?:from|with|via|using)|envoy[ée]\s+(?:de|depuis|avec|à\s+partir\s+de|via))\s+(?:` + footerApps + `)\b` + `(?:\s+` + footerWord + `){0,4}` +
-	`|(?:get|obtenir|t[ée]l[ée]charger)\s+outlook\s+(?:for|pour)\s+(?:ios|android)` +
-	`)\s*$`)
+// mobileFooter matches the one-line footers mail apps append, in every
+// language of vocab.go ("Sent from my iPhone", "Von meinem iPhone gesendet",
+// "Envoyé de mon iPhone", "Skickat från min iPhone", "iPhoneから送信", "Get
+// Outlook for iOS", "Sent from Mail for Windows"), with an optional link
+// ("Get Outlook for iOS<https://aka.ms/o0ukef>"). Where the footer names no
+// known app, only "my <device>" forms count ("%d", one to four words without
+// commas), so that sentences ("Sent from a magnificent torch of pixels",
+// "Sent from my desk, is much easier...") stay text.
+var mobileFooter = func() *regexp.Regexp {
+	var alts []string
+	for _, l := range languages {
+		for _, f := range l.footers {
+			alts = append(alts, footerPattern(f))
+		}
+	}
+	return regexp.MustCompile(`(?i)^\s*(?:` + strings.Join(alts, "|") + `)\s*[.!]?\s*(?:<[^<>\s]+>|\(?https?://\S+\)?)?\s*$`)
+}()
 
 const (
 	footerWord  = `[\p{L}\p{N}_.'’()&+-]+`
-	footerWords = `(?:` + footerWord + `\s*)`
-	footerApps  = `outlook|mail|yahoo|gmail|samsung|proton\s*mail|blackberry|sparrow|spark|airmail|bluemail|blue\s+mail|edison|newton|aquamail|k-9|fairemail|l'application|mon\s+appareil|my\s+mobile`
+	footerWords = `(?:` + footerWord + `\s*){1,4}?`
 )
+
+// footerPattern turns a footer of vocab.go into a regular expression: "%d"
+// is a device (one to four words), "%a" a known app, a space any run of
+// spaces (none between CJK words).
+func footerPattern(f string) string {
+	apps := `(?:` + alternation(footerApps) + `)(?:\s+` + footerWord + `){0,3}?`
+	var b strings.Builder
+	for i, part := range strings.Split(f, "%") {
+		if i > 0 && part != "" {
+			switch part[0] {
+			case 'd':
+				b.WriteString(footerWords)
+			case 'a':
+				b.WriteString(apps)
+			}
+			part = part[1:]
+		}
+		for _, w := range strings.SplitAfter(part, " ") {
+			t := strings.TrimSuffix(w, " ")
+			b.WriteString(regexp.QuoteMeta(t))
+			if len(t) < len(w) {
+				b.WriteString(`\s*`)
+			}
+		}
+	}
+	return b.String()
+}
 
 // isSignatureLine reports whether line starts a signature when an empty line
 // precedes it. The first three rules are email_reply_parser's: a line
