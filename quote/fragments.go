@@ -24,7 +24,19 @@ type Fragment struct {
 // mobile footers. The visible text of a body is the non-hidden fragments
 // joined with "\n"; Reply goes further (see Reply).
 func Fragments(text string) []Fragment {
-	return scan(prepare(text), scanOptions{signatures: true})
+	lines := prepare(text)
+	q := quoteFlags(lines)
+	cut, forward := cutUnquotedHistory(lines, q)
+	frags := scan(lines[:cut], q[:cut], scanOptions{signatures: true})
+	if cut < len(lines) {
+		// Unquoted history (Outlook, forwards): one quoted fragment,
+		// hidden unless it is a forward that Reply keeps.
+		h := Fragment{Content: joinLines(lines[cut:]), Quoted: true, Hidden: !forward}
+		if h.Content != "" || len(frags) == 0 {
+			frags = append(frags, h)
+		}
+	}
+	return frags
 }
 
 type scanOptions struct {
@@ -37,7 +49,7 @@ type scanOptions struct {
 // scan walks the lines from the bottom up, as email_reply_parser does on the
 // reversed text: hidden fragments can only be recognised once we know nothing
 // visible follows them. It is a single pass over the lines (linear time).
-func scan(lines []string, opt scanOptions) []Fragment {
+func scan(lines []string, quotedLine []bool, opt scanOptions) []Fragment {
 	var (
 		frags        []Fragment
 		cur          []string // lines of the current fragment, bottom-up
@@ -89,7 +101,7 @@ func scan(lines []string, opt scanOptions) []Fragment {
 		if sig || opt.keepSpace {
 			stored = line
 		}
-		quoted := strings.HasPrefix(trimmed, ">")
+		quoted := quotedLine[i]
 		empty := trimmed == "" // a signature marker line is never blank
 
 		// A signature marker line with an empty line above it starts a
@@ -97,6 +109,14 @@ func scan(lines []string, opt scanOptions) []Fragment {
 		if cur != nil && empty && opt.signatures && isSignatureLine(cur[len(cur)-1]) {
 			curSig = true
 			finish()
+		}
+		// The RFC 3676 delimiter "-- " (or "--") starts a signature even
+		// without an empty line above it.
+		if opt.signatures && !quoted && trimmed == "--" && (cur == nil || !curQuoted) {
+			cur = append(cur, stored)
+			curSig = true
+			finish()
+			continue
 		}
 		// A reply header ("On ... wrote:", "From: ...") or an empty line
 		// directly above a quoted block belongs to that block.

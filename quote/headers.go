@@ -226,7 +226,8 @@ func headerFieldKind(line string) fieldKind {
 // "-------- Message d'origine --------", "---------- Forwarded message
 // ---------", "Begin forwarded message:") in every language of vocab.go.
 var (
-	originalMessage = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(?:` + alternation(collect(func(l language) []string { return l.original })) + `)\s*[-_=*]*|(?:` + alternation(collect(func(l language) []string { return l.original })) + `)\s*:?\s*[-_=*]{2,})\s*$`)
+	// Tobit David writes "Original Message processed by david®".
+	originalMessage = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(?:` + alternation(collect(func(l language) []string { return l.original })) + `)\s*[-_=*]*|(?:` + alternation(collect(func(l language) []string { return l.original })) + `)\s*(?::?\s*[-_=*]{2,}|processed\s+by\s+\S+))\s*$`)
 	forwardMarker   = regexp.MustCompile(`(?i)^\s*(?:[-_=*>]{2,}\s*(?:` + alternation(collect(func(l language) []string { return l.forward })) + `)\s*:?\s*[-_=*<]*|(?:` + alternation(collect(func(l language) []string { return l.forward })) + `)\s*:?\s*[-_=*<]*)\s*$`)
 )
 
@@ -255,11 +256,14 @@ func isQuoteHeader(line string) bool {
 func isQuotedLine(line string) bool { return strings.HasPrefix(line, ">") }
 
 // nextIsQuoted reports whether the first non-blank line after index i is a
-// quoted line.
-func nextIsQuoted(lines []string, i int) bool {
+// quoted line (q: the flags of quoteFlags, or nil for a ">" prefix).
+func nextIsQuoted(lines []string, q []bool, i int) bool {
 	for j := i + 1; j < len(lines); j++ {
 		if trimSpace(lines[j]) == "" {
 			continue
+		}
+		if q != nil {
+			return q[j]
 		}
 		return isQuotedLine(lines[j])
 	}
@@ -292,7 +296,7 @@ func joinHeaders(lines []string) []string {
 				continue
 			}
 		}
-		above := nextIsQuoted(lines, j)
+		above := nextIsQuoted(lines, nil, j)
 		// The longest span that starts like a header ("On ...", a date)
 		// wins; else the shortest span that is a header ("<addr> wrote:"
 		// alone, its first lines being text).
@@ -339,9 +343,11 @@ func startsLikeHeader(l string) bool {
 // ">"-quoted lines are left to the fragment scan, which handles inline
 // answers. It returns where the history starts (len(lines) if none) and
 // whether it is a forwarded message.
-func cutUnquotedHistory(lines []string) (cut int, forward bool) {
-	for i, line := range lines {
-		if isQuotedLine(line) || trimSpace(line) == "" || line == syntheticBlank {
+func cutUnquotedHistory(lines []string, q []bool) (cut int, forward bool) {
+	text := false // a line of text above i
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		if q[i] || trimSpace(line) == "" || line == syntheticBlank {
 			continue
 		}
 		if isForwardMarker(line) {
@@ -351,9 +357,19 @@ func cutUnquotedHistory(lines []string) (cut int, forward bool) {
 			return i, false
 		}
 		if isHeaderBlock(lines, i) {
+			if !text {
+				// A header block on top is this mail's own (a pasted
+				// or forwarded header), not history below new text.
+				i, _ = headerBlock(lines, i)
+				i--
+				continue
+			}
 			return separatorAbove(lines, i), headerBlockIsForward(lines, i)
 		}
-		if !nextIsQuoted(lines, i) && isAttribution(line, false) && hasTextAfter(lines, i) {
+		if !isSeparatorLine(trimSpace(line)) {
+			text = true
+		}
+		if !nextIsQuoted(lines, q, i) && isAttribution(line, false) && hasTextAfter(lines, i) {
 			return i, false
 		}
 	}

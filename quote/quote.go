@@ -69,8 +69,9 @@ func Reply(text string) string {
 // Unlike Reply, it returns "" for a body that is entirely quoted.
 func StripQuotes(text string) string {
 	lines := prepare(text)
-	cut, _ := cutUnquotedHistory(lines)
-	return visibleText(scan(lines[:cut], scanOptions{keepSpace: true}), true)
+	q := quoteFlags(lines)
+	cut, _ := cutUnquotedHistory(lines, q)
+	return visibleText(scan(lines[:cut], q[:cut], scanOptions{keepSpace: true}), true)
 }
 
 // maxForwardNote is how many non-blank lines of new text a forward may
@@ -80,8 +81,9 @@ const maxForwardNote = 3
 
 func reply(text string, opt scanOptions) string {
 	lines := prepare(text)
-	cut, forward := cutUnquotedHistory(lines)
-	got := visibleText(scan(lines[:cut], opt), true)
+	q := quoteFlags(lines)
+	cut, forward := cutUnquotedHistory(lines, q)
+	got := visibleText(scan(lines[:cut], q[:cut], opt), true)
 	if forward && countLines(got) <= maxForwardNote {
 		// The customer forwards a mail on purpose: the forwarded mail is
 		// what they send, keep it (its own quotes included).
@@ -130,6 +132,29 @@ func prepare(text string) []string {
 		}
 	}
 	return joinHeaders(out)
+}
+
+// minWrapped is the shortest quoted line after which an unquoted line may be
+// its wrapped end: mailers that wrap a quote at 72-78 columns leave the end
+// of a long quoted line without its ">".
+const minWrapped = 60
+
+// quoteFlags tells which lines are quoted: those starting with ">", and the
+// wrapped ends of long quoted lines (an unquoted line between a long quoted
+// line and another quoted line).
+func quoteFlags(lines []string) []bool {
+	q := make([]bool, len(lines))
+	for i, l := range lines {
+		q[i] = isQuotedLine(l)
+	}
+	for i := 1; i+1 < len(lines); i++ {
+		if !q[i] && isQuotedLine(lines[i-1]) && isQuotedLine(lines[i+1]) &&
+			trimSpace(lines[i]) != "" && lines[i] != syntheticBlank &&
+			runeLen(lines[i-1]) >= minWrapped {
+			q[i] = true
+		}
+	}
+	return q
 }
 
 // syntheticBlank is the empty line prepare inserts above a line of

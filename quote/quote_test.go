@@ -6,9 +6,7 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -86,55 +84,7 @@ func TestFragmentsEmailReplyParser(t *testing.T) {
 	for _, name := range sortedKeys(exp.Fragments) {
 		c := exp.Fragments[name]
 		t.Run(filepath.Base(name), func(t *testing.T) {
-			frags := Fragments(readFile(t, filepath.Join(erpDir, name)))
-			if c.Count != nil && len(frags) != *c.Count {
-				t.Fatalf("got %d fragments, want %d: %#v", len(frags), *c.Count, frags)
-			}
-			flags := []struct {
-				name string
-				want []bool
-				get  func(Fragment) bool
-			}{
-				{"quoted", c.Quoted, func(f Fragment) bool { return f.Quoted }},
-				{"signature", c.Signature, func(f Fragment) bool { return f.Signature }},
-				{"hidden", c.Hidden, func(f Fragment) bool { return f.Hidden }},
-			}
-			for _, fl := range flags {
-				if fl.want == nil {
-					continue
-				}
-				if len(frags) != len(fl.want) {
-					t.Fatalf("%s: got %d fragments, want %d", fl.name, len(frags), len(fl.want))
-				}
-				for i, w := range fl.want {
-					if g := fl.get(frags[i]); g != w {
-						t.Errorf("fragment %d %s = %v, want %v (%q)", i, fl.name, g, w, frags[i].Content)
-					}
-				}
-			}
-			frag := func(key string) string {
-				i, err := strconv.Atoi(key)
-				if err != nil || i >= len(frags) {
-					t.Fatalf("fragment %s missing (have %d)", key, len(frags))
-				}
-				return frags[i].Content
-			}
-			for k, want := range c.Exact {
-				if got := frag(k); got != want {
-					t.Errorf("fragment %s = %q, want %q", k, got, want)
-				}
-			}
-			for k, re := range c.Regex {
-				// Ruby's ^ and $ always match at line boundaries.
-				if got := frag(k); !regexp.MustCompile("(?m)" + re).MatchString(got) {
-					t.Errorf("fragment %s = %q, want match for %q", k, got, re)
-				}
-			}
-			for k, sub := range c.Contains {
-				if got := frag(k); !strings.Contains(got, sub) {
-					t.Errorf("fragment %s = %q, want it to contain %q", k, got, sub)
-				}
-			}
+			checkFragments(t, Fragments(readFile(t, filepath.Join(erpDir, name))), c)
 		})
 	}
 }

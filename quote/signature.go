@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -115,6 +116,16 @@ func Signature(text, sender string) (body, sig string) {
 	for start > 0 && trimSpace(lines[start-1]) != "" && runeLen(lines[start-1]) <= sigMaxLineLen {
 		start--
 	}
+	// A closing ("Regards,") one blank line above opens the signature.
+	for i := start - 1; i >= 0 && i >= start-2; i-- {
+		if trimSpace(lines[i]) == "" {
+			continue
+		}
+		if isClosing(lines[i]) {
+			start = i
+		}
+		break
+	}
 	// A separator line a few short lines above opens the signature.
 	for i, short := start-1, 0; i >= 0 && short <= 6; i-- {
 		l := trimSpace(lines[i])
@@ -156,17 +167,22 @@ func senderKeys(sender string) []string {
 		}
 	}
 	addr := s
+	name := ""
 	if a, err := mail.ParseAddress(s); err == nil {
-		add(a.Name)
+		name = a.Name
 		addr = a.Address
+	} else if !strings.Contains(s, "@") {
+		name = s
+	}
+	add(name)
+	if f := strings.Fields(name); len(f) > 1 && runeLen(f[0]) >= 2 {
+		keys = append(keys, wholeLine+strings.ToLower(strings.TrimFunc(f[0], notLetter)))
 	}
 	if at := strings.IndexByte(addr, '@'); at >= 0 {
 		add(addr)
 		if at >= 3 {
 			add(addr[:at])
 		}
-	} else if addr == s {
-		add(s)
 	}
 	return keys
 }
@@ -174,11 +190,38 @@ func senderKeys(sender string) []string {
 func mentionsSender(line string, keys []string) bool {
 	l := strings.ToLower(line)
 	for _, k := range keys {
+		if strings.HasPrefix(k, wholeLine) {
+			// A first name alone on its line ("Jan", "/John", "-- Tim").
+			if strings.TrimFunc(fold(l), notLetter) == k[len(wholeLine):] {
+				return true
+			}
+			continue
+		}
 		if strings.Contains(l, k) {
 			return true
 		}
 	}
 	return false
+}
+
+// wholeLine marks a key that only counts as a whole line (a first name is
+// too common a word to count inside a sentence).
+const wholeLine = "\x00"
+
+func notLetter(r rune) bool { return !unicode.IsLetter(r) }
+
+// closingLine matches a valediction of vocab.go alone on its line, with its
+// comma or exclamation mark ("Regards,", "Mit freundlichen Grüßen").
+var closingLine = func() *regexp.Regexp {
+	var all []string
+	for _, c := range closings {
+		all = append(all, c...)
+	}
+	return regexp.MustCompile(`(?i)^\s*(?:` + alternation(all) + `)\s*[,.!;:]*\s*$`)
+}()
+
+func isClosing(line string) bool {
+	return runeLen(line) <= sigMaxLineLen && closingLine.MatchString(fold(line))
 }
 
 // isSeparatorLine reports a line made only of 2+ '-', '_', '=' or '*'.

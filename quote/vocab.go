@@ -218,3 +218,32 @@ var footerApps = []string{
 	"Android", "l'application", "mon appareil mobile", "mon téléphone", "Samsung Galaxy", "Huawei", "Xiaomi", "Windows Phone",
 	"Windows", "Mail.ru", "Yandex", "Яндекс.Почты", "Почты Mail.ru", "iOS", "mail app", "Mail iOS",
 }
+
+// closings are the valedictions that open a signature block ("Regards,",
+// "Cordialement,", "Mit freundlichen Grüßen"), per language. Signature
+// starts a signature at one of them just above the lines naming the sender.
+var closings = map[string][]string{
+	"en": {"Regards", "Best regards", "Kind regards", "Warm regards", "Best wishes", "Best", "Cheers", "Thanks", "Thank you", "Many thanks", "Thanks again", "Sincerely", "Yours sincerely", "Yours truly", "Yours faithfully", "Yours", "All the best", "Take care", "Thx", "Rgds", "BR"},
+	"fr": {"Cordialement", "Bien cordialement", "Très cordialement", "Bien à vous", "Bien à toi", "Merci", "Merci beaucoup", "Salutations", "Sincères salutations", "Bonne journée", "À bientôt", "Amicalement", "Bises"},
+	"de": {"Mit freundlichen Grüßen", "Mit freundlichen Grüssen", "Freundliche Grüße", "Freundliche Grüsse", "Viele Grüße", "Viele Grüsse", "Beste Grüße", "Liebe Grüße", "Schöne Grüße", "Gruß", "Grüße", "Grüsse", "MfG", "LG", "VG", "Danke", "Vielen Dank"},
+	"nl": {"Met vriendelijke groet", "Met vriendelijke groeten", "Vriendelijke groet", "Groeten", "Groet", "Mvg", "Hartelijke groet", "Bedankt", "Dank je wel"},
+	"it": {"Cordiali saluti", "Distinti saluti", "Saluti", "Un saluto", "Grazie", "Grazie mille", "Buona giornata"},
+	"es": {"Saludos", "Un saludo", "Saludos cordiales", "Atentamente", "Cordialmente", "Gracias", "Muchas gracias", "Un abrazo"},
+	"pt": {"Atenciosamente", "Cumprimentos", "Abraços", "Abraço", "Obrigado", "Obrigada", "Melhores cumprimentos", "Att"},
+	"pl": {"Pozdrawiam", "Pozdrawiam serdecznie", "Z poważaniem", "Z powazaniem", "Serdecznie pozdrawiam", "Dziękuję", "Pozdr"},
+	"ru": {"С уважением", "С наилучшими пожеланиями", "Спасибо", "Всего доброго", "С уважением и наилучшими пожеланиями"},
+	"uk": {"З повагою", "Дякую", "З найкращими побажаннями"},
+	"sv": {"Med vänlig hälsning", "Vänliga hälsningar", "Hälsningar", "Mvh", "Hälsning", "Tack", "MVH"},
+	"no": {"Med vennlig hilsen", "Vennlig hilsen", "Hilsen", "Mvh", "Takk"},
+	"da": {"Med venlig hilsen", "Venlig hilsen", "Hilsen", "Mvh", "Kh", "Kærlig hilsen", "Tak"},
+	"fi": {"Ystävällisin terveisin", "Terveisin", "Kiitos", "Parhain terveisin", "T"},
+	"cs": {"S pozdravem", "S přáním hezkého dne", "Děkuji", "Díky"},
+	"hu": {"Üdvözlettel", "Tisztelettel", "Köszönöm", "Üdv"},
+	"ro": {"Cu stimă", "Cu respect", "Cu drag", "Mulțumesc", "O zi bună"},
+	"el": {"Με εκτίμηση", "Φιλικά", "Ευχαριστώ", "Με φιλικούς χαιρετισμούς"},
+	"tr": {"Saygılarımla", "İyi çalışmalar", "Teşekkürler", "Sevgiler"},
+	"ar": {"مع التحية", "تحياتي", "مع خالص التحية", "شكرا", "شكراً"},
+	"ja": {"よろしくお願いいたします", "よろしくお願いします", "敬具", "以上"},
+	"zh": {"此致", "祝好", "谢谢", "謝謝", "此致敬礼"},
+	"ko": {"감사합니다", "고맙습니다"},
+}
