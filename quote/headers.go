@@ -87,29 +87,84 @@ func isCJK(w string) bool {
 }
 
 var (
-	// wroteVerb finds the verb of an attribution: "wrote", "a écrit",
-	// "schrieb", "napisał(a)", "写道", ... Words of spaced scripts must stand
-	// alone (not inside "rewrote" or a URL path "someone-wrote-about").
-	wroteVerb = func() *regexp.Regexp {
-		var spaced, cjk []string
-		for _, w := range collect(func(l language) []string { return l.wrote }) {
-			if isCJK(w) {
-				cjk = append(cjk, w)
-			} else {
-				spaced = append(spaced, w)
-			}
-		}
-		return regexp.MustCompile(`(?i)(?:(?:^|[\s,;"'»)>])(?:` + alternation(spaced) + `)(?:[\s:,(]|-{2,}|$)|(?:` + alternation(cjk) + `))`)
-	}()
-	// leadWord is the word an attribution starts with: "On", "Le", "Am", "W
-	// dniu", ... It is case-sensitive, so that a sentence starting with a
-	// lower-case "on" is not taken for a header; "----" (Zoho) may precede it.
-	leadWord = regexp.MustCompile(`^\s*(?:-{2,}\s*)?(?:` + alternation(collect(func(l language) []string { return l.lead })) + `)\s`)
+	// leads are the words an attribution starts with: "On", "Le", "Am",
+	// "W dniu", ... They are case-sensitive, so that a sentence starting
+	// with a lower-case "on" is not taken for a header.
+	leads = collect(func(l language) []string { return l.lead })
 	// endColon: the attribution ends with ":" (after folding, "：" too), or
 	// with the verb itself ("... wrote", "... wrote ----").
 	endColon = regexp.MustCompile(`:\s*(?:-{2,}\s*)?$`)
-	endVerb  = regexp.MustCompile(`(?i)(?:` + alternation(collect(func(l language) []string { return l.wrote })) + `)\s*(?:-{2,}\s*)?$`)
+	// verbs, lower-case, for endsWithVerb.
+	verbs = func() []string {
+		var vs []string
+		for _, w := range collect(func(l language) []string { return l.wrote }) {
+			vs = append(vs, strings.ToLower(w))
+		}
+		return vs
+	}()
 )
+
+// hasLead reports an attribution's lead word at the start of s (folded);
+// "----" (Zoho) may precede it.
+func hasLead(s string) bool {
+	t := strings.TrimLeft(s, " \t-")
+	for _, w := range leads {
+		if strings.HasPrefix(t, w) && len(t) > len(w) && (t[len(w)] == ' ' || t[len(w)] == '\t') {
+			return true
+		}
+	}
+	return false
+}
+
+// hasVerb finds the verb of an attribution in s (folded): "wrote", "a
+// écrit", "schrieb", "napisał(a)", "写道", ... Words of spaced scripts must
+// stand alone (not inside "rewrote" or a URL path "someone-wrote-about").
+func hasVerb(s string) bool {
+	l := strings.ToLower(s)
+	for _, v := range verbs {
+		for off := 0; off < len(l); {
+			i := strings.Index(l[off:], v)
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + 1
+			if isCJK(v) {
+				return true
+			}
+			before, after := byte(' '), byte(' ')
+			if i > 0 {
+				before = l[i-1]
+			}
+			if j := i + len(v); j < len(l) {
+				after = l[j]
+			}
+			if strings.IndexByte(" \t,;\"')>", before) >= 0 && strings.IndexByte(" \t:,(-", after) >= 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// endsWithVerb reports a line ending with an attribution verb ("... wrote",
+// Zoho's "... wrote ----"), s already folded.
+func endsWithVerb(s string) bool {
+	t := strings.ToLower(strings.TrimRight(s, " \t-"))
+	for _, v := range verbs {
+		if strings.HasSuffix(t, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayEndHeader is the cheap test every line goes through before the
+// patterns: an attribution ends with ":" or with its verb.
+func mayEndHeader(s string) bool {
+	t := strings.TrimRight(s, " \t-\u00a0\u202f\u200e\u200f")
+	return strings.HasSuffix(t, ":") || strings.HasSuffix(t, "：") || endsWithVerb(fold(t))
+}
 
 // Dates, times and addresses in attribution lines.
 var (
@@ -117,6 +172,8 @@ var (
 	dsDate  = regexp.MustCompile(`\d{1,4}\s?[./-]\s?\d{1,2}\s?[./-]\s?\d{1,4}|\d{1,2}\.?\s+(?:de\s+)?\p{L}{3,}\.?,?\s+(?:de\s+)?\d{4}|\p{L}{3,}\.?\s+\d{1,2},?\s+\d{4}|\d{2,4}\s*[年년]\s*\d{1,2}\s*[月월]|(?:^|\D)(?:19|20)\d{2}(?:\D|$)`)
 	dsTime  = regexp.MustCompile(`\d{1,2}[:.]\d{2}`)
 	dsAddr  = regexp.MustCompile(`\S@\S`)
+	// dsAddrEnd: "<addr>:" ends the line.
+	dsAddrEnd = regexp.MustCompile(`<[^<>\s]+@[^<>\s]+>\s*:\s*$`)
 )
 
 // maxHeaderLen bounds the length of an attribution line; longer lines are text.
@@ -131,24 +188,28 @@ const maxHeaderLen = 300
 //	<name> <addr> wrote:               verb + address, above a quote only
 //	<date> <time>, <name> <addr>:      date + time + address (Android, Yandex, Gmail ru)
 func isAttribution(s string, aboveQuote bool) bool {
-	if len(s) > maxHeaderLen {
+	if len(s) > maxHeaderLen || !mayEndHeader(s) {
 		return false
 	}
 	s = fold(s)
 	colon := endColon.MatchString(s)
-	verb := wroteVerb.MatchString(s)
-	lead := leadWord.MatchString(s)
-	date := dsDate.MatchString(s)
-	switch {
-	case lead && verb && (colon || endVerb.MatchString(s)):
+	verb := hasVerb(s)
+	if verb && (colon || endsWithVerb(s)) && hasLead(s) {
 		return aboveQuote || strings.ContainsAny(s, "0123456789")
-	case verb && colon && !strings.HasPrefix(trimSpace(s), ">"):
-		if date {
+	}
+	if !colon {
+		return false
+	}
+	if verb && !strings.HasPrefix(trimSpace(s), ">") {
+		if dsDate.MatchString(s) {
 			return true
 		}
 		return aboveQuote && dsAddr.MatchString(s)
-	case colon && date && dsStart.MatchString(s) && dsTime.MatchString(s) && dsAddr.MatchString(s):
-		return true
+	}
+	if dsAddr.MatchString(s) && dsTime.MatchString(s) && dsStart.MatchString(s) && dsDate.MatchString(s) {
+		// Without quotes below, the address must close the line as
+		// mailers write it: "... Name <addr>:".
+		return aboveQuote || dsAddrEnd.MatchString(s)
 	}
 	return false
 }
@@ -186,35 +247,36 @@ var (
 		}
 		return m
 	}()
-	headerField = func() *regexp.Regexp {
-		labels := make([]string, 0, len(fieldKinds))
-		for w := range fieldKinds {
-			labels = append(labels, w)
-		}
-		return regexp.MustCompile(`^\s*(?:\*+\s*)?(` + alternation(labels) + `)\s*(?:\*+\s*)?:`)
-	}()
 	// weakFields are labels that are also common words opening a line of
 	// text ("A: my answer"); alone above a quote they are text.
 	weakFields = map[string]bool{"A": true, "An": true, "Do": true, "Da": true, "Til": true, "Para": true, "Pour": true, "Od": true, "Ngày": true}
 	// forwardSubject: a Subject field of a forwarded message ("Fwd:", "TR:").
-	forwardSubject = regexp.MustCompile(`(?i)^\s*(?:\*+\s*)?\S+(?:\s\S+)?\s*(?:\*+\s*)?:\s*(?:\*+\s*)?(?:fwd?|tr|wg|rv|i|doorst|vs|vb|pd|fw|enc|πρθ|yönlendir|转发|轉寄|전달|転送)\s?:`)
+	forwardSubject = regexp.MustCompile(`(?i)^\s*(?:\*+\s*)?\S+(?:\s\S+)?\s*(?:\*+\s*)?:\s*(?:\*+\s*)?(?:fwd?|tr|wg|rv|i|doorst|vb|pd|fw|enc|ilt|πρθ|转发|轉寄|전달|転送)\s?:`)
 )
 
-// headerFieldOf returns the kind and label of a header field line.
+// maxLabelLen bounds where the colon of a header field may be.
+const maxLabelLen = 48
+
+// headerFieldOf returns the kind and label of a header field line: a label
+// of vocab.go, maybe in bold ("*From:*", "** De : … **"), then ":". The
+// label is looked up in a map (no pattern over every line).
 func headerFieldOf(line string) (fieldKind, string) {
-	if len(line) > maxHeaderLen*4 {
+	head := line
+	if len(head) > maxLabelLen {
+		head = head[:maxLabelLen]
+	}
+	i := strings.IndexByte(head, ':')
+	if j := strings.Index(head, "："); j >= 0 && (i < 0 || j < i) {
+		i = j
+	}
+	if i <= 0 {
 		return fieldNone, ""
 	}
-	m := headerField.FindStringSubmatch(fold(line))
-	if m == nil {
-		return fieldNone, ""
+	label := strings.Join(strings.Fields(strings.Trim(fold(line[:i]), " \t*")), " ")
+	if k, ok := fieldKinds[label]; ok {
+		return k, label
 	}
-	label := strings.Join(strings.Fields(m[1]), " ")
-	k, ok := fieldKinds[label]
-	if !ok {
-		return fieldCc, label
-	}
-	return k, label
+	return fieldNone, ""
 }
 
 func headerFieldKind(line string) fieldKind {
@@ -232,11 +294,23 @@ var (
 )
 
 func isOriginalMessage(line string) bool {
-	return len(line) <= maxHeaderLen && originalMessage.MatchString(fold(line))
+	return len(line) <= maxHeaderLen && maySeparate(line) && originalMessage.MatchString(fold(line))
 }
 
 func isForwardMarker(line string) bool {
-	return len(line) <= maxHeaderLen && forwardMarker.MatchString(fold(line))
+	return len(line) <= maxHeaderLen && maySeparate(line) && forwardMarker.MatchString(fold(line))
+}
+
+// maySeparate is the cheap test before the separator patterns: a separator
+// title has dashes (or the like) around it, ends with ":", or is David's.
+func maySeparate(line string) bool {
+	t := trimSpace(line)
+	if len(t) < 4 {
+		return false
+	}
+	sep := func(b byte) bool { return b == '-' || b == '_' || b == '=' || b == '*' || b == '>' || b == '<' }
+	return sep(t[0]) && sep(t[1]) || sep(t[len(t)-1]) && sep(t[len(t)-2]) ||
+		strings.HasSuffix(t, ":") || strings.HasSuffix(t, "：") || strings.Contains(t, "processed by")
 }
 
 // isQuoteHeader reports whether a non-quoted line directly above a quoted
@@ -292,7 +366,7 @@ func joinHeaders(lines []string) []string {
 		}
 		if !end {
 			t := fold(trimRight(line))
-			if !strings.HasSuffix(t, ":") && !strings.HasSuffix(t, "-") && !endVerb.MatchString(t) {
+			if !strings.HasSuffix(t, ":") && !strings.HasSuffix(t, "-") && !endsWithVerb(t) {
 				continue
 			}
 		}
@@ -318,6 +392,9 @@ func joinHeaders(lines []string) []string {
 			}
 			if startsLikeHeader(span[0]) {
 				best = k + 1
+				if k == 0 {
+					break // a whole header on one line
+				}
 			}
 		}
 		if best > 1 {
@@ -332,7 +409,7 @@ func joinHeaders(lines []string) []string {
 // it starts with a lead word ("On", "Am") or a date.
 func startsLikeHeader(l string) bool {
 	l = fold(l)
-	return leadWord.MatchString(l) || dsStart.MatchString(l)
+	return hasLead(l) || dsStart.MatchString(l)
 }
 
 // cutUnquotedHistory drops history that is not ">"-quoted (Outlook, AOL,
@@ -386,14 +463,32 @@ func hasTextAfter(lines []string, i int) bool {
 	return false
 }
 
+// fieldSet is a set of field kinds.
+type fieldSet uint8
+
+func (s fieldSet) has(k fieldKind) bool { return s&(1<<k) != 0 }
+
+// size counts the kinds in the set.
+func (s fieldSet) size() int {
+	n := 0
+	for k := fieldFrom; k <= fieldCc; k++ {
+		if s.has(k) {
+			n++
+		}
+	}
+	return n
+}
+
+// maxBlockLines bounds how far a header block is looked for.
+const maxBlockLines = 12
+
 // headerBlock returns the index after the last field of a header block
 // starting at i, and the kinds seen. Wrapped field values and single blank
 // lines between fields (some webmails render the block that way) are part
 // of the block.
-func headerBlock(lines []string, i int) (end int, seen map[fieldKind]bool) {
-	seen = map[fieldKind]bool{}
+func headerBlock(lines []string, i int) (end int, seen fieldSet) {
 	end = i
-	for j := i; j < len(lines) && j < i+12; j++ {
+	for j := i; j < len(lines) && j < i+maxBlockLines; j++ {
 		l := lines[j]
 		if trimSpace(l) == "" || l == syntheticBlank {
 			if j+1 < len(lines) && headerFieldKind(lines[j+1]) != fieldNone {
@@ -402,7 +497,7 @@ func headerBlock(lines []string, i int) (end int, seen map[fieldKind]bool) {
 			break
 		}
 		if k := headerFieldKind(l); k != fieldNone {
-			seen[k] = true
+			seen |= 1 << k
 			end = j + 1
 		}
 	}
@@ -416,7 +511,7 @@ func isHeaderBlock(lines []string, i int) bool {
 		return false
 	}
 	_, seen := headerBlock(lines, i)
-	return seen[fieldFrom] && len(seen) >= 3
+	return seen.has(fieldFrom) && seen.size() >= 3
 }
 
 // headerBlockIsForward reports a header block whose Subject says it is a

@@ -16,15 +16,53 @@ import (
 // known app, only "my <device>" forms count ("%d", one to four words without
 // commas), so that sentences ("Sent from a magnificent torch of pixels",
 // "Sent from my desk, is much easier...") stay text.
-var mobileFooter = func() *regexp.Regexp {
-	var alts []string
+var mobileFooters = func() []footerRe {
+	var out []footerRe
 	for _, l := range languages {
 		for _, f := range l.footers {
-			alts = append(alts, footerPattern(f))
+			out = append(out, footerRe{
+				key: footerKey(f),
+				re:  regexp.MustCompile(`(?i)^\s*` + footerPattern(f) + `\s*[.!]?\s*(?:<[^<>\s]+>|\(?https?://\S+\)?)?\s*$`),
+			})
 		}
 	}
-	return regexp.MustCompile(`(?i)^\s*(?:` + strings.Join(alts, "|") + `)\s*[.!]?\s*(?:<[^<>\s]+>|\(?https?://\S+\)?)?\s*$`)
+	return out
 }()
+
+// footerRe is one footer pattern and the longest literal word it holds: the
+// pattern only runs on lines holding the word, so that each line costs a
+// few substring searches, not hundreds of patterns.
+type footerRe struct {
+	key string
+	re  *regexp.Regexp
+}
+
+// maxFooterLen bounds the length of a footer line.
+const maxFooterLen = 160
+
+func isMobileFooter(line string) bool {
+	if len(line) > maxFooterLen {
+		return false
+	}
+	l := strings.ToLower(fold(line))
+	for _, f := range mobileFooters {
+		if strings.Contains(l, f.key) && f.re.MatchString(l) {
+			return true
+		}
+	}
+	return false
+}
+
+// footerKey returns the longest literal word of a footer, lower-case.
+func footerKey(f string) string {
+	key := ""
+	for _, w := range strings.Fields(strings.NewReplacer("%d", " ", "%a", " ").Replace(f)) {
+		if len(w) > len(key) {
+			key = w
+		}
+	}
+	return strings.ToLower(key)
+}
 
 const (
 	footerWord  = `[\p{L}\p{N}_.'’()&+-]+`
@@ -71,7 +109,7 @@ func isSignatureLine(line string) bool {
 	if len(line) > 1 && line[0] == '-' && isWordByte(line[1]) {
 		return true
 	}
-	return mobileFooter.MatchString(line)
+	return isMobileFooter(line)
 }
 
 func isWordByte(b byte) bool {
