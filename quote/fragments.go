@@ -1,6 +1,9 @@
 package quote
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Fragment is one run of lines of a plain-text body, in the sense of GitHub's
 // email_reply_parser: either new text, a quoted block (with the reply header
@@ -180,7 +183,7 @@ func bottomPosted(frags []Fragment) bool {
 // tidy removes leading blank lines and trailing white space; indentation of
 // the first line of text is kept.
 func tidy(s string) string {
-	s = strings.TrimRight(s, " \t\r\n\v\f\x00")
+	s = trimRight(s)
 	for {
 		nl := strings.IndexByte(s, '\n')
 		if nl < 0 || trimSpace(s[:nl]) != "" {
@@ -196,5 +199,12 @@ func tidy(s string) string {
 
 const asciiSpace = " \t\r\n\v\f\x00"
 
-func trimRight(s string) string { return strings.TrimRight(s, asciiSpace) }
-func trimSpace(s string) string { return strings.Trim(s, asciiSpace) }
+// isBlankRune reports white space in the Unicode sense (a line holding only
+// no-break spaces, as Outlook writes them, is blank), format characters
+// (zero-width space, bidi marks, BOM) and NUL.
+func isBlankRune(r rune) bool {
+	return r == 0 || unicode.IsSpace(r) || unicode.Is(unicode.Zs, r) || unicode.Is(unicode.Cf, r)
+}
+
+func trimRight(s string) string { return strings.TrimRightFunc(s, isBlankRune) }
+func trimSpace(s string) string { return strings.TrimFunc(s, isBlankRune) }

@@ -212,6 +212,25 @@ func TestReplyKeepsLookalikes(t *testing.T) {
 	}
 }
 
+// R9: lines holding only no-break spaces or zero-width characters (Outlook's
+// plain text, pasted HTML) are blank lines, not new text after the quote.
+func TestReplyUnicodeBlankLines(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"nbsp line after quote", "Merci.\n\nLe 8 déc. 2016 à 10:00, Jean <j@x.fr> a écrit\u00a0:\n> Alors ?\n\u00a0\n", "Merci."},
+		{"zero-width line after quote", "Thanks.\n\nOn Dec 8, 2016, at 10:00, Jean <j@x.fr> wrote:\n> Ready?\n\u200b\n\ufeff\n", "Thanks."},
+		{"nbsp before footer", "Oui.\n\u00a0\nEnvoyé de mon iPhone\n", "Oui."},
+		{"Windows mail footer fr", "Oui.\n\nEnvoyé à partir de Courrier pour Windows\n", "Oui."},
+		{"Windows mail footer es", "Sí.\n\nEnviado desde Correo para Windows\n", "Sí."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Reply(tt.in); got != tt.want {
+				t.Errorf("Reply = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 // R9, HTML: French Outlook's "<b>De&nbsp;:</b>" header block.
 func TestReplyHTMLFrenchOutlookNbsp(t *testing.T) {
 	body := `<div>Voici la facture.</div><hr style="display:inline-block;width:98%"><div>` +

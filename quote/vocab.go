@@ -216,7 +216,7 @@ var footerApps = []string{
 	"Airmail", "BlueMail", "Blue Mail", "Edison Mail", "Newton", "AquaMail", "Aqua Mail", "K-9 Mail", "FairEmail", "TypeApp",
 	"Nine", "Zoho Mail", "Superhuman", "Hey", "Front", "Mailbird", "my mobile", "mobile", "my phone", "iPhone", "iPad",
 	"Android", "l'application", "mon appareil mobile", "mon téléphone", "Samsung Galaxy", "Huawei", "Xiaomi", "Windows Phone",
-	"Windows", "Mail.ru", "Yandex", "Яндекс.Почты", "Почты Mail.ru", "iOS", "mail app", "Mail iOS",
+	"Windows", "Courrier", "Correo", "Posta", "E-Mail", "Mail.ru", "Yandex", "Яндекс.Почты", "Почты Mail.ru", "iOS", "mail app", "Mail iOS",
 }
 
 // closings are the valedictions that open a signature block ("Regards,",
