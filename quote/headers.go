@@ -183,8 +183,9 @@ const maxHeaderLen = 300
 // header. Weaker forms are only accepted when quoted lines follow
 // (aboveQuote); the forms accepted without quotes below carry a date.
 //
-//	On <date>, <name> wrote:           lead word + verb (+ a date without quote)
-//	<date> <name> <addr> napisał(a):   verb + date, any order (Gmail's localisations)
+//	On <date>, <name> wrote:           lead word + verb (+ a date or time without quote)
+//	<date> <name> <addr> napisał(a):   verb + date (+ address, time or a date first
+//	                                   without quote), any order (Gmail's localisations)
 //	<name> <addr> wrote:               verb + address, above a quote only
 //	<date> <time>, <name> <addr>:      date + time + address (Android, Yandex, Gmail ru)
 func isAttribution(s string, aboveQuote bool) bool {
@@ -195,16 +196,18 @@ func isAttribution(s string, aboveQuote bool) bool {
 	colon := endColon.MatchString(s)
 	verb := hasVerb(s)
 	if verb && (colon || endsWithVerb(s)) && hasLead(s) {
-		return aboveQuote || strings.ContainsAny(s, "0123456789")
+		return aboveQuote || dsDate.MatchString(s) || dsTime.MatchString(s)
 	}
 	if !colon {
 		return false
 	}
 	if verb && !strings.HasPrefix(trimSpace(s), ">") {
-		if dsDate.MatchString(s) {
-			return true
+		if aboveQuote {
+			return dsDate.MatchString(s) || dsAddr.MatchString(s)
 		}
-		return aboveQuote && dsAddr.MatchString(s)
+		// Without quotes below, a date and more of a header: an address,
+		// a time, or a header's start ("As I wrote on 12.03.2024:" is text).
+		return dsDate.MatchString(s) && (dsAddr.MatchString(s) || dsTime.MatchString(s) || startsLikeHeader(s))
 	}
 	if dsAddr.MatchString(s) && dsTime.MatchString(s) && dsStart.MatchString(s) && dsDate.MatchString(s) {
 		// Without quotes below, the address must close the line as

@@ -204,6 +204,9 @@ func TestReplyKeepsLookalikes(t *testing.T) {
 		"Regards to your team, and see you on 12.03.2024 at 10:00.",
 		"Le 3 mars à 10:00 j'ai essayé, sans succès.",
 		"Planning:\n2024-01-15 14:30 call with bob@example.com:\nagenda below",
+		"As I wrote on 12.03.2024:\n- first\n- second",
+		"Le 3 mars, j'ai écrit :\nrien reçu depuis.",
+		"Comme je l'ai écrit le 12/03/2024 :\n- un\n- deux",
 	}
 	for _, in := range tests {
 		if got := Reply(in); got != in {

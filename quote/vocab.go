@@ -24,9 +24,9 @@ type language struct {
 var languages = []language{
 	{code: "en",
 		from: []string{"From"}, date: []string{"Sent", "Date"}, to: []string{"To"}, cc: []string{"Cc", "Bcc"}, subject: []string{"Subject"},
-		original: []string{"Original Message", "Original Email", "Reply Message", "Message"},
+		original: []string{"Original Message", "Original Email", "Original message"},
 		forward:  []string{"Forwarded message", "Forwarded Message", "Forwarded email", "Begin forwarded message"},
-		wrote:    []string{"wrote", "writes", "said"},
+		wrote:    []string{"wrote", "writes"},
 		lead:     []string{"On"},
 		footers:  []string{"Sent from my %d", "Sent from %a", "Sent with %a", "Sent via %a", "Sent using %a", "Sent on the go with %a", "Get %a for %d", "Download %a for %d"},
 	},
