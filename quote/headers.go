@@ -176,6 +176,13 @@ var (
 	dsAddrEnd = regexp.MustCompile(`<[^<>\s]+@[^<>\s]+>\s*:\s*$`)
 )
 
+// hasDate and hasTime test for digits before running their patterns.
+func hasDate(s string) bool { return hasDigit(s) && dsDate.MatchString(s) }
+func hasTime(s string) bool { return hasDigit(s) && dsTime.MatchString(s) }
+func hasAddr(s string) bool { return strings.Contains(s, "@") && dsAddr.MatchString(s) }
+
+func hasDigit(s string) bool { return strings.ContainsAny(s, "0123456789") }
+
 // maxHeaderLen bounds the length of an attribution line; longer lines are text.
 const maxHeaderLen = 300
 
@@ -196,20 +203,20 @@ func isAttribution(s string, aboveQuote bool) bool {
 	colon := endColon.MatchString(s)
 	verb := hasVerb(s)
 	if verb && (colon || endsWithVerb(s)) && hasLead(s) {
-		return aboveQuote || dsDate.MatchString(s) || dsTime.MatchString(s)
+		return aboveQuote || hasDate(s) || hasTime(s)
 	}
 	if !colon {
 		return false
 	}
 	if verb && !strings.HasPrefix(trimSpace(s), ">") {
 		if aboveQuote {
-			return dsDate.MatchString(s) || dsAddr.MatchString(s)
+			return hasDate(s) || hasAddr(s)
 		}
 		// Without quotes below, a date and more of a header: an address,
 		// a time, or a header's start ("As I wrote on 12.03.2024:" is text).
-		return dsDate.MatchString(s) && (dsAddr.MatchString(s) || dsTime.MatchString(s) || startsLikeHeader(s))
+		return hasDate(s) && (hasAddr(s) || hasTime(s) || startsLikeHeader(s))
 	}
-	if dsAddr.MatchString(s) && dsTime.MatchString(s) && dsStart.MatchString(s) && dsDate.MatchString(s) {
+	if hasAddr(s) && hasTime(s) && dsStart.MatchString(s) && hasDate(s) {
 		// Without quotes below, the address must close the line as
 		// mailers write it: "... Name <addr>:".
 		return aboveQuote || dsAddrEnd.MatchString(s)
