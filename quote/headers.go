@@ -18,33 +18,50 @@ import (
 // colon into ':' and format characters (category Cf) removed. ASCII input is
 // returned as is (no allocation).
 func fold(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			ascii = false
+	i := 0
+	for i < len(s) {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if foldRune(r) != r {
 			break
 		}
+		i += n
 	}
-	if ascii {
-		return s
+	if i == len(s) {
+		return s // nothing to change (and no allocation)
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case r == '：' || r == '﹕':
-			b.WriteByte(':')
-		case r == '＞':
-			b.WriteByte('>')
-		case unicode.Is(unicode.Cf, r):
-			// dropped: U+200B..U+200F, U+202A..U+202E, U+2066..U+2069, U+FEFF, U+061C
-		case unicode.IsSpace(r) || unicode.Is(unicode.Zs, r):
-			b.WriteByte(' ')
-		default:
-			b.WriteRune(r)
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		if f := foldRune(r); f >= 0 {
+			b.WriteRune(f)
 		}
 	}
 	return b.String()
+}
+
+// foldRune returns what fold makes of r: ' ' for a space, ':' and '>' for
+// their full-width forms, -1 for a format character to drop, else r.
+func foldRune(r rune) rune {
+	switch {
+	case r < 0x80:
+		return r
+	case r == '：' || r == '﹕':
+		return ':'
+	case r == '＞':
+		return '>'
+	case r < 0x2000 && r != 0x85 && r != 0xa0 && r != 0xad && r != 0x1680 && r != 0x180e && (r < 0x600 || r > 0x70f):
+		return r // letters of the Latin, Greek, Cyrillic... blocks
+	case unicode.Is(unicode.Cf, r):
+		return -1 // U+200B..U+200F, U+202A..U+202E, U+2066..U+2069, U+FEFF, U+061C
+	case unicode.IsSpace(r) || unicode.Is(unicode.Zs, r):
+		return ' '
+	}
+	return r
 }
 
 // alternation joins words into an RE2 alternation, longest first (so that
@@ -150,7 +167,14 @@ func hasVerb(s string) bool {
 // endsWithVerb reports a line ending with an attribution verb ("... wrote",
 // Zoho's "... wrote ----"), s already folded.
 func endsWithVerb(s string) bool {
-	t := strings.ToLower(strings.TrimRight(s, " \t-"))
+	t := strings.TrimRight(s, " \t-")
+	if t == "" || !verbLastBytes[t[len(t)-1]] {
+		return false
+	}
+	if len(t) > maxVerbTail {
+		t = t[len(t)-maxVerbTail:] // the verb is at the end: lower-case only the tail
+	}
+	t = strings.ToLower(t)
 	for _, v := range verbs {
 		if strings.HasSuffix(t, v) {
 			return true
@@ -158,6 +182,21 @@ func endsWithVerb(s string) bool {
 	}
 	return false
 }
+
+// verbLastBytes are the last bytes of the verbs, in either case: a line
+// ending with another byte ends with no verb.
+var verbLastBytes = func() [256]bool {
+	var set [256]bool
+	for _, v := range verbs {
+		set[v[len(v)-1]] = true
+		u := strings.ToUpper(v)
+		set[u[len(u)-1]] = true
+	}
+	return set
+}()
+
+// maxVerbTail is more bytes than the longest verb of vocab.go.
+const maxVerbTail = 48
 
 // mayEndHeader is the cheap test every line goes through before the
 // patterns: an attribution ends with ":" or with its verb.

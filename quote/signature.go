@@ -3,6 +3,7 @@ package quote
 import (
 	"net/mail"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -16,37 +17,97 @@ import (
 // known app, only "my <device>" forms count ("%d", one to four words without
 // commas), so that sentences ("Sent from a magnificent torch of pixels",
 // "Sent from my desk, is much easier...") stay text.
-var mobileFooters = func() []footerRe {
-	var out []footerRe
+var mobileFooters = func() map[string][]*regexp.Regexp {
+	m := map[string][]*regexp.Regexp{}
 	for _, l := range languages {
 		for _, f := range l.footers {
-			out = append(out, footerRe{
-				key: footerKey(f),
-				re:  regexp.MustCompile(`(?i)^\s*` + footerPattern(f) + `\s*[.!]?\s*(?:<[^<>\s]+>|\(?https?://\S+\)?)?\s*$`),
-			})
+			k := footerKey(f)
+			m[k] = append(m[k], regexp.MustCompile(`(?i)^\s*`+footerPattern(f)+`\s*[.!]?\s*(?:<[^<>\s]+>|\(?https?://\S+\)?)?\s*$`))
 		}
 	}
-	return out
+	return m
 }()
 
-// footerRe is one footer pattern and the longest literal word it holds: the
-// pattern only runs on lines holding the word, so that each line costs a
-// few substring searches, not hundreds of patterns.
-type footerRe struct {
-	key string
-	re  *regexp.Regexp
-}
+// footerCJKKeys are the keys of mobileFooters written without spaces
+// around them ("から送信"): they are looked for inside the line.
+var footerCJKKeys = func() []string {
+	var ks []string
+	for k := range mobileFooters {
+		if strings.IndexFunc(k, func(r rune) bool { return isCJK(string(r)) }) >= 0 {
+			ks = append(ks, k)
+		}
+	}
+	sort.Strings(ks)
+	return ks
+}()
 
 // maxFooterLen bounds the length of a footer line.
 const maxFooterLen = 160
 
+// isMobileFooter reports a footer line. Each footer pattern is filed under
+// the longest literal word of its footer: only the patterns of the words
+// of the line run, so that a line costs a few map lookups, not hundreds of
+// patterns.
 func isMobileFooter(line string) bool {
 	if len(line) > maxFooterLen {
 		return false
 	}
-	l := strings.ToLower(fold(line))
-	for _, f := range mobileFooters {
-		if strings.Contains(l, f.key) && f.re.MatchString(l) {
+	l := fold(line)
+	if t := strings.TrimLeft(l, " \t"); t == "" || t[0] == '>' {
+		return false // blank or quoted
+	}
+	try := func(k string) bool {
+		for _, re := range mobileFooters[k] {
+			if re.MatchString(l) {
+				return true
+			}
+		}
+		return false
+	}
+	// The words of the line (fold made every space ' '), without
+	// allocating a slice of them.
+	for rest := l; rest != ""; {
+		rest = strings.TrimLeft(rest, " \t")
+		end := strings.IndexAny(rest, " \t")
+		if end < 0 {
+			end = len(rest)
+		}
+		w := strings.TrimRight(rest[:end], ".,;:!")
+		rest = rest[end:]
+		if !footerKeyLens[len(w)] {
+			continue
+		}
+		if k := strings.ToLower(w); mobileFooters[k] != nil && try(k) {
+			return true
+		}
+	}
+	if !hasWideRune(l) {
+		return false
+	}
+	for _, k := range footerCJKKeys {
+		if strings.Contains(l, k) && try(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// footerKeyLens are the lengths in bytes of the keys of mobileFooters: a
+// word of another length is no key (and is not lower-cased).
+var footerKeyLens = func() map[int]bool {
+	m := map[int]bool{}
+	for k := range mobileFooters {
+		m[len(k)] = true
+		m[len(strings.ToUpper(k))] = true
+	}
+	return m
+}()
+
+// hasWideRune reports a rune of three bytes or more in UTF-8 (the CJK and
+// Hangul blocks among them).
+func hasWideRune(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0xe0 {
 			return true
 		}
 	}
