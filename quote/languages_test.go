@@ -179,6 +179,8 @@ func TestReplyKeepsQuotesAndForwards(t *testing.T) {
 		{"German Outlook forward", "Zur Info.\n\nVon: Bob <bob@example.com>\nGesendet: Donnerstag, 8. Dezember 2016 10:00\nAn: Jean\nBetreff: WG: Rechnung\n\nBitte zahlen.\n", "Zur Info.\n\nVon: Bob <bob@example.com>\nGesendet: Donnerstag, 8. Dezember 2016 10:00\nAn: Jean\nBetreff: WG: Rechnung\n\nBitte zahlen."},
 		{"reply with a forward in its history", "Done, thanks.\n\nOn Thu, Dec 8, 2016 at 10:00 AM Jean <j@x.fr> wrote:\n> ---------- Forwarded message ---------\n> From: Bob\n> Please pay.\n", "Done, thanks."},
 		{"long text above a forward is a reply", "Line one of a long answer.\nLine two.\nLine three.\nLine four.\nLine five.\n\n" + gmailFwd + "\n", "Line one of a long answer.\nLine two.\nLine three.\nLine four.\nLine five."},
+		{"forward quoted by the mailer", "FYI\n\n> ---------- Forwarded message ---------\n> From: Bob <bob@example.com>\n> Subject: Invoice\n>\n> Please pay.\n", "FYI\n\n> ---------- Forwarded message ---------\n> From: Bob <bob@example.com>\n> Subject: Invoice\n>\n> Please pay."},
+		{"reply whose quote starts with a forward", "Done.\n\nOn Thu, Dec 8, 2016 at 10:00 AM Jean <j@x.fr> wrote:\n> ---------- Forwarded message ---------\n> From: Bob\n> Please pay.\n", "Done."},
 		{"only a signature", "-- \nJean Dupont\n", "-- \nJean Dupont"},
 		{"blank", " \n\n", ""},
 	}
@@ -231,6 +233,24 @@ func TestReplyUnicodeBlankLines(t *testing.T) {
 				t.Errorf("Reply = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// R9, HTML: forwards from Gmail (inside its "gmail_quote") and Outlook
+// (after "divRplyFwdMsg") keep the forwarded mail under a short note.
+func TestReplyHTMLForwards(t *testing.T) {
+	gmail := `<div dir="ltr">FYI</div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">---------- Forwarded message ---------<br>From: <strong class="gmail_sendername">Bob</strong> &lt;bob@example.com&gt;<br>Date: Thu, Dec 8, 2016 at 10:00 AM<br>Subject: Invoice<br>To: Jean &lt;jean@example.com&gt;<br></div><br><div dir="ltr">Please pay the invoice.</div></div>`
+	outlook := `<div>Voir ci-dessous.</div><div id="divRplyFwdMsg"><b>De :</b> Bob &lt;bob@example.com&gt;<br><b>Envoyé :</b> jeudi 8 décembre 2016 10:00<br><b>À :</b> Jean<br><b>Objet :</b> TR: Facture</div><div>Merci de payer.</div>`
+	for _, c := range []struct{ name, body, note, forwarded string }{
+		{"gmail", gmail, "FYI", "Please pay the invoice."},
+		{"outlook", outlook, "Voir ci-dessous.", "Merci de payer."},
+	} {
+		got := ReplyHTML(c.body)
+		for _, want := range []string{c.note, "bob@example.com", c.forwarded} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: ReplyHTML = %q, want it to hold %q", c.name, got, want)
+			}
+		}
 	}
 }
 

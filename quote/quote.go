@@ -84,6 +84,7 @@ func reply(text string, opt scanOptions) string {
 	q := quoteFlags(lines)
 	cut, forward := cutUnquotedHistory(lines, q)
 	got := visibleText(scan(lines[:cut], q[:cut], opt), true)
+	forward = forward || quotedForward(lines[:cut], q)
 	if forward && countLines(got) <= maxForwardNote {
 		// The customer forwards a mail on purpose: the forwarded mail is
 		// what they send, keep it (its own quotes included).
@@ -95,6 +96,51 @@ func reply(text string, opt scanOptions) string {
 		got = tidy(joinLines(lines))
 	}
 	return got
+}
+
+// quotedForward reports a forward written as a quote (Gmail's HTML puts
+// the forwarded message in its "gmail_quote", Outlook's after its
+// "divRplyFwdMsg"): the first quoted block, with no attribution above it,
+// opens with a "Forwarded message" title or holds a header block whose
+// subject is a forward's ("Fwd:", "TR:"). A forward quoted under "On ...
+// wrote:" is the history of a reply.
+func quotedForward(lines []string, q []bool) bool {
+	start := -1
+	for i, l := range lines {
+		if q[i] {
+			start = i
+			break
+		}
+		if trimSpace(l) != "" && l != syntheticBlank && isQuoteHeader(l) {
+			return false
+		}
+	}
+	if start < 0 {
+		return false
+	}
+	var block []string
+	for i := start; i < len(lines) && q[i] && len(block) < maxBlockLines; i++ {
+		l := strings.TrimLeft(lines[i], "> \t")
+		if trimSpace(l) == "" {
+			if len(block) == 0 {
+				continue
+			}
+		}
+		block = append(block, l)
+	}
+	for i, l := range block {
+		if trimSpace(l) == "" {
+			continue
+		}
+		if isForwardMarker(l) {
+			return true
+		}
+		if isHeaderBlock(block, i) {
+			return headerBlockIsForward(block, i)
+		}
+		return false
+	}
+	return false
 }
 
 // countLines counts the non-blank lines of s.
