@@ -295,6 +295,7 @@ func TestHTMLText(t *testing.T) {
 		{"pre keeps lines", "<pre>a\n  b</pre>", "a\n  b"},
 		{"nbsp is a space", "a&nbsp;b", "a b"},
 		{"hotmail marker quotes the rest", "new<hr id=\"stopSpelling\">old<div>older</div>", "new\n> old\n> older"},
+		{"new Outlook container quoted", "new<div id=\"mail-editor-reference-message-container\"><b>From:</b> Jean<br>old</div>", "new\n> From: Jean\n> old"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
