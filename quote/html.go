@@ -12,11 +12,11 @@ import (
 // content of quoting elements prefixed by "> " — <blockquote>, Gmail's
 // "gmail_quote", Yahoo's "yahoo_quoted", Outlook for Mac's
 // OLK_SRC_BODY_SECTION, the new Outlook's
-// mail-editor-reference-message-container — and with everything after the markers that webmails
-// put above unquoted history (Hotmail's <hr id="stopSpelling">, Outlook's
-// "divRplyFwdMsg" and "appendonsend", Zimbra's <hr id="zwchr">) treated as
-// quoted; then the text goes through Reply. Like Reply it returns "" when
-// there is no new text.
+// mail-editor-reference-message-container — and with everything after the
+// markers that webmails put above unquoted history (Hotmail's <hr
+// id="stopSpelling">, Outlook's "divRplyFwdMsg" and "appendonsend",
+// Zimbra's <hr id="zwchr">) treated as quoted; then the text goes through
+// Reply. Like Reply it keeps a body with no new text whole.
 func ReplyHTML(body string) string {
 	return Reply(HTMLText(body))
 }
