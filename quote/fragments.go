@@ -23,9 +23,11 @@ type Fragment struct {
 
 // Fragments splits a plain-text body into fragments the way GitHub's
 // email_reply_parser does (same fragment boundaries and flags), with the
-// reply-header and signature patterns extended to French and to common
-// mobile footers. The visible text of a body is the non-hidden fragments
-// joined with "\n"; Reply goes further (see Reply).
+// reply-header and signature patterns extended to the languages and
+// footers of vocab.go. History that is not ">"-quoted (an Outlook header
+// block, "-----Original Message-----", a forward) is one last quoted
+// fragment, hidden unless it is a forward. The visible text of a body is
+// the non-hidden fragments joined with "\n"; Reply goes further (see Reply).
 func Fragments(text string) []Fragment {
 	lines := prepare(text)
 	q := quoteFlags(lines)
