@@ -88,12 +88,12 @@ func reply(text string, opt scanOptions) string {
 	if forward && countLines(got) <= maxForwardNote {
 		// The customer forwards a mail on purpose: the forwarded mail is
 		// what they send, keep it (its own quotes included).
-		got = tidy(joinLines(lines))
+		got = tidy(normalizeNewlines(text))
 	}
 	if got == "" {
 		// Only quoted history (or only a signature): an empty comment would
 		// lose what the customer sent, so the whole text is kept.
-		got = tidy(joinLines(lines))
+		got = tidy(normalizeNewlines(text))
 	}
 	return got
 }
