@@ -103,8 +103,8 @@ func scan(lines []string, quotedLine []bool, opt scanOptions) []Fragment {
 		sig := opt.signatures && isSignatureLine(line)
 		trimmed := trimRight(line)
 		stored := trimmed
-		if sig || opt.keepSpace {
-			stored = line
+		if sig || opt.keepSpace || line == syntheticBlank {
+			stored = line // the synthetic blank stays recognisable, to be left out
 		}
 		quoted := quotedLine[i]
 		empty := trimmed == "" // a signature marker line is never blank
