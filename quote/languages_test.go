@@ -155,6 +155,9 @@ func TestReplySeparatorsAndFootersEveryLanguage(t *testing.T) {
 		"Skickat från min iPhone", "Sendt fra min iPhone", "Lähetetty iPhonesta", "Odesláno z mého iPhonu",
 		"Trimis de pe iPhone-ul meu", "Στάλθηκε από το iPhone μου", "iPhone'umdan gönderildi", "أُرسلت من الـ iPhone الخاص بي",
 		"iPhoneから送信", "发自我的iPhone", "從我的 iPhone 傳送", "나의 iPhone에서 보냄",
+		"Gesendet mit der WEB.DE Mail App", "Sent from my Sprint Samsung Galaxy S® 5",
+		"Sent from Mail (https://go.microsoft.com/fwlink/?LinkId=550986) for Windows 10",
+		"Sent from Yahoo Mail for iPhone", "Envoyé depuis Yahoo Mail pour Android", "Sent with Proton Mail secure email.",
 	}
 	for _, f := range footers {
 		body := answer + "\n\n" + f + "\n"

@@ -14,7 +14,7 @@ import (
 // "Envoyé de mon iPhone", "Skickat från min iPhone", "iPhoneから送信", "Get
 // Outlook for iOS", "Sent from Mail for Windows"), with an optional link
 // ("Get Outlook for iOS<https://aka.ms/o0ukef>"). Where the footer names no
-// known app, only "my <device>" forms count ("%d", one to four words without
+// known app, only "my <device>" forms count ("%d", one to five words without
 // commas), so that sentences ("Sent from a magnificent torch of pixels",
 // "Sent from my desk, is much easier...") stay text.
 var mobileFooters = func() map[string][]*regexp.Regexp {
@@ -126,15 +126,15 @@ func footerKey(f string) string {
 }
 
 const (
-	footerWord  = `[\p{L}\p{N}_.'’()&+-]+`
-	footerWords = `(?:` + footerWord + `\s*){1,4}?`
+	footerWord  = `(?:[\p{L}\p{M}\p{N}\p{S}_.'’()&+-]+|\(https?://[^()\s]+\))`
+	footerWords = `(?:` + footerWord + `\s*){1,5}?`
 )
 
 // footerPattern turns a footer of vocab.go into a regular expression: "%d"
-// is a device (one to four words), "%a" a known app, a space any run of
+// is a device (one to five words), "%a" a known app, a space any run of
 // spaces (none between CJK words).
 func footerPattern(f string) string {
-	apps := `(?:` + alternation(footerApps) + `)(?:\s+` + footerWord + `){0,3}?`
+	apps := `(?:` + alternation(footerApps) + `)(?:\s+` + footerWord + `){0,4}?`
 	var b strings.Builder
 	for i, part := range strings.Split(f, "%") {
 		if i > 0 && part != "" {
