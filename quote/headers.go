@@ -420,9 +420,10 @@ func joinHeaders(lines []string) []string {
 			}
 		}
 		above := nextIsQuoted(lines, nil, j)
-		// The longest span that starts like a header ("On ...", a date)
-		// wins; else the shortest span that is a header ("<addr> wrote:"
-		// alone, its first lines being text).
+		// The shortest span that starts like a header ("On ...", a date)
+		// wins, else the shortest span that is a header ("<addr> wrote:"
+		// alone): a line of text above that happens to start with "On"
+		// or "Am" ("Am heutigen Tage") stays text.
 		best := 0
 		for k := 0; k < maxHeaderLines && k < len(out); k++ {
 			span := out[len(out)-1-k:]
@@ -441,9 +442,7 @@ func joinHeaders(lines []string) []string {
 			}
 			if startsLikeHeader(span[0]) {
 				best = k + 1
-				if k == 0 {
-					break // a whole header on one line
-				}
+				break
 			}
 		}
 		if best > 1 {

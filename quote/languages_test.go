@@ -74,6 +74,25 @@ func TestReplyAttributionsEveryLanguage(t *testing.T) {
 	}
 }
 
+// R9: an attribution wrapped over three or four lines is found whole, and a
+// line of text above it that starts with a lead word stays text.
+func TestReplyWrappedAttributions(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"date, then name", "Danke!\n\nAm 03.02.2016 um 15:35\nschrieb Max Mustermann <max@example.com>:\n> Frage\n", "Danke!"},
+		{"three lines, text starting with Am", "Am heutigen Tage\nAm So., 1. Jan. 2023 um 17:22 Uhr\nschrieb John Doe <\nnoreply@github.com>:\n\n> Frage\n", "Am heutigen Tage"},
+		{"unquoted, text starting with Am", "Am heutigen Tage\nAm So., 1. Jan. 2023 um 17:22 Uhr schrieb John Doe <\nnoreply@github.com>:\n\nFrage\n", "Am heutigen Tage"},
+		{"Gmail address on its own line", "Thanks\n\nOn Wed, May 18, 2016 at 11:10 PM Steven Scott <notifications@github.com>\nwrote:\n\n> old\n", "Thanks"},
+		{"Gmail '>:' split", "Takk\n\ntir. 18. apr. 2017 kl. 13:09 skrev Test user <test@example.com\n>:\n\n> Ok.\n", "Takk"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Reply(tt.in); got != tt.want {
+				t.Errorf("Reply = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 // Outlook header blocks as Outlook writes them in each language (desktop
 // and web), above unquoted history.
 var outlookBlocks = []struct{ lang, block string }{
