@@ -338,9 +338,12 @@ func headerFieldKind(line string) fieldKind {
 // ---------", "Begin forwarded message:") in every language of vocab.go.
 var (
 	// Tobit David writes "Original Message processed by david®".
-	originalMessage = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(?:` + alternation(collect(func(l language) []string { return l.original })) + `)\s*[-_=*]*|(?:` + alternation(collect(func(l language) []string { return l.original })) + `)\s*(?::?\s*[-_=*]{2,}|processed\s+by\s+\S+))\s*$`)
-	forwardMarker   = regexp.MustCompile(`(?i)^\s*(?:[-_=*>]{2,}\s*(?:` + alternation(collect(func(l language) []string { return l.forward })) + `)\s*:?\s*[-_=*<]*|(?:` + alternation(collect(func(l language) []string { return l.forward })) + `)\s*:?\s*[-_=*<]*)\s*$`)
+	originalMessage = lazy(`(?i)^\s*(?:[-_=*]{2,}\s*(?:` + alternation(collect(func(l language) []string { return l.original })) + `)\s*[-_=*]*|(?:` + alternation(collect(func(l language) []string { return l.original })) + `)\s*(?::?\s*[-_=*]{2,}|processed\s+by\s+\S+))\s*$`)
+	forwardMarker   = lazy(`(?i)^\s*(?:[-_=*>]{2,}\s*(?:` + alternation(collect(func(l language) []string { return l.forward })) + `)\s*:?\s*[-_=*<]*|(?:` + alternation(collect(func(l language) []string { return l.forward })) + `)\s*:?\s*[-_=*<]*)\s*$`)
 )
+
+// lazy returns a pattern compiled on first use.
+func lazy(expr string) *lazyRegexp { return &lazyRegexp{expr: expr} }
 
 func isOriginalMessage(line string) bool {
 	return len(line) <= maxHeaderLen && maySeparate(line) && originalMessage.MatchString(fold(line))

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -17,16 +18,29 @@ import (
 // known app, only "my <device>" forms count ("%d", one to five words without
 // commas), so that sentences ("Sent from a magnificent torch of pixels",
 // "Sent from my desk, is much easier...") stay text.
-var mobileFooters = func() map[string][]*regexp.Regexp {
-	m := map[string][]*regexp.Regexp{}
+var mobileFooters = func() map[string][]*lazyRegexp {
+	m := map[string][]*lazyRegexp{}
 	for _, l := range languages {
 		for _, f := range l.footers {
 			k := footerKey(f)
-			m[k] = append(m[k], regexp.MustCompile(`(?i)^\s*`+footerPattern(f)+`\s*[.!]?\s*(?:<[^<>\s]+>|\(?https?://\S+\)?)?\s*$`))
+			m[k] = append(m[k], &lazyRegexp{expr: `(?i)^\s*` + footerPattern(f) + `\s*[.!]?\s*(?:<[^<>\s]+>|\(?https?://\S+\)?)?\s*$`})
 		}
 	}
 	return m
 }()
+
+// lazyRegexp is compiled on first use: most footers are never needed, and
+// compiling them all would slow every start of the program.
+type lazyRegexp struct {
+	expr string
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+func (l *lazyRegexp) MatchString(s string) bool {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
+	return l.re.MatchString(s)
+}
 
 // footerCJKKeys are the keys of mobileFooters written without spaces
 // around them ("から送信"): they are looked for inside the line.
@@ -311,16 +325,16 @@ func notLetter(r rune) bool { return !unicode.IsLetter(r) }
 
 // closingLine matches a valediction of vocab.go alone on its line, with its
 // comma or exclamation mark ("Regards,", "Mit freundlichen Grüßen").
-var closingLine = func() *regexp.Regexp {
+var closingLine = sync.OnceValue(func() *regexp.Regexp {
 	var all []string
 	for _, c := range closings {
 		all = append(all, c...)
 	}
 	return regexp.MustCompile(`(?i)^\s*(?:` + alternation(all) + `)\s*[,.!;:]*\s*$`)
-}()
+})
 
 func isClosing(line string) bool {
-	return runeLen(line) <= sigMaxLineLen && closingLine.MatchString(fold(line))
+	return runeLen(line) <= sigMaxLineLen && closingLine().MatchString(fold(line))
 }
 
 // isSeparatorLine reports a line made only of 2+ '-', '_', '=' or '*'.
