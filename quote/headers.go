@@ -353,6 +353,9 @@ func isForwardMarker(line string) bool {
 	return len(line) <= maxHeaderLen && maySeparate(line) && forwardMarker.MatchString(fold(line))
 }
 
+// maxTitleLen bounds a title without dashes ("Begin forwarded message:").
+const maxTitleLen = 64
+
 // maySeparate is the cheap test before the separator patterns: a separator
 // title has dashes (or the like) around it, ends with ":", or is David's.
 func maySeparate(line string) bool {
@@ -362,7 +365,8 @@ func maySeparate(line string) bool {
 	}
 	sep := func(b byte) bool { return b == '-' || b == '_' || b == '=' || b == '*' || b == '>' || b == '<' }
 	return sep(t[0]) && sep(t[1]) || sep(t[len(t)-1]) && sep(t[len(t)-2]) ||
-		strings.HasSuffix(t, ":") || strings.HasSuffix(t, "：") || strings.Contains(t, "processed by")
+		len(t) <= maxTitleLen && (strings.HasSuffix(t, ":") || strings.HasSuffix(t, "：")) ||
+		strings.Contains(t, "processed by")
 }
 
 // isQuoteHeader reports whether a non-quoted line directly above a quoted

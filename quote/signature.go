@@ -23,7 +23,10 @@ var mobileFooters = func() map[string][]*lazyRegexp {
 	for _, l := range languages {
 		for _, f := range l.footers {
 			k := footerKey(f)
-			m[k] = append(m[k], &lazyRegexp{expr: `(?i)^\s*` + footerPattern(f) + `\s*[.!]?\s*(?:<[^<>\s]+>|\(?https?://\S+\)?)?\s*$`})
+			m[k] = append(m[k], &lazyRegexp{
+				expr:     `(?i)^\s*` + footerPattern(f) + `\s*[.!]?\s*(?:<[^<>\s]+>|\(?https?://\S+\)?)?\s*$`,
+				literals: footerLiterals(f),
+			})
 		}
 	}
 	return m
@@ -33,13 +36,34 @@ var mobileFooters = func() map[string][]*lazyRegexp {
 // compiling them all would slow every start of the program.
 type lazyRegexp struct {
 	expr string
-	once sync.Once
-	re   *regexp.Regexp
+	// literals, lower-case, must all be in a line the pattern can match:
+	// testing them first spares most runs of the pattern.
+	literals []string
+	once     sync.Once
+	re       *regexp.Regexp
 }
 
 func (l *lazyRegexp) MatchString(s string) bool {
+	if len(l.literals) > 0 {
+		low := strings.ToLower(s)
+		for _, lit := range l.literals {
+			if !strings.Contains(low, lit) {
+				return false
+			}
+		}
+	}
 	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
 	return l.re.MatchString(s)
+}
+
+// footerLiterals returns the words of a footer outside its "%d" and "%a",
+// lower-case.
+func footerLiterals(f string) []string {
+	var lits []string
+	for _, w := range strings.Fields(strings.NewReplacer("%d", " ", "%a", " ").Replace(f)) {
+		lits = append(lits, strings.ToLower(w))
+	}
+	return lits
 }
 
 // footerCJKKeys are the keys of mobileFooters written without spaces
@@ -47,7 +71,7 @@ func (l *lazyRegexp) MatchString(s string) bool {
 var footerCJKKeys = func() []string {
 	var ks []string
 	for k := range mobileFooters {
-		if strings.IndexFunc(k, func(r rune) bool { return isCJK(string(r)) }) >= 0 {
+		if isCJKWord(k) {
 			ks = append(ks, k)
 		}
 	}
@@ -78,16 +102,16 @@ func isMobileFooter(line string) bool {
 		}
 		return false
 	}
-	// The words of the line (fold made every space ' '), without
-	// allocating a slice of them.
-	for rest := l; rest != ""; {
-		rest = strings.TrimLeft(rest, " \t")
-		end := strings.IndexAny(rest, " \t")
-		if end < 0 {
-			end = len(rest)
+	// A footer starts or ends with its key (fold made every space ' ').
+	words := strings.Fields(l)
+	if len(words) == 0 {
+		return false
+	}
+	for _, w := range []string{words[0], words[len(words)-1]} {
+		if i := strings.IndexAny(w, "<("); i > 0 {
+			w = w[:i] // "Android<https://aka.ms/ghei36>"
 		}
-		w := strings.TrimRight(rest[:end], ".,;:!")
-		rest = rest[end:]
+		w = strings.TrimRight(w, ".,;:!")
 		if !footerKeyLens[len(w)] {
 			continue
 		}
@@ -128,15 +152,32 @@ func hasWideRune(s string) bool {
 	return false
 }
 
-// footerKey returns the longest literal word of a footer, lower-case.
+// footerKey returns the word a footer line is filed under, lower-case: its
+// first word when it starts with a literal ("Sent from my %d" -> "sent"),
+// else its last ("%d'umdan gönderildi" -> "gönderildi"), else its longest.
+// CJK footers are filed under their literal run ("%dから送信" -> "から送信").
 func footerKey(f string) string {
-	key := ""
-	for _, w := range strings.Fields(strings.NewReplacer("%d", " ", "%a", " ").Replace(f)) {
-		if len(w) > len(key) {
-			key = w
+	words := strings.Fields(f)
+	first, last := words[0], words[len(words)-1]
+	switch {
+	case isCJKWord(f):
+		key := ""
+		for _, w := range strings.Fields(strings.NewReplacer("%d", " ", "%a", " ").Replace(f)) {
+			if len(w) > len(key) {
+				key = w
+			}
 		}
+		return strings.ToLower(key)
+	case !strings.Contains(first, "%"):
+		return strings.ToLower(first)
+	case !strings.Contains(last, "%"):
+		return strings.ToLower(last)
 	}
-	return strings.ToLower(key)
+	panic("quote: footer without a literal first or last word: " + f)
+}
+
+func isCJKWord(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return isCJK(string(r)) }) >= 0
 }
 
 const (

@@ -44,7 +44,7 @@ var languages = []language{
 		forward:  []string{"Weitergeleitete Nachricht", "Weitergeleitete Mail", "Anfang der weitergeleiteten Nachricht", "Weitergeleitete E-Mail"},
 		wrote:    []string{"schrieb", "hat geschrieben", "geschrieben"},
 		lead:     []string{"Am"},
-		footers:  []string{"Von meinem %d gesendet", "Gesendet von meinem %d", "Gesendet vom %d", "Gesendet mit %a", "Gesendet mit der %d", "Gesendet von %a", "Von %a gesendet", "%a für %d herunterladen", "Holen Sie sich %a für %d", "%a für %d"},
+		footers:  []string{"Von meinem %d gesendet", "Gesendet von meinem %d", "Gesendet vom %d", "Gesendet mit %a", "Gesendet mit der %d", "Gesendet von %a", "Von %a gesendet", "%a für %d herunterladen", "Holen Sie sich %a für %d"},
 	},
 	{code: "nl",
 		from: []string{"Van", "Afzender"}, date: []string{"Verzonden", "Datum", "Verstuurd"}, to: []string{"Aan"}, cc: []string{"CC", "Kopie"}, subject: []string{"Onderwerp"},
