@@ -360,8 +360,8 @@ const maxTitleLen = 64
 // title has dashes (or the like) around it, ends with ":", or is David's.
 func maySeparate(line string) bool {
 	t := trimSpace(line)
-	if len(t) < 4 {
-		return false
+	if len(t) < 4 || strings.IndexFunc(t, unicode.IsLetter) < 0 {
+		return false // a separator line without a title ("_____") is no title
 	}
 	sep := func(b byte) bool { return b == '-' || b == '_' || b == '=' || b == '*' || b == '>' || b == '<' }
 	return sep(t[0]) && sep(t[1]) || sep(t[len(t)-1]) && sep(t[len(t)-2]) ||
