@@ -452,12 +452,24 @@ func joinHeaders(lines []string) []string {
 				break
 			}
 		}
+		if best > 0 && best < len(out) && strings.HasPrefix(trimSpace(out[len(out)-best]), "<") &&
+			isDisplayName(out[len(out)-best-1]) {
+			best++ // "Jean Dupont\n<jean@example.com> kirjoitti ...:": the name above
+		}
 		if best > 1 {
 			joined := strings.Join(out[len(out)-best:], " ")
 			out = append(out[:len(out)-best], joined)
 		}
 	}
 	return out
+}
+
+// isDisplayName reports a line that can be the display name of an address
+// wrapped onto the next line: short, not quoted, not ending a sentence.
+func isDisplayName(l string) bool {
+	t := trimSpace(l)
+	return t != "" && l != syntheticBlank && !isQuotedLine(l) && runeLen(t) <= 60 &&
+		!strings.ContainsAny(t[len(t)-1:], ".!?:;,")
 }
 
 // startsLikeHeader reports a line that can be the first of an attribution:

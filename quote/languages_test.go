@@ -47,6 +47,29 @@ var attributions = []struct{ lang, client, header string }{
 	{"zh", "Gmail", "Jean Dupont <jean@example.com> 于2016年12月8日周四 上午10:00写道："},
 	{"zh-TW", "Gmail", "Jean Dupont <jean@example.com> 於 2016年12月8日 週四 上午10:00 寫道："},
 	{"ko", "Gmail", "2016년 12월 8일 (목) 오전 10:00, Jean Dupont <jean@example.com>님이 작성:"},
+	{"fr", "Apple Mail", "Le 8 déc. 2016 à 10:00, Jean Dupont <jean@example.com> a écrit\u00a0:"},
+	{"es", "Apple Mail", "El 8 dic 2016, a las 10:00, Jean Dupont <jean@example.com> escribió:"},
+	{"pt", "Apple Mail", "No dia 8 de dez. de 2016, às 10:00, Jean Dupont <jean@example.com> escreveu:"},
+	{"it", "Apple Mail", "Il giorno 8 dic 2016, alle ore 10:00, Jean Dupont <jean@example.com> ha scritto:"},
+	{"ru", "Apple Mail", "8 дек. 2016 г., в 10:00, Jean Dupont <jean@example.com> написал(а):"},
+	{"uk", "Apple Mail", "8 груд. 2016 р. о 10:00 Jean Dupont <jean@example.com> написав(ла):"},
+	{"pl", "Apple Mail", "Wiadomość napisana przez Jean Dupont <jean@example.com> w dniu 08.12.2016, o godz. 10:00:"},
+	{"cs", "Apple Mail", "8. 12. 2016 v 10:00, Jean Dupont <jean@example.com>:"},
+	{"hu", "Apple Mail", "2016. dec. 8. dátummal, 10:00 időpontban Jean Dupont <jean@example.com> írta:"},
+	{"tr", "Apple Mail", "8 Ara 2016 tarihinde 10:00 saatinde, Jean Dupont <jean@example.com> şunları yazdı:"},
+	{"el", "Apple Mail", "Στις 8 Δεκ 2016, στις 10:00, ο χρήστης Jean Dupont <jean@example.com> έγραψε:"},
+	{"no", "Apple Mail", "8. des. 2016 kl. 10:00 skrev Jean Dupont <jean@example.com>:"},
+	{"da", "Apple Mail", "Den 8. dec. 2016 kl. 10.00 skrev Jean Dupont <jean@example.com>:"},
+	{"fi", "Apple Mail", "Jean Dupont <jean@example.com> kirjoitti 8.12.2016 kello 10.00:"},
+	{"ro", "Apple Mail", "Pe 8 dec. 2016, la 10:00, Jean Dupont <jean@example.com> a scris:"},
+	{"ar", "Apple Mail", "\u200fفي 8 ديسمبر 2016، الساعة 10:00 ص، كتب Jean Dupont <jean@example.com>:"},
+	{"ja", "Apple Mail", "2016/12/08 10:00、Jean Dupont <jean@example.com>のメール:"},
+	{"zh", "Apple Mail", "2016年12月8日 上午10:00，Jean Dupont <jean@example.com> 写道："},
+	{"ko", "Apple Mail", "2016. 12. 8. 오전 10:00, Jean Dupont <jean@example.com> 작성:"},
+	{"de", "Yahoo", "Am Donnerstag, 8. Dezember 2016, 10:00:00 MEZ hat Jean Dupont <jean@example.com> Folgendes geschrieben:"},
+	{"en", "Yahoo", "On Thursday, December 8, 2016, 10:00:00 AM GMT+1, Jean Dupont <jean@example.com> wrote:"},
+	{"ru", "mail.ru", "Четверг, 8 декабря 2016, 10:00 +03:00 от Jean Dupont <jean@example.com>:"},
+	{"ru", "Yandex", "08.12.2016, 10:00, \"Jean Dupont\" <jean@example.com>:"},
 }
 
 // R9: in every language, a reply above a quoted message with its
@@ -62,7 +85,7 @@ func TestReplyAttributionsEveryLanguage(t *testing.T) {
 				"crlf":     strings.ReplaceAll(answer+"\n\n"+a.header+"\n> Pouvez-vous redémarrer ?\n", "\n", "\r\n"),
 			}
 			// Gmail wraps long attributions before the address.
-			if i := strings.Index(a.header, " <"); i > 0 && a.lang != "zh" && a.lang != "zh-TW" && a.lang != "hu" {
+			if i := strings.Index(a.header, " <"); i > 0 {
 				bodies["wrapped"] = answer + "\n\n" + a.header[:i] + "\n" + a.header[i+1:] + "\n\n> Pouvez-vous redémarrer ?\n"
 			}
 			for kind, body := range bodies {

@@ -82,7 +82,7 @@ var languages = []language{
 		from: []string{"Od", "Nadawca"}, date: []string{"Wysłano", "Data", "Wysłane"}, to: []string{"Do", "Adresat"}, cc: []string{"DW", "Dw", "Kopia"}, subject: []string{"Temat"},
 		original: []string{"Oryginalna wiadomość", "Wiadomość oryginalna", "Oryginalna wiadomosc"},
 		forward:  []string{"Przekazana wiadomość", "Wiadomość przekazana dalej", "Początek przekazywanej wiadomości"},
-		wrote:    []string{"napisał(a)", "napisała", "napisał", "napisal", "pisze"},
+		wrote:    []string{"napisał(a)", "napisała", "napisał", "napisal", "pisze", "napisana przez"},
 		lead:     []string{"W dniu", "Dnia"},
 		footers:  []string{"Wysłane z mojego %d", "Wysłano z mojego %d", "Wysłane z %a", "Wysłano z %a", "Pobierz %a dla %d", "Pobierz aplikację %a dla %d"},
 	},
