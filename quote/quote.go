@@ -120,6 +120,10 @@ func quotedForward(lines []string, q []bool) bool {
 	}
 	var block []string
 	for i := start; i < len(lines) && q[i] && len(block) < maxBlockLines; i++ {
+		if len(lines[i]) > maxHeaderLen {
+			block = append(block, "text") // too long for a title or a field
+			continue
+		}
 		l := strings.TrimLeft(lines[i], "> \t")
 		if trimSpace(l) == "" {
 			if len(block) == 0 {
