@@ -294,3 +294,22 @@ func (b *Book) EscalationAllowedAt(c Case) time.Time {
 
 // Now is the casebook's clock, so pages and rules agree on the time.
 func (b *Book) Now() time.Time { return b.now() }
+
+// ParticipantOrgs lists the organisations where addr submitted or watches a
+// case: "my cases" covers them even where addr is not a member (R7).
+func (b *Book) ParticipantOrgs(ctx context.Context, addr string) ([]string, error) {
+	rows, err := b.rdb.QueryContext(ctx, b.pq("participant-orgs"), normAddr(addr))
+	if err != nil {
+		return nil, fmt.Errorf("organisations of %s: %w", normAddr(addr), err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

@@ -31,3 +31,11 @@ SELECT id, case_id, author, filename, content_type, size, created_at, data FROM 
 SELECT max(c.created_at, coalesce(c.closed_at, 0), coalesce(c.reopened_at, 0), coalesce(c.escalated_at, 0),
 	coalesce((SELECT max(created_at) FROM comments WHERE case_id = c.id), 0))
 FROM cases c WHERE c.id = ?;
+
+-- name: participant-orgs
+-- R7: the organisations where an address submitted or watches a case, even
+-- without being a member (a watcher added by Cc).
+SELECT DISTINCT org FROM cases WHERE requester = ?1
+UNION
+SELECT DISTINCT c.org FROM cases c JOIN watchers w ON w.case_id = c.id WHERE w.address = ?1
+ORDER BY 1;

@@ -89,7 +89,11 @@ func cmdServe(e *env, args []string) error {
 		if httpListener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
 			return fmt.Errorf("http listen %s: %w", cfg.HTTP.Listen, err)
 		}
-		httpServer = &http.Server{Handler: newHTTPHandler(book, pollers, m, log), ReadHeaderTimeout: 10 * time.Second}
+		handler, err := withCustomerView(cfg, book, worker, log, newHTTPHandler(book, pollers, m, log))
+		if err != nil {
+			return fmt.Errorf("customer view: %w", err)
+		}
+		httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	}
 
 	ctx, cancel := context.WithCancel(e.ctx)
