@@ -565,7 +565,7 @@ func TestCaseActions(t *testing.T) {
 	c.post(id+"/reopen", url.Values{}, http.StatusSeeOther) // R12 within the window
 	c.post(id+"/close", url.Values{}, http.StatusSeeOther)
 	e.clock.Advance(15 * 24 * time.Hour)
-	c = e.as("ann@acme.test") // the session lasted 7 days
+	c = e.as("ann@acme.test")                                           // the session lasted 7 days
 	page = c.post(id+"/reopen", url.Values{}, http.StatusConflict).body // R12 after it
 	if !strings.Contains(page, "follow-up") {
 		t.Errorf("R12 refusal does not offer a follow-up:\n%s", page)
