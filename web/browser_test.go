@@ -239,7 +239,7 @@ func TestBrowserStory(t *testing.T) {
 			body, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
 			t.Fatalf("step %s: %v\npage:\n%s", name, err, body)
 		}
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
