@@ -313,3 +313,28 @@ func (b *Book) ParticipantOrgs(ctx context.Context, addr string) ([]string, erro
 	}
 	return out, rows.Err()
 }
+
+// CaseMail is one inbound mail that opened or commented on a case.
+type CaseMail struct {
+	MessageID int64  // the record of the mail (casemail message show)
+	RawSHA256 string // its raw text, for WriteRaw
+}
+
+// CaseMails lists the mails whose content is part of a case, oldest first:
+// their attachments are the case's (a refused or quarantined mail is not).
+func (b *Book) CaseMails(ctx context.Context, caseID int64) ([]CaseMail, error) {
+	rows, err := b.rdb.QueryContext(ctx, b.pq("case-mail-messages"), caseID)
+	if err != nil {
+		return nil, fmt.Errorf("mails of case %d: %w", caseID, err)
+	}
+	defer rows.Close()
+	var out []CaseMail
+	for rows.Next() {
+		var m CaseMail
+		if err := rows.Scan(&m.MessageID, &m.RawSHA256); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

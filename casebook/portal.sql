@@ -39,3 +39,8 @@ SELECT DISTINCT org FROM cases WHERE requester = ?1
 UNION
 SELECT DISTINCT c.org FROM cases c JOIN watchers w ON w.case_id = c.id WHERE w.address = ?1
 ORDER BY 1;
+
+-- name: case-mail-messages
+-- The inbound mails that became part of a case (its opening mail, its
+-- comments): their attachments belong to the case.
+SELECT id, raw_sha256 FROM messages WHERE case_id = ? AND outcome IN ('case_opened', 'comment_added') ORDER BY id;

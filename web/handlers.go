@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/casemail/casemail/actionlink"
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/message"
 )
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
@@ -201,7 +204,86 @@ func (s *Server) visibleCase(w http.ResponseWriter, r *http.Request, v *viewer, 
 		s.fail(w, r, v, err)
 		return nil, false
 	}
-	return &caseView{Case: c, Files: files}, true
+	mailFiles, err := s.mailFiles(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return nil, false
+	}
+	return &caseView{Case: c, Files: files, MailFiles: mailFiles}, true
+}
+
+// mailFiles lists the attachments of the mails that opened or commented on
+// a case; they stay in the raw mails, read again here.
+func (s *Server) mailFiles(ctx context.Context, caseID int64) ([]mailFile, error) {
+	mails, err := s.book.CaseMails(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	var out []mailFile
+	for _, m := range mails {
+		p, err := s.parseMail(ctx, m, 1) // names and sizes only
+		if err != nil {
+			s.log.Warn("attachments of a case mail", "message", m.MessageID, "err", err)
+			continue
+		}
+		for i, a := range p.Attachments {
+			if a.Inline {
+				continue
+			}
+			out = append(out, mailFile{MessageID: m.MessageID, Index: i, Filename: a.Filename, Size: a.Size})
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) parseMail(ctx context.Context, m casebook.CaseMail, maxBytes int64) (*message.Parsed, error) {
+	var buf bytes.Buffer
+	if err := s.book.WriteRaw(ctx, m.RawSHA256, &buf); err != nil {
+		return nil, err
+	}
+	return message.Parse(buf.Bytes(), message.Options{MaxAttachmentBytes: maxBytes})
+}
+
+// mailFile serves an attachment of one of a case's mails to someone who may
+// see the case; the mail must be one of that case's.
+func (s *Server) mailFile(w http.ResponseWriter, r *http.Request, v *viewer) {
+	id := pathID(r, "id")
+	if _, ok := s.visibleCase(w, r, v, id); !ok {
+		return
+	}
+	mails, err := s.book.CaseMails(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	msgID, n := pathID(r, "msg"), pathID(r, "n")-1
+	for _, m := range mails {
+		if m.MessageID != msgID {
+			continue
+		}
+		p, err := s.parseMail(r.Context(), m, 0)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		if n >= 0 && n < int64(len(p.Attachments)) {
+			a := p.Attachments[n]
+			serveDownload(w, a.Filename, a.Content)
+			return
+		}
+	}
+	s.render(w, r, v, http.StatusNotFound, "message", pageData{Title: "not_found", Message: "not_found"})
+}
+
+// serveDownload sends a file as a download, never rendered in our origin.
+func serveDownload(w http.ResponseWriter, name string, data []byte) {
+	if name == "" {
+		name = "attachment"
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Write(data)
 }
 
 func pathID(r *http.Request, name string) int64 {
@@ -319,11 +401,7 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request, v *viewer) {
 		s.render(w, r, v, http.StatusNotFound, "message", pageData{Title: "not_found", Message: "not_found"})
 		return
 	}
-	// Served as a download, never rendered in our origin.
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Filename}))
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.Write(data)
+	serveDownload(w, a.Filename, data)
 }
 
 // --- open a case (R1–R4, R19, R3, R20) ---

@@ -54,7 +54,16 @@ type caseRow struct {
 
 type caseView struct {
 	casebook.Case
-	Files []casebook.Attachment
+	Files     []casebook.Attachment
+	MailFiles []mailFile
+}
+
+// mailFile is an attachment of an inbound mail of the case.
+type mailFile struct {
+	MessageID int64
+	Index     int
+	Filename  string
+	Size      int64
 }
 
 type choice struct {
@@ -105,6 +114,7 @@ var funcs = template.FuncMap{
 		}
 		return false
 	},
+	"inc":   func(i int) int { return i + 1 },
 	"lines": func(s string) []string { return strings.Split(s, "\n") },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}

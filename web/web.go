@@ -110,7 +110,7 @@ func New(o Options) (*Server, error) {
 var Patterns = []string{
 	"GET /{$}", "GET /static/", "GET /signin", "POST /signin", "GET /signin/{token}", "POST /signin/confirm",
 	"POST /signout", "GET /cases", "GET /new", "POST /new", "GET /case/{id}", "POST /case/{id}/{action}",
-	"GET /case/{id}/file/{file}", "GET /access", "POST /access/grant", "POST /access/revoke",
+	"GET /case/{id}/file/{file}", "GET /case/{id}/mail/{msg}/{n}", "GET /access", "POST /access/grant", "POST /access/revoke",
 	"GET " + actionlink.Path + "{token}", "POST " + actionlink.Path + "{token}",
 }
 
@@ -130,6 +130,7 @@ func (s *Server) routes() {
 		"GET /case/{id}":                      s.user(s.casePage),
 		"POST /case/{id}/{action}":            s.user(s.caseAction),
 		"GET /case/{id}/file/{file}":          s.user(s.file),
+		"GET /case/{id}/mail/{msg}/{n}":       s.user(s.mailFile),
 		"GET /access":                         s.user(s.access),
 		"POST /access/grant":                  s.user(s.grant),
 		"POST /access/revoke":                 s.user(s.revoke),
