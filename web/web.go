@@ -19,7 +19,6 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"fmt"
 	"html/template"
 	"log/slog"
 	"net"
@@ -55,7 +54,7 @@ type Server struct {
 	links  *actionlink.Signer
 	log    *slog.Logger
 	pages  map[string]*template.Template
-	mux    *http.ServeMux
+	mux    http.Handler
 	secure bool
 	byAddr *limiter
 	byIP   *limiter
@@ -140,7 +139,10 @@ func (s *Server) routes() {
 	for _, p := range Patterns {
 		m.HandleFunc(p, h[p])
 	}
-	s.mux = m
+	// Beside the CSRF tokens: a POST another site's page makes the browser
+	// send (Sec-Fetch-Site / Origin) is refused, sign-in forms included, so
+	// no one can sign a visitor in to their own account (login CSRF).
+	s.mux = http.NewCrossOriginProtection().Handler(m)
 }
 
 // ServeHTTP sets the headers every response carries and logs the request
@@ -294,5 +296,3 @@ func (s *Server) url(path string) string { return s.o.PublicURL + path }
 func (s *Server) viewLink(caseID int64, addr string) string {
 	return actionlink.Path + s.links.Sign(actionlink.Link{Action: actionlink.View, CaseID: caseID, Recipient: addr, Expires: s.book.Now().Add(24 * time.Hour)})
 }
-
-func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }

@@ -764,3 +764,18 @@ func TestSharedAccess(t *testing.T) {
 	// CSRF on a grant.
 	ann.post("/access/grant", url.Values{"org": {"acme"}, "grantee": {"eve@acme.test"}, "perm": {"view"}, "csrf": {"nope"}}, http.StatusForbidden)
 }
+
+// A POST made by another site's page is refused before any handler runs,
+// sign-in included (login CSRF).
+func TestCrossOriginPostRefused(t *testing.T) {
+	e := newEnv(t)
+	e.anon().post("/signin", url.Values{"address": {"ann@acme.test"}}, http.StatusOK)
+	tok := e.lastSignInToken("ann@acme.test")
+	c := e.anon()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/signin/confirm", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	c.do(req, http.StatusForbidden)
+	// The token was not spent: the real owner still signs in with it.
+	e.anon().post("/signin/confirm", url.Values{"token": {tok}}, http.StatusSeeOther)
+}
