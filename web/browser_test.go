@@ -41,7 +41,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // sent is one mail of the outgoing Maildir, as its recipient reads it.
 type sent struct {
-	to, subject, replyTo, text string
+	file, to, subject, replyTo, text string
 }
 
 func maildir(t *testing.T, dir string) []sent {
@@ -57,7 +57,7 @@ func maildir(t *testing.T, dir string) []sent {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		s := sent{subject: p.Subject, text: p.Text}
+		s := sent{file: filepath.Base(f), subject: p.Subject, text: p.Text}
 		if len(p.To) > 0 {
 			s.to = p.To[0]
 		}
@@ -69,9 +69,18 @@ func maildir(t *testing.T, dir string) []sent {
 	return out
 }
 
-// waitMail waits for a mail to "to" whose text contains "has" and that was
-// not in seen mails before, and returns it.
-func waitMail(t *testing.T, dir, to, has string, after int) sent {
+// seenMail is the set of mails already in the Maildir: waitMail looks only
+// at newer ones (file names do not sort by arrival).
+func seenMail(t *testing.T, dir string) map[string]bool {
+	seen := map[string]bool{}
+	for _, m := range maildir(t, dir) {
+		seen[m.file] = true
+	}
+	return seen
+}
+
+// waitMail waits for a mail to "to", not in seen, whose text contains "has".
+func waitMail(t *testing.T, dir, to, has string, seen map[string]bool) sent {
 	t.Helper()
 	var got sent
 	defer func() {
@@ -82,13 +91,8 @@ func waitMail(t *testing.T, dir, to, has string, after int) sent {
 		}
 	}()
 	testenv.WaitFor(t, 20*time.Second, "a mail to "+to+" with "+has, func() bool {
-		n := 0
 		for _, m := range maildir(t, dir) {
-			if m.to != to {
-				continue
-			}
-			n++
-			if n > after && strings.Contains(m.text, has) {
+			if m.to == to && !seen[m.file] && strings.Contains(m.text, has) {
 				got = m
 				return true
 			}
@@ -96,16 +100,6 @@ func waitMail(t *testing.T, dir, to, has string, after int) sent {
 		return false
 	})
 	return got
-}
-
-func countMail(t *testing.T, dir, to string) int {
-	n := 0
-	for _, m := range maildir(t, dir) {
-		if m.to == to {
-			n++
-		}
-	}
-	return n
 }
 
 // linkAfter returns the first URL under base that follows label in text.
@@ -291,7 +285,7 @@ func TestBrowserStory(t *testing.T) {
 	}
 	signIn := func(who string) {
 		t.Helper()
-		before := countMail(t, sentDir, who)
+		before := seenMail(t, sentDir)
 		step("sign-in-"+strings.Split(who, "@")[0],
 			chromedp.Navigate(base+"/signin"),
 			chromedp.SendKeys(chromedp.CSS("#address"), who),
@@ -330,7 +324,7 @@ func TestBrowserStory(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/new"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 		pageHas("#1 Checkout fails at step 3", "checkout-error.log", "Open", "P2", "Close the case", "Since this morning"))
-	ack := waitMail(t, sentDir, "ann@acme.test", "Checkout fails", countMail(t, sentDir, "ann@acme.test")-1)
+	ack := waitMail(t, sentDir, "ann@acme.test", "Checkout fails", nil)
 
 	// 3. The case is under "My cases".
 	step("my-cases",
@@ -360,7 +354,7 @@ func TestBrowserStory(t *testing.T) {
 	if err := book.CloseCase(ctx, 1, "agent@support.test"); err != nil {
 		t.Fatal(err)
 	}
-	before := countMail(t, sentDir, "ann@acme.test")
+	before := seenMail(t, sentDir)
 	raw := "From: Ann <ann@acme.test>\r\nTo: " + ack.replyTo + "\r\nSubject: Re: " + ack.subject +
 		"\r\nMessage-ID: <reply-1@acme.test>\r\nDate: " + time.Now().Format(time.RFC1123Z) + "\r\n\r\nStill failing!\r\n"
 	out, err := gw.Receive(ctx, ingest.Envelope{Transport: ingest.TransportSMTP, MailFrom: "ann@acme.test", Recipients: []string{ack.replyTo}}, strings.NewReader(raw))
@@ -395,7 +389,7 @@ func TestBrowserStory(t *testing.T) {
 		chromedp.Navigate(reopen),
 		pageHas("are over", "Open a follow-up case"),
 		pageLacks("Reopen the case"))
-	before = countMail(t, sentDir, "ann@acme.test")
+	before = seenMail(t, sentDir)
 	step("followup-opened",
 		chromedp.Click(chromedp.CSS(`main form button`)),
 		chromedp.WaitVisible(chromedp.CSS("p.msg")),
