@@ -64,4 +64,3 @@ func windowPassed(until string, now time.Time) bool {
 	}
 	return now.After(d.Add(24 * time.Hour))
 }
-
