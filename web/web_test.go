@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -778,4 +779,50 @@ func TestCrossOriginPostRefused(t *testing.T) {
 	c.do(req, http.StatusForbidden)
 	// The token was not spent: the real owner still signs in with it.
 	e.anon().post("/signin/confirm", url.Values{"token": {tok}}, http.StatusSeeOther)
+}
+
+// GET never changes anything (mail scanners and previews fetch every link):
+// fetching every page and every action link leaves cases, watchers, grants
+// and the outbox as they were.
+func TestGetChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	open := e.open("ann@acme.test", "Open one", "carl@acme.test")
+	closed := e.open("ann@acme.test", "Closed one", "carl@acme.test")
+	if err := e.book.CloseCase(e.ctx, closed.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(48 * time.Hour) // escalation allowed
+	ann := e.as("ann@acme.test")
+	snapshot := func() string {
+		var b strings.Builder
+		for _, id := range []int64{open.ID, closed.ID} {
+			c, err := e.book.Case(e.ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%d %s %v %v %s|", c.ID, c.Status, c.Watchers, c.EscalatedAt, c.EscalationReason)
+		}
+		gs, _ := e.book.Grants(e.ctx, "acme")
+		fmt.Fprintf(&b, "%v|", gs)
+		items, _ := e.book.Outbox(e.ctx, "")
+		fmt.Fprintf(&b, "%d", len(items))
+		return b.String()
+	}
+	before := snapshot()
+	paths := []string{"/", "/cases", "/cases?scope=org", "/cases?q=one", "/new", "/access?org=acme",
+		"/case/1", "/case/2", "/case/1/close", "/case/2/reopen", "/signin"}
+	for _, a := range actionlink.Actions {
+		for _, id := range []int64{open.ID, closed.ID} {
+			for _, to := range []string{"ann@acme.test", "carl@acme.test"} {
+				paths = append(paths, e.link(a, id, to, time.Hour))
+			}
+		}
+	}
+	for _, p := range paths {
+		ann.get(p, 0)
+		e.anon().get(p, 0)
+	}
+	if after := snapshot(); after != before {
+		t.Errorf("GET changed state:\nbefore %s\nafter  %s", before, after)
+	}
 }
