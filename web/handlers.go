@@ -38,7 +38,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) signinRequest(w http.ResponseWriter, r *http.Request) {
 	addr := strings.ToLower(strings.TrimSpace(r.PostFormValue("address")))
 	if p, err := mail.ParseAddress(addr); err != nil || p.Address != addr {
-		s.render(w, r, nil, http.StatusBadRequest, "signin", pageData{Title: "sign_in", Message: "address", Form: map[string]string{"address": addr}})
+		s.render(w, r, nil, http.StatusBadRequest, "signin", pageData{Title: "sign_in", Message: "address_invalid", Form: map[string]string{"address": addr}})
 		return
 	}
 	now := s.book.Now()
@@ -452,7 +452,7 @@ func (s *Server) newCase(w http.ResponseWriter, r *http.Request, v *viewer) {
 	for _, f := range strings.FieldsFunc(form["watchers"], func(r rune) bool { return r == '\n' || r == ',' || r == ';' || r == ' ' || r == '\r' }) {
 		a, err := mail.ParseAddress(f)
 		if err != nil {
-			again(http.StatusBadRequest, f+": "+tr(s.locale(r, v), "address"))
+			again(http.StatusBadRequest, f+" : "+tr(s.locale(r, v), "address_invalid"))
 			return
 		}
 		watchers = append(watchers, a.Address)

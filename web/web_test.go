@@ -259,6 +259,9 @@ func TestSignIn(t *testing.T) {
 	if known.body != unknown.body {
 		t.Errorf("the page differs for a known and an unknown address")
 	}
+	if r := c.post("/signin", url.Values{"address": {"not an address"}}, http.StatusBadRequest); !strings.Contains(r.body, "pas une adresse") {
+		t.Errorf("a bad address is not explained:\n%s", r.body)
+	}
 	tok := e.lastSignInToken("ann@acme.test")
 	// GET never changes state: mail scanners open the link first.
 	for range 3 {
