@@ -337,7 +337,7 @@ func TestBrowserStory(t *testing.T) {
 	step("org-cases-with-view",
 		chromedp.Click(chromedp.CSS(`nav a[href="/cases?scope=org"]`)),
 		chromedp.WaitVisible(chromedp.CSS("table.cases")),
-		pageHas("My organisation's cases : acme", "Checkout fails at step 3"))
+		pageHas("My organisation's cases: acme", "Checkout fails at step 3"))
 	signOut()
 
 	// ...Dora, without it, does not.
@@ -421,7 +421,7 @@ func TestBrowserStory(t *testing.T) {
 	step("shared-access",
 		chromedp.Click(chromedp.CSS(`nav a[href="/access?org=acme"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#grantee")),
-		pageHas("Shared access : acme", "carl@acme.test", "dora@acme.test"))
+		pageHas("Shared access: acme", "carl@acme.test", "dora@acme.test"))
 	step("granted",
 		chromedp.SendKeys(chromedp.CSS("#grantee"), "dora@acme.test"),
 		chromedp.Click(chromedp.CSS(`form[action="/access/grant"] button`)),

@@ -9,6 +9,7 @@ import (
 // messages are the page texts, per locale; a missing key shows the key.
 var messages = map[string]map[string]string{
 	"en": {
+		"colon":                     ": ",
 		"app":                       "Support requests",
 		"skip":                      "Skip to content",
 		"my_cases":                  "My cases",
@@ -121,6 +122,7 @@ var messages = map[string]map[string]string{
 		"urgent_banner":             "Urgent incident (P1): also call the P1 support line.",
 	},
 	"fr": {
+		"colon":                     " : ", // French typography: a space before the colon
 		"app":                       "Demandes d'assistance",
 		"skip":                      "Aller au contenu",
 		"my_cases":                  "Mes demandes",
