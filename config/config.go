@@ -129,7 +129,8 @@ type Templates struct {
 type HTTP struct {
 	Listen string `toml:"listen"`
 	// PublicURL, when set, is where customers reach casemail over HTTPS; it
-	// enables one-click unsubscribe links (RFC 8058) in watcher mail.
+	// enables the customer view (docs/customers.md), the signed action links
+	// in customer mail and one-click unsubscribe links (RFC 8058).
 	PublicURL string `toml:"public_url"`
 }
 

@@ -103,7 +103,11 @@ func cmdServe(e *env, args []string) error {
 		if httpListener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
 			return fmt.Errorf("http listen %s: %w", cfg.HTTP.Listen, err)
 		}
-		httpServer, httpListener = newHTTPServer(newHTTPHandler(book, signer, pollers, m, log), httpListener, defaultHTTPLimits)
+		handler, err := withCustomerView(cfg, book, worker, log, newHTTPHandler(book, signer, pollers, m, log))
+		if err != nil {
+			return fmt.Errorf("customer view: %w", err)
+		}
+		httpServer, httpListener = newHTTPServer(handler, httpListener, defaultHTTPLimits)
 	}
 
 	ctx, cancel := context.WithCancel(e.ctx)
