@@ -2,6 +2,7 @@ package casebook
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -86,6 +87,10 @@ func TestEventsRecordEveryChange(t *testing.T) {
 	f.must(t, f.Escalate(f.ctx, c.ID, EscalationReasons[0], "ann@acme.test"))
 	_, err = f.Record(f.ctx, Delivery{Message: f.inbound("q1"), Action: ActQuarantine, CaseID: c.ID, Reason: "no DKIM"})
 	f.must(t, err)
+	for i, claimed := range []int64{c.ID, 999} { // I6: a forged claim is told to the case it names, if there is one
+		_, err = f.Record(f.ctx, Delivery{Message: f.inbound(fmt.Sprint("forged", i)), Action: ActQuarantine, Claimed: claimed, Reason: "bad token"})
+		f.must(t, err)
+	}
 	f.must(t, f.CloseCase(f.ctx, c.ID, "agnes@support.test"))
 	f.must(t, f.ReopenCase(f.ctx, c.ID, "ann@acme.test"))
 	_, err = f.Assign(f.ctx, c.ID, "none", "")
@@ -112,6 +117,7 @@ func TestEventsRecordEveryChange(t *testing.T) {
 		"agnes@support.test comment internal comment 2 by cli",
 		"ann@acme.test escalated " + string(EscalationReasons[0]),
 		"ann@acme.test mail_quarantined message 1: no DKIM",
+		"ann@acme.test mail_quarantined message 2: bad token",
 		"agnes@support.test closed ",
 		"ann@acme.test reopened ",
 		" assigned none",

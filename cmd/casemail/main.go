@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if args[0] == "help" {
 		// "casemail help case open" is "casemail case open --help".
-		args = append(args[1:], "--help")
+		args = append(strings.Fields(strings.Join(args[1:], " ")), "--help")
 	}
 	cmd, rest := findCommand(args)
 	if cmd == nil {
