@@ -34,3 +34,41 @@ func TestCustomerTemplatesNameNoCommand(t *testing.T) {
 		t.Fatal("no templates read")
 	}
 }
+
+// Issue 11: a watcher is told about someone else's request by that person's
+// name ("la demande d'Alice"), the requester about "votre demande"; people
+// and organisations are named by their names.
+func TestWatcherReadsWhoseRequest(t *testing.T) {
+	s := mustNew(t, "")
+	watcher := map[string]string{"title": "VM down", "requester": "alice@acme.test", "requester_display": "Alice Martin",
+		"requester_of": "d'Alice Martin", "author": "bob@support.test", "author_display": "Bob Agent", "body": "On it."}
+	requester := map[string]string{"title": "VM down", "requester": "alice@acme.test", "requester_display": "Alice Martin",
+		"author": "bob@support.test", "author_display": "Bob Agent", "org": "acme", "org_display": "ACME Corp"}
+	tests := []struct {
+		name, tmpl, loc string
+		data            map[string]string
+		subject, text   string
+	}{
+		{"watcher fr", "comment_added", "fr", watcher, "Nouveau commentaire sur la demande d'Alice Martin : VM down", "Bob Agent a ajouté un commentaire"},
+		{"requester fr", "comment_added", "fr", requester, "Nouveau commentaire sur votre demande : VM down", "Bob Agent a ajouté"},
+		{"watcher en", "comment_added", "en", map[string]string{"title": "VM down", "requester_of": "Alice Martin's"}, "New comment on Alice Martin's request: VM down", ""},
+		{"watcher told of a closing fr", "case_closed", "fr", watcher, "", "Si le problème n'est pas résolu"},
+		{"requester told of a closing en", "case_closed", "en", requester, "", "If your problem is not solved"},
+		{"copied watcher fr", "case_opened_watcher", "fr", watcher, "", "Alice Martin a ouvert la demande"},
+		{"organisation by name", "case_opened", "en", requester, "", "Organisation: ACME Corp"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := s.Render(tc.tmpl, tc.loc, tc.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.subject != "" && r.Subject != tc.subject {
+				t.Errorf("subject = %q, want %q", r.Subject, tc.subject)
+			}
+			if !strings.Contains(r.Text, tc.text) || tc.text != "" && !strings.Contains(r.HTML, tc.text) {
+				t.Errorf("text lacks %q:\n%s", tc.text, r.Text)
+			}
+		})
+	}
+}
