@@ -13,7 +13,9 @@ import (
 //     the slug: "requester_display", "author_display", "org_display";
 //   - "requester_of" when the recipient is not the requester (a watcher),
 //     so the mail says "la demande d'Alice" / "Alice's request", not
-//     "votre demande".
+//     "votre demande";
+//   - "recipient_known" when the recipient has an account (a refusal under
+//     R19 is not "you have no account").
 //
 // The caller's map is shared by every recipient and left as it is.
 func (b *Book) localize(ctx context.Context, q querier, data map[string]string, locale, to string) (map[string]string, error) {
@@ -33,6 +35,11 @@ func (b *Book) localize(ctx context.Context, q querier, data map[string]string, 
 		if strings.Contains(k, "@") {
 			delete(out, k)
 		}
+	}
+	if _, err := b.account(ctx, q, to); err == nil {
+		out["recipient_known"] = "1"
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
 	}
 	var err error
 	if req := out["requester"]; req != "" {

@@ -257,6 +257,16 @@ func TestNotificationsNamePeopleInTheirLanguage(t *testing.T) {
 	if fu.Title != fmt.Sprintf("Suivi de la demande n° %d : Disk slow", g.ID) {
 		t.Errorf("follow-up title %q", fu.Title)
 	}
+	// R19: a notice knows whether its recipient has an account.
+	f.clearOutbox(t)
+	for i, to := range []string{"carl@acme.test", "who@else.test"} {
+		_, err := f.Record(f.ctx, Delivery{Message: f.inbound(fmt.Sprint("r19-", i)), Action: ActRefuse, Notice: &Notice{Template: "notice_unknown_sender", To: to, Data: map[string]string{}}})
+		f.must(t, err)
+	}
+	notices, _ := f.Outbox(f.ctx, OutboxPending)
+	if len(notices) != 2 || notices[0].Data["recipient_known"] != "1" || notices[1].Data["recipient_known"] != "" {
+		t.Errorf("recipient_known: %+v", notices)
+	}
 	if en := got["case_escalated ann@acme.test"]["escalation_reason"]; en != ReasonUrgency.Description() {
 		t.Errorf("English escalation reason = %q", en)
 	}

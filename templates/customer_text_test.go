@@ -72,3 +72,28 @@ func TestWatcherReadsWhoseRequest(t *testing.T) {
 		})
 	}
 }
+
+// R19: an account that may not open cases for the organisation is told
+// that, not that it has no account (R1).
+func TestR19RefusalIsNotNoAccount(t *testing.T) {
+	s := mustNew(t, "")
+	tests := []struct {
+		loc       string
+		data      map[string]string
+		want, not string
+	}{
+		{"fr", map[string]string{"recipient_known": "1", "org": "acme", "org_display": "ACME Corp"}, "votre compte n'est pas autorisé à ouvrir des demandes pour l'organisation ACME Corp", "aucun compte"},
+		{"en", map[string]string{"recipient_known": "1"}, "your account may not open requests for your organisation", "does not belong to any support account"},
+		{"fr", map[string]string{}, "n'est associée à aucun compte d'assistance", "votre compte"},
+		{"en", map[string]string{}, "does not belong to any support account", "may not open"},
+	}
+	for _, tc := range tests {
+		r, err := s.Render("notice_unknown_sender", tc.loc, tc.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(r.Text, tc.want) || strings.Contains(r.Text, tc.not) {
+			t.Errorf("%s %v:\n%s\nwant %q, not %q", tc.loc, tc.data, r.Text, tc.want, tc.not)
+		}
+	}
+}

@@ -7,8 +7,10 @@ import "slices"
 // name, falling back to the address ("requester_display",
 // "author_display"), the organisation's name, falling back to the slug
 // ("org_display"), and "requester_of", set only when the recipient is not
-// the requester, so a watcher reads "la demande d'Alice", not "votre demande".
-var peopleKeys = []string{"requester_display", "author_display", "org_display", "requester_of"}
+// the requester, so a watcher reads "la demande d'Alice", not "votre demande";
+// "recipient_known" when the recipient has an account, so a refusal under
+// R19 says the account may not open cases there, not that there is none.
+var peopleKeys = []string{"requester_display", "author_display", "org_display", "requester_of", "recipient_known"}
 
 func init() {
 	for _, k := range peopleKeys {
