@@ -317,6 +317,29 @@ func TestAdminCommands(t *testing.T) {
 		t.Errorf("org show = %q", out)
 	}
 	c.fail("no organisation nowhere", "org", "show", "nowhere")
+
+	// The older commands that change something print what they changed too.
+	if a := decode[map[string]any](t, c.ok("account", "add", "dave@acme.test", "--verified", "--json")); a["address"] != "dave@acme.test" || a["verified"] != true {
+		t.Errorf("account add --json = %v", a)
+	}
+	if o := decode[map[string]any](t, c.ok("org", "create", "initech", "--owner", "dave@acme.test", "--entitle", "cloud", "--json")); o["slug"] != "initech" {
+		t.Errorf("org create --json = %v", o)
+	}
+	g := decode[map[string]any](t, c.ok("access", "grant", "bob@globex.test", "--org", "initech", "--by", "dave@acme.test", "--perm", "view", "--json"))
+	if g["grantee"] != "bob@globex.test" || fmt.Sprint(g["perms"]) != "[view]" {
+		t.Errorf("access grant --json = %v", g)
+	}
+	if g := decode[map[string]any](t, c.ok("access", "revoke", "bob@globex.test", "--org", "initech", "--by", "dave@acme.test", "--json")); g["revoked"] != true {
+		t.Errorf("access revoke --json = %v", g)
+	}
+	id := decode[map[string]any](t, c.ok("case", "open", "--org", "initech", "--product", "cloud", "--requester", "dave@acme.test", "--title", "t", "--json"))["id"]
+	for _, args := range [][]string{
+		{"case", "close", fmt.Sprint(id)}, {"case", "reopen", fmt.Sprint(id)}, {"case", "watchers", fmt.Sprint(id), "add", "eve@acme.test"},
+	} {
+		if got := decode[map[string]any](t, c.ok(append(args, "--json")...)); got["id"] != id {
+			t.Errorf("%v --json printed %v", args, got)
+		}
+	}
 }
 
 // "casemail help COMMAND" and "casemail COMMAND --help": synopsis, flags and
