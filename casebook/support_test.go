@@ -289,3 +289,37 @@ func TestPossessive(t *testing.T) {
 		}
 	}
 }
+
+// The customer and watchers are told of a new priority, not of support's
+// own filing (team, title); the author of the change is not told.
+func TestSetNotifiesPriorityOnly(t *testing.T) {
+	f := newFixture(t)
+	c := f.open(t, "acme", "ann@acme.test", "VM down", "carl@acme.test")
+	tests := []struct {
+		name   string
+		fields CaseFields
+		want   []string
+	}{
+		{"team", CaseFields{Team: "l2"}, nil},
+		{"priority", CaseFields{Priority: "P1"}, []string{"ann@acme.test", "carl@acme.test"}},
+		{"same priority", CaseFields{Priority: "P1"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f.clearOutbox(t)
+			_, err := f.Set(f.ctx, c.ID, tc.fields, "agent@support.test")
+			f.must(t, err)
+			items, _ := f.Outbox(f.ctx, OutboxPending)
+			var to []string
+			for _, it := range items {
+				if it.Template != "case_priority_changed" || it.Data["previous_priority"] != "P3" || it.Data["priority"] != "P1" {
+					t.Errorf("queued %+v", it)
+				}
+				to = append(to, it.To)
+			}
+			if !slices.Equal(to, tc.want) {
+				t.Errorf("told %v, want %v", to, tc.want)
+			}
+		})
+	}
+}
