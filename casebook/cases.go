@@ -562,6 +562,7 @@ func (b *Book) Escalate(ctx context.Context, caseID int64, reason EscalationReas
 		}
 		data := caseData(c)
 		data["escalation_reason"] = reason.Description()
+		data["escalation_reason@fr"] = reason.DescriptionFR()
 		return b.notifyFollowers(ctx, tx, c, templates.CaseEscalated, "", data)
 	})
 	if err == nil {

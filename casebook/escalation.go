@@ -44,17 +44,6 @@ func (r EscalationReason) Description() string { return reasonWords[r] }
 // DescriptionFR is Description in French, for French mail.
 func (r EscalationReason) DescriptionFR() string { return reasonWordsFR[r] }
 
-// reasonOf finds the reason a Description names: notifications carry the
-// description, and a French recipient's copy is translated when queued.
-func reasonOf(description string) (EscalationReason, bool) {
-	for r, words := range reasonWords {
-		if words == description {
-			return r, true
-		}
-	}
-	return "", false
-}
-
 // EscalationReasonNames lists the reasons for help and error messages.
 func EscalationReasonNames() string {
 	names := make([]string, len(EscalationReasons))

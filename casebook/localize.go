@@ -8,7 +8,7 @@ import (
 )
 
 // localize fixes what one recipient's notification says, in their locale:
-//   - the escalation reason in the recipient's language;
+//   - a key "K@LOCALE" (e.g. "escalation_reason@fr") is K in that locale;
 //   - people and organisations by their name, falling back to the address or
 //     the slug: "requester_display", "author_display", "org_display";
 //   - "requester_of" when the recipient is not the requester (a watcher),
@@ -19,12 +19,22 @@ import (
 //
 // The caller's map is shared by every recipient and left as it is.
 func (b *Book) localize(ctx context.Context, q querier, data map[string]string, locale, to string) (map[string]string, error) {
-	out := make(map[string]string, len(data)+6)
+	out := make(map[string]string, len(data)+4)
 	for k, v := range data {
-		out[k] = v
+		if _, ok := strings.CutSuffix(k, "@"+locale); ok || !strings.Contains(k, "@") {
+			out[k] = v
+		}
 	}
-	if r, ok := reasonOf(out["escalation_reason"]); ok && locale == "fr" {
-		out["escalation_reason"] = r.DescriptionFR()
+	for k, v := range data {
+		if base, ok := strings.CutSuffix(k, "@"+locale); ok {
+			out[base] = v
+			delete(out, k)
+		}
+	}
+	for k := range out {
+		if strings.Contains(k, "@") {
+			delete(out, k)
+		}
 	}
 	if _, err := b.account(ctx, q, to); err == nil {
 		out["recipient_known"] = "1"

@@ -267,6 +267,13 @@ func TestNotificationsNamePeopleInTheirLanguage(t *testing.T) {
 	if len(notices) != 2 || notices[0].Data["recipient_known"] != "1" || notices[1].Data["recipient_known"] != "" {
 		t.Errorf("recipient_known: %+v", notices)
 	}
+	for k, d := range got {
+		for key := range d {
+			if strings.Contains(key, "@") {
+				t.Errorf("%s: per-locale key %q left in the data", k, key)
+			}
+		}
+	}
 	if en := got["case_escalated ann@acme.test"]["escalation_reason"]; en != ReasonUrgency.Description() {
 		t.Errorf("English escalation reason = %q", en)
 	}
