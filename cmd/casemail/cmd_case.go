@@ -151,7 +151,9 @@ func cmdCaseShow(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "Attachment: %s (%s, %d bytes, %s)\n", a.Filename, a.ContentType, a.Size, where)
 	}
-	fmt.Fprintf(e.stdout, "\n%s\n", c.Description)
+	if strings.TrimSpace(c.Description) != "" { // a case opened by phone may have no text
+		fmt.Fprintf(e.stdout, "\n%s\n", c.Description)
+	}
 	for _, cm := range c.Comments {
 		who := cm.Author
 		if cm.BySupport {
