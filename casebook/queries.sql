@@ -168,8 +168,10 @@ INSERT INTO replays (message_id, at, outcome, reason, case_id) VALUES (?, ?, ?, 
 -- name: replays-of
 SELECT at, outcome, reason, case_id FROM replays WHERE message_id = ? ORDER BY id;
 -- name: messages-of-case
--- The mails that opened a case or were added to it, oldest first (their attachments).
+-- The mails that opened a case or were added to it, on arrival or by a
+-- replay or release, oldest first (their attachments).
 SELECT id FROM messages WHERE case_id = ?1 AND outcome IN ('case_opened', 'comment_added')
+UNION SELECT message_id FROM replays WHERE case_id = ?1 AND outcome IN ('case_opened', 'comment_added')
 UNION SELECT message_id FROM comments WHERE case_id = ?1 AND message_id IS NOT NULL
 ORDER BY 1;
 -- name: message-case-set

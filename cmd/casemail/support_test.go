@@ -209,7 +209,9 @@ func TestInternalNoteCommand(t *testing.T) {
 // quarantined mail an agent checked is released as a comment.
 func TestReleaseAndReplay(t *testing.T) {
 	c := supportCLI(t, "")
-	lost := "From: ann@acme.test\r\nTo: cloud@support.test\r\nSubject: Backup failed\r\nMessage-ID: <lost@acme.test>\r\n\r\nLast night's backup failed.\r\n"
+	lost := "From: ann@acme.test\r\nTo: cloud@support.test\r\nSubject: Backup failed\r\nMessage-ID: <lost@acme.test>\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nLast night's backup failed.\r\n" +
+		"--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=backup.log\r\n\r\nerror 28\r\n--b--\r\n"
 	if _, errs, code := c.run(lost, "deliver", "--recipient", "cloud@support.test"); code != 0 {
 		t.Fatal(errs)
 	}
@@ -245,6 +247,11 @@ func TestReleaseAndReplay(t *testing.T) {
 	cases := decode[[]map[string]any](t, c.ok("case", "list", "--json"))
 	if len(cases) != 1 || cases[0]["team"] != "l2" || cases[0]["title"] != "Backup failed" {
 		t.Fatalf("after two replays: %v", cases)
+	}
+	// The replayed mail's attachment is the case's, from the mail that opened it.
+	if atts := decode[map[string]any](t, c.ok("case", "show", "1", "--json"))["attachments"].([]any); len(atts) != 1 ||
+		atts[0].(map[string]any)["filename"] != "backup.log" || atts[0].(map[string]any)["comment_id"].(float64) != 0 {
+		t.Errorf("attachments of the case the replay opened: %v", atts)
 	}
 
 	// A mail claiming a case with a forged tag is quarantined, then released after a check.
