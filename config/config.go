@@ -25,6 +25,7 @@ type Config struct {
 	IMAP      []IMAP    `toml:"imap"`
 	Outbound  Outbound  `toml:"outbound"`
 	Routes    []Route   `toml:"route"`
+	Teams     []Team    `toml:"team"` // teams.go
 	Policy    Policy    `toml:"policy"`
 	Templates Templates `toml:"templates"`
 	HTTP      HTTP      `toml:"http"`
@@ -118,6 +119,11 @@ type Policy struct {
 	NoticesPerHour     int                 `toml:"notices_per_hour"`
 	ReplyTokenTTL      Duration            `toml:"reply_token_ttl"`
 	MaxAttachmentBytes int64               `toml:"max_attachment_bytes"`
+	// The support side (teams.go).
+	DefaultTeam          string   `toml:"default_team"`           // cases whose route names no team
+	EscalationNotify     []string `toml:"escalation_notify"`      // also told of every escalation (R15)
+	AgentAttachmentBytes int64    `toml:"agent_attachment_bytes"` // attachments mailed to agents up to this total
+	AssignOnFirstReply   bool     `toml:"assign_on_first_reply"`  // an agent answering an unassigned case takes it
 }
 
 // Templates says where overrides live.
@@ -186,12 +192,14 @@ func Default() *Config {
 			InitialResponse: map[string]Duration{
 				"P1": {time.Hour}, "P2": {4 * time.Hour}, "P3": {24 * time.Hour}, "P4": {48 * time.Hour},
 			},
-			DefaultPriority:    "P3",
-			Locale:             "fr",
-			SubjectTag:         "[Case #%d]",
-			NoticesPerHour:     5,
-			ReplyTokenTTL:      Duration{180 * 24 * time.Hour},
-			MaxAttachmentBytes: 25 << 20,
+			DefaultPriority:      "P3",
+			Locale:               "fr",
+			SubjectTag:           "[Case #%d]",
+			NoticesPerHour:       5,
+			ReplyTokenTTL:        Duration{180 * 24 * time.Hour},
+			MaxAttachmentBytes:   25 << 20,
+			AgentAttachmentBytes: 10 << 20,
+			AssignOnFirstReply:   true,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9025"},
 		Log:  Log{Format: "text", Level: "info"},
@@ -379,6 +387,7 @@ func (c *Config) Validate() error {
 		bad("log.level must be debug, info, warn or error, not %q", c.Log.Level)
 	}
 	ps = append(ps, c.staticProblems()...)
+	ps = append(ps, c.teamProblems()...)
 	return ps.err()
 }
 
