@@ -44,6 +44,8 @@ var Keys = []string{
 	"case_id", "title", "org", "product", "priority", "status", "requester",
 	"author", "body", "reason", "reopen_until", "escalation_reason", "watcher",
 	"addresses", "subject", "in_reply_to", "references", "follow_up_of",
+	// agent mail (issue 11)
+	"requester_name", "watchers", "attachments", "assignee", "team", "command", "note_address", "internal",
 }
 
 // validName keeps template names usable as file names: no path traversal.
@@ -341,7 +343,10 @@ func SampleData() map[string]string {
 		"reopen_until": "2026-12-09", "escalation_reason": "time to resolution",
 		"watcher": "carol@example.test", "addresses": "support+acme@example.test\nsupport+globex@example.test",
 		"subject": "Help needed", "in_reply_to": "abc@example.test", "references": "x@example.test abc@example.test",
-		"follow_up_of": "41",
+		"follow_up_of":   "41",
+		"requester_name": "Alice Martin", "watchers": "carol@example.test\ndave@example.test",
+		"attachments": "facture.pdf (12 Kio)\ncapture.png (230 Kio)", "assignee": "agnes@support.example.test",
+		"team": "l1", "command": "#priority P9", "note_address": "support+note-tok@support.example.test", "internal": "1",
 	}
 }
 
