@@ -42,16 +42,16 @@ type querier interface {
 
 func (b *Book) account(ctx context.Context, q querier, addr string) (Account, error) {
 	var a Account
-	var verified, agent int
+	var verified, agent, disabled int
 	var created int64
-	err := q.QueryRowContext(ctx, b.query("account-get"), normAddr(addr)).Scan(&a.Address, &a.Name, &verified, &agent, &a.Locale, &created)
+	err := q.QueryRowContext(ctx, b.query("account-get"), normAddr(addr)).Scan(&a.Address, &a.Name, &verified, &agent, &a.Locale, &created, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, notFound("there is no account %s", normAddr(addr))
 	}
 	if err != nil {
 		return a, fmt.Errorf("read account %s: %w", addr, err)
 	}
-	a.Verified, a.Agent, a.CreatedAt = verified == 1, agent == 1, fromMS(created)
+	a.Verified, a.Agent, a.CreatedAt, a.Disabled = verified == 1, agent == 1, fromMS(created), disabled == 1
 	return a, nil
 }
 

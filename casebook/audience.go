@@ -31,6 +31,9 @@ func (b *Book) Audience(ctx context.Context, d Delivery) ([]string, error) {
 		}
 		return audience(Case{Requester: normAddr(nc.Requester), WatcherDetails: newCaseWatchers(nc)}, ""), nil
 	case ActComment:
+		if d.Internal {
+			return nil, nil // I3: an internal note is for agents only
+		}
 		c, err := b.caseTx(ctx, q, d.CaseID)
 		if err != nil {
 			return nil, err

@@ -171,6 +171,7 @@ type Delivery struct {
 	Body        string   // ActComment: the new text only (R9)
 	FullText    string   // ActComment: the whole text
 	AddWatchers []string // ActComment: people on Cc (R8)
+	Internal    bool     // ActComment: an agent's internal note, never mailed to customers or watchers (I3)
 
 	Reason string
 	Notice *Notice // answered refusal (R1–R5, R13, R14); rate-limited per sender
@@ -236,6 +237,13 @@ func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 			caseID, err = b.commentByMail(ctx, tx, d, id)
 		default:
 			caseID = d.CaseID
+			if caseID != 0 && (d.Action == ActRefuse || d.Action == ActQuarantine) {
+				kind := EventRefused
+				if d.Action == ActQuarantine {
+					kind = EventQuarantined
+				}
+				err = b.event(ctx, tx, caseID, m.From, kind, "message %d: %s", id, d.Reason)
+			}
 		}
 		if err != nil {
 			return err
@@ -292,15 +300,29 @@ func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messag
 	if strings.TrimSpace(body) == "" {
 		body = d.FullText
 	}
-	if _, err := b.addComment(ctx, tx, c, d.Author, body, d.FullText, messageID); err != nil {
+	if d.Internal {
+		if err := b.checkAgent(ctx, tx, d.Author); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := b.addComment(ctx, tx, c, d.Author, body, d.FullText, messageID, d.Internal); err != nil {
 		return 0, err
+	}
+	if d.Internal {
+		return c.ID, nil // a note's Cc are colleagues, not watchers of the customer's case
 	}
 	for _, w := range d.AddWatchers {
 		if w = normAddr(w); w == "" || w == normAddr(c.Requester) {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, b.query("watcher-add"), c.ID, w, "cc", ms(b.now())); err != nil {
+		res, err := tx.ExecContext(ctx, b.query("watcher-add"), c.ID, w, "cc", ms(b.now()))
+		if err != nil {
 			return 0, fmt.Errorf("add watcher %s: %w", w, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			if err := b.event(ctx, tx, c.ID, d.Author, EventWatcherAdded, "%s (cc)", w); err != nil {
+				return 0, err
+			}
 		}
 	}
 	return c.ID, nil

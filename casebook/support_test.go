@@ -1,0 +1,204 @@
+package casebook
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// I3 (the "Note interne" defect): an internal note, typed or mailed
+// by an agent, is in nobody's audience and queues no mail for the customer
+// or a watcher; a customer cannot write one.
+func TestInternalNoteReachesNoCustomer(t *testing.T) {
+	f := newFixture(t)
+	c := f.open(t, "acme", "ann@acme.test", "VM down", "carl@acme.test")
+	tests := []struct {
+		name string
+		note func() error
+	}{
+		{"typed", func() error {
+			_, err := f.AddInternalNote(f.ctx, c.ID, "agent@support.test", "Note interne : client VIP")
+			return err
+		}},
+		{"mailed", func() error {
+			d := Delivery{Message: f.inbound("note1"), Action: ActComment, CaseID: c.ID, Author: "agent@support.test",
+				Body: "Note interne : client VIP", Internal: true, AddWatchers: []string{"boss@support.test"}}
+			said, err := f.Audience(f.ctx, d)
+			if err != nil {
+				return err
+			}
+			if len(said) != 0 {
+				t.Errorf("Audience of an internal note = %v, want nobody", said)
+			}
+			_, err = f.Record(f.ctx, d)
+			return err
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f.clearOutbox(t)
+			f.must(t, tc.note())
+			items, err := f.Outbox(f.ctx, OutboxPending)
+			f.must(t, err)
+			if len(items) != 0 {
+				t.Errorf("an internal note queued %d mails, first to %s", len(items), items[0].To)
+			}
+		})
+	}
+	got, err := f.Case(f.ctx, c.ID)
+	f.must(t, err)
+	if len(got.Comments) != 2 || !got.Comments[0].Internal || !got.Comments[1].Internal {
+		t.Errorf("comments = %+v, want two internal notes", got.Comments)
+	}
+	if slices.Contains(got.Watchers, "boss@support.test") {
+		t.Errorf("the Cc of a note became a watcher of the customer's case: %v", got.Watchers)
+	}
+	_, err = f.AddInternalNote(f.ctx, c.ID, "ann@acme.test", "psst")
+	if RuleOf(err) != "R7" {
+		t.Errorf("a customer's internal note: err = %v, want a refusal", err)
+	}
+	_, err = f.Record(f.ctx, Delivery{Message: f.inbound("note2"), Action: ActComment, CaseID: c.ID, Author: "ann@acme.test", Body: "x", Internal: true})
+	if err == nil {
+		t.Error("a customer's mail recorded as an internal note")
+	}
+}
+
+// Every change to a case is in its history, with who and when.
+func TestEventsRecordEveryChange(t *testing.T) {
+	f := newFixture(t)
+	f.must(t, f.AddAccount(f.ctx, Account{Address: "agnes@support.test", Verified: true, Agent: true}))
+	c, err := f.OpenCase(f.ctx, NewCase{Org: "acme", Product: "cloud", Title: "Phone call", Requester: "ann@acme.test",
+		Watchers: []string{"carl@acme.test"}, By: "agent@support.test"})
+	f.must(t, err)
+	f.must(t, f.AddWatcher(f.ctx, c.ID, "ext@partner.test"))
+	f.must(t, f.Unsubscribe(f.ctx, c.ID, "ext@partner.test"))
+	_, err = f.Assign(f.ctx, c.ID, "agnes@support.test", "agent@support.test")
+	f.must(t, err)
+	_, err = f.Set(f.ctx, c.ID, CaseFields{Priority: "P1", Title: "Phone call: VM down"}, "agnes@support.test")
+	f.must(t, err)
+	_, err = f.AddComment(f.ctx, c.ID, "agnes@support.test", "looking")
+	f.must(t, err)
+	_, err = f.AddInternalNote(f.ctx, c.ID, "agnes@support.test", "VIP")
+	f.must(t, err)
+	f.clock.Advance(2 * time.Hour)
+	f.must(t, f.Escalate(f.ctx, c.ID, EscalationReasons[0], "ann@acme.test"))
+	_, err = f.Record(f.ctx, Delivery{Message: f.inbound("q1"), Action: ActQuarantine, CaseID: c.ID, Reason: "no DKIM"})
+	f.must(t, err)
+	f.must(t, f.CloseCase(f.ctx, c.ID, "agnes@support.test"))
+	f.must(t, f.ReopenCase(f.ctx, c.ID, "ann@acme.test"))
+	_, err = f.Assign(f.ctx, c.ID, "none", "")
+	f.must(t, err)
+
+	got, err := f.Case(f.ctx, c.ID)
+	f.must(t, err)
+	var lines []string
+	for _, e := range got.Events {
+		lines = append(lines, e.By+" "+string(e.Kind)+" "+e.Detail)
+		if e.At.IsZero() {
+			t.Errorf("event %s has no time", e.Kind)
+		}
+	}
+	want := []string{
+		"agent@support.test opened cli",
+		"agent@support.test watcher_added carl@acme.test (cc)",
+		" watcher_added ext@partner.test (manual)",
+		"ext@partner.test watcher_removed ext@partner.test (unsubscribe)",
+		"agent@support.test assigned agnes@support.test",
+		"agnes@support.test priority P3 -> P1",
+		"agnes@support.test title Phone call -> Phone call: VM down",
+		"agnes@support.test comment public comment 1 by cli",
+		"agnes@support.test comment internal comment 2 by cli",
+		"ann@acme.test escalated " + string(EscalationReasons[0]),
+		"ann@acme.test mail_quarantined message 1: no DKIM",
+		"agnes@support.test closed ",
+		"ann@acme.test reopened ",
+		" assigned none",
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	if got.Assignee != "" || got.Priority != "P1" || !got.LastActivity.Equal(got.Events[len(got.Events)-1].At) {
+		t.Errorf("case = assignee %q priority %s last activity %s", got.Assignee, got.Priority, got.LastActivity)
+	}
+}
+
+// Assign and Set refuse what support cannot do, and change nothing then.
+func TestAssignAndSetRefusals(t *testing.T) {
+	f := newFixture(t)
+	c := f.open(t, "acme", "ann@acme.test", "VM down")
+	f.must(t, f.CreateOrg(f.ctx, Org{Slug: "initech", Owner: "carl@acme.test", Products: []string{"mail"}}))
+	tests := []struct {
+		name string
+		do   func() error
+		want string
+	}{
+		{"assign to a customer", func() error { _, err := f.Assign(f.ctx, c.ID, "ann@acme.test", ""); return err }, "not an active agent"},
+		{"assign by a customer", func() error { _, err := f.Assign(f.ctx, c.ID, "agent@support.test", "ann@acme.test"); return err }, "not an agent"},
+		{"assign a missing case", func() error { _, err := f.Assign(f.ctx, 99, "agent@support.test", ""); return err }, "no case 99"},
+		{"bad priority", func() error { _, err := f.Set(f.ctx, c.ID, CaseFields{Priority: "P0"}, ""); return err }, "P1..P4"},
+		{"nothing to set", func() error { _, err := f.Set(f.ctx, c.ID, CaseFields{}, ""); return err }, "nothing to change"},
+		{"org not entitled (R3)", func() error { _, err := f.Set(f.ctx, c.ID, CaseFields{Org: "initech"}, ""); return err }, "cloud"},
+		{"unknown org", func() error { _, err := f.Set(f.ctx, c.ID, CaseFields{Org: "nowhere"}, ""); return err }, "no organisation"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.do()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+	got, err := f.Case(f.ctx, c.ID)
+	f.must(t, err)
+	if got.Org != "acme" || got.Assignee != "" || len(got.Events) != 1 {
+		t.Errorf("after refusals: org %s assignee %q events %v", got.Org, got.Assignee, got.Events)
+	}
+	if _, err := f.Set(f.ctx, 99, CaseFields{Title: "x"}, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Set on a missing case = %v, want ErrNotFound", err)
+	}
+}
+
+// The queue crosses organisations, most urgent first then oldest, with filters.
+func TestQueue(t *testing.T) {
+	f := newFixture(t)
+	a := f.open(t, "acme", "ann@acme.test", "old P3")
+	f.clock.Advance(time.Hour)
+	g := f.open(t, "globex", "bob@globex.test", "new P3")
+	f.clock.Advance(time.Hour)
+	u, err := f.OpenCase(f.ctx, NewCase{Org: "globex", Product: "cloud", Title: "urgent", Requester: "bob@globex.test", Priority: "P1", Team: "l2"})
+	f.must(t, err)
+	_, err = f.Assign(f.ctx, g.ID, "agent@support.test", "")
+	f.must(t, err)
+	me, none := "agent@support.test", ""
+	tests := []struct {
+		name string
+		f    QueueFilter
+		want []int64
+	}{
+		{"all", QueueFilter{}, []int64{u.ID, a.ID, g.ID}},
+		{"org", QueueFilter{Org: "globex"}, []int64{u.ID, g.ID}},
+		{"team", QueueFilter{Team: "l2"}, []int64{u.ID}},
+		{"assignee", QueueFilter{Assignee: &me}, []int64{g.ID}},
+		{"unassigned", QueueFilter{Assignee: &none}, []int64{u.ID, a.ID}},
+		{"priority", QueueFilter{Priority: "P3"}, []int64{a.ID, g.ID}},
+		{"older than 90m", QueueFilter{OlderThan: 90 * time.Minute}, []int64{a.ID}},
+		{"limit", QueueFilter{Limit: 2}, []int64{u.ID, a.ID}},
+		{"an agent's teams", QueueFilter{Teams: []string{"l2"}}, []int64{u.ID}},
+		{"no teams", QueueFilter{Teams: []string{}}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cs, err := f.Queue(f.ctx, tc.f)
+			f.must(t, err)
+			var ids []int64
+			for _, c := range cs {
+				ids = append(ids, c.ID)
+			}
+			if !slices.Equal(ids, tc.want) {
+				t.Errorf("ids = %v, want %v", ids, tc.want)
+			}
+		})
+	}
+}
