@@ -2,6 +2,7 @@ package casebook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -172,6 +173,7 @@ type Delivery struct {
 	FullText    string   // ActComment: the whole text
 	AddWatchers []string // ActComment: people on Cc (R8)
 	Internal    bool     // ActComment: an agent's internal note, never mailed to customers or watchers (I3)
+	Claimed     int64    // ActQuarantine: the case a forged claim named; its agents are told, the mail is never linked to it (I6)
 
 	Reason string
 	Notice *Notice // answered refusal (R1–R5, R13, R14); rate-limited per sender
@@ -243,6 +245,9 @@ func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 					kind = EventQuarantined
 				}
 				err = b.event(ctx, tx, caseID, m.From, kind, "message %d: %s", id, d.Reason)
+			}
+			if claimed := cmp.Or(caseID, d.Claimed); err == nil && claimed != 0 && (d.Action == ActRefuse || d.Action == ActQuarantine) {
+				err = b.refusedClaim(ctx, tx, claimed, m)
 			}
 		}
 		if err != nil {

@@ -134,7 +134,20 @@ func openBook(cfg *config.Config) (*casebook.Book, error) {
 		DefaultLocale:   p.Locale,
 		NoticesPerHour:  p.NoticesPerHour,
 		MessageIDDomain: cfg.Outbound.ReplyDomain,
+
+		Teams:            teamsOf(cfg),
+		DefaultTeam:      p.DefaultTeam,
+		EscalationNotify: p.EscalationNotify,
 	})
+}
+
+// teamsOf is the casebook's view of the [[team]] tables.
+func teamsOf(cfg *config.Config) []casebook.Team {
+	var out []casebook.Team
+	for _, t := range cfg.Teams {
+		out = append(out, casebook.Team{Name: t.Name, Members: t.Members, Address: t.Address, Locale: t.Locale})
+	}
+	return out
 }
 
 func (e *env) printJSON(v any) error {
