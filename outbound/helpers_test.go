@@ -50,7 +50,7 @@ func ptr(i int64) *int64 { return &i }
 
 // parsed is a message read back with go-message, as a mail client would.
 type parsed struct {
-	h    gomail.Header
+	h           gomail.Header
 	text        string
 	html        string
 	attachments []string // file names, in order

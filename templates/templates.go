@@ -46,6 +46,8 @@ var Keys = []string{
 	"addresses", "subject", "in_reply_to", "references", "follow_up_of",
 	// agent mail (issue 11)
 	"requester_name", "watchers", "attachments", "assignee", "team", "command", "note_address", "internal",
+	"from_name",  // the agent who answers, by name (comment_added)
+	"raw_sha256", // the mail whose attachments agent mail carries
 }
 
 // validName keeps template names usable as file names: no path traversal.
@@ -347,6 +349,7 @@ func SampleData() map[string]string {
 		"requester_name": "Alice Martin", "watchers": "carol@example.test\ndave@example.test",
 		"attachments": "facture.pdf (12 Kio)\ncapture.png (230 Kio)", "assignee": "agnes@support.example.test",
 		"team": "l1", "command": "#priority P9", "note_address": "support+note-tok@support.example.test", "internal": "1",
+		"from_name": "Agnès Durand", "raw_sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 	}
 }
 
