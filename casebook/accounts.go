@@ -251,10 +251,10 @@ func scanGrant(s scanner) (Grant, error) {
 
 // Membership is what an address may do in one organisation.
 type Membership struct {
-	Org   string
-	Owner bool
-	Open  bool // may open cases (R19)
-	View  bool // may see the organisation's cases (R7, R19)
+	Org   string `json:"org"`
+	Owner bool   `json:"owner"`
+	Open  bool   `json:"open"` // may open cases (R19)
+	View  bool   `json:"view"` // may see the organisation's cases (R7, R19)
 }
 
 // Sender is what the casebook knows of a mail's sender.

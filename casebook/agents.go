@@ -159,7 +159,7 @@ func (b *Book) agentName(ctx context.Context, q querier, addr string) string {
 // refusedClaim tells agents that a mail claiming case id was refused or
 // quarantined: who sent it and why. A claimed case that does not exist
 // has nobody to tell.
-func (b *Book) refusedClaim(ctx context.Context, tx *sql.Tx, id int64, m Message) error {
+func (b *Book) refusedClaim(ctx context.Context, tx *sql.Tx, id int64, from, reason, subject string) error {
 	c, err := b.caseTx(ctx, tx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -168,8 +168,8 @@ func (b *Book) refusedClaim(ctx context.Context, tx *sql.Tx, id int64, m Message
 		return err
 	}
 	data := caseData(c)
-	data["author"], data["reason"], data["subject"] = m.From, m.Reason, m.Subject
-	return b.notifyAgents(ctx, tx, c, templates.AgentRefused, m.From, data)
+	data["author"], data["reason"], data["subject"] = from, reason, subject
+	return b.notifyAgents(ctx, tx, c, templates.AgentRefused, from, data)
 }
 
 // NotifyAgent queues agent mail to one agent about a case, in its own

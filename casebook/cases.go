@@ -34,6 +34,9 @@ type NewCase struct {
 func (b *Book) OpenCase(ctx context.Context, nc NewCase) (Case, error) {
 	var id int64
 	err := b.tx(ctx, func(tx *sql.Tx) error {
+		if err := b.checkAgent(ctx, tx, nc.By); err != nil {
+			return err
+		}
 		if !nc.Imported {
 			if err := b.checkOpen(ctx, tx, nc.Requester, nc.Org, nc.Product); err != nil {
 				return err

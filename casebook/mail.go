@@ -225,48 +225,11 @@ func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 			return err
 		}
 		m.ID = id
-		var caseID int64
-		switch d.Action {
-		case ActOpen:
-			if d.Open.FollowUpOf != 0 {
-				caseID, err = b.followUp(ctx, tx, d.Open.FollowUpOf, d.Open.Requester, d.Open.Title, d.Open.Description, id)
-			} else {
-				if err = b.checkOpen(ctx, tx, d.Open.Requester, d.Open.Org, d.Open.Product); err == nil {
-					caseID, err = b.openCase(ctx, tx, d.Open, id)
-				}
-			}
-		case ActComment:
-			caseID, err = b.commentByMail(ctx, tx, d, id)
-		default:
-			caseID = d.CaseID
-			if caseID != 0 && (d.Action == ActRefuse || d.Action == ActQuarantine) {
-				kind := EventRefused
-				if d.Action == ActQuarantine {
-					kind = EventQuarantined
-				}
-				err = b.event(ctx, tx, caseID, m.From, kind, "message %d: %s", id, d.Reason)
-			}
-			if claimed := cmp.Or(caseID, d.Claimed); err == nil && claimed != 0 && (d.Action == ActRefuse || d.Action == ActQuarantine) {
-				err = b.refusedClaim(ctx, tx, claimed, m)
-			}
-		}
+		caseID, reason, err := b.apply(ctx, tx, d, m.From, m.Reason, id)
 		if err != nil {
 			return err
 		}
-		if d.Notice != nil {
-			ok, err := b.noticeAllowed(ctx, tx, d.Notice.To)
-			if err != nil {
-				return err
-			}
-			if ok {
-				err = b.enqueue(ctx, tx, notice{Event: string(d.Notice.Template), Template: d.Notice.Template, To: d.Notice.To, CaseID: caseID, Data: d.Notice.Data, Locale: d.Notice.Locale})
-				if err != nil {
-					return err
-				}
-			} else {
-				m.Reason = strings.TrimSpace(m.Reason + " (notice not sent: too many notices to this sender in the last hour)")
-			}
-		}
+		m.Reason = reason
 		if caseID != 0 {
 			m.CaseID = &caseID
 		}
@@ -283,6 +246,55 @@ func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 		b.wake()
 	}
 	return rec, nil
+}
+
+// apply makes the change a decision asks for, for the inbound message id
+// from the address from: the case opened or commented, a refusal recorded
+// in the case's history, the notice queued. It returns the case concerned
+// and the message's reason, told when the notice was not sent.
+func (b *Book) apply(ctx context.Context, tx *sql.Tx, d Delivery, from, reason string, id int64) (caseID int64, _ string, err error) {
+	switch d.Action {
+	case ActOpen:
+		if d.Open.FollowUpOf != 0 {
+			caseID, err = b.followUp(ctx, tx, d.Open.FollowUpOf, d.Open.Requester, d.Open.Title, d.Open.Description, id)
+		} else {
+			if err = b.checkOpen(ctx, tx, d.Open.Requester, d.Open.Org, d.Open.Product); err == nil {
+				caseID, err = b.openCase(ctx, tx, d.Open, id)
+			}
+		}
+	case ActComment:
+		caseID, err = b.commentByMail(ctx, tx, d, id)
+	default:
+		caseID = d.CaseID
+		if caseID != 0 && (d.Action == ActRefuse || d.Action == ActQuarantine) {
+			kind := EventRefused
+			if d.Action == ActQuarantine {
+				kind = EventQuarantined
+			}
+			err = b.event(ctx, tx, caseID, from, kind, "message %d: %s", id, d.Reason)
+		}
+		if claimed := cmp.Or(caseID, d.Claimed); err == nil && claimed != 0 && (d.Action == ActRefuse || d.Action == ActQuarantine) {
+			err = b.refusedClaim(ctx, tx, claimed, from, d.Reason, d.Message.Subject)
+		}
+	}
+	if err != nil {
+		return 0, reason, err
+	}
+	if d.Notice != nil {
+		ok, err := b.noticeAllowed(ctx, tx, d.Notice.To)
+		if err != nil {
+			return 0, reason, err
+		}
+		if ok {
+			err = b.enqueue(ctx, tx, notice{Event: string(d.Notice.Template), Template: d.Notice.Template, To: d.Notice.To, CaseID: caseID, Data: d.Notice.Data, Locale: d.Notice.Locale})
+			if err != nil {
+				return 0, reason, err
+			}
+		} else {
+			reason = strings.TrimSpace(reason + " (notice not sent: too many notices to this sender in the last hour)")
+		}
+	}
+	return caseID, reason, nil
 }
 
 func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messageID int64) (int64, error) {

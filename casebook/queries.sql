@@ -149,11 +149,12 @@ UPDATE cases SET priority = ?, product = ?, org = ?, title = ?, team = ? WHERE i
 -- name: cases-queue
 -- The support queue across organisations: most urgent first, then oldest.
 -- ?3 = 1 filters on the assignee ?4 ('' for unassigned); ?8 is a JSON array
--- of teams the viewer works in (NULL: every team).
+-- of teams the viewer works in (NULL: every team), whose cases they see with
+-- those assigned to them (?10).
 SELECT id FROM cases
 WHERE (?1 = '' OR org = ?1) AND (?2 = '' OR team = ?2) AND (?3 = 0 OR assignee = ?4)
 	AND (?5 = '' OR status = ?5) AND (?6 = '' OR priority = ?6) AND (?7 = 0 OR created_at <= ?7)
-	AND (?8 IS NULL OR team IN (SELECT value FROM json_each(?8)))
+	AND (?8 IS NULL OR team IN (SELECT value FROM json_each(?8)) OR (?10 != '' AND assignee = ?10))
 ORDER BY priority, created_at, id
 LIMIT ?9;
 
@@ -166,6 +167,11 @@ SELECT at, actor, kind, detail FROM events WHERE case_id = ? ORDER BY at, id;
 INSERT INTO replays (message_id, at, outcome, reason, case_id) VALUES (?, ?, ?, ?, ?);
 -- name: replays-of
 SELECT at, outcome, reason, case_id FROM replays WHERE message_id = ? ORDER BY id;
+-- name: messages-of-case
+-- The mails that opened a case or were added to it, oldest first (their attachments).
+SELECT id FROM messages WHERE case_id = ?1 AND outcome IN ('case_opened', 'comment_added')
+UNION SELECT message_id FROM comments WHERE case_id = ?1 AND message_id IS NOT NULL
+ORDER BY 1;
 -- name: message-case-set
 UPDATE messages SET case_id = ? WHERE id = ?;
 

@@ -183,8 +183,9 @@ type QueueFilter struct {
 	Status    Status
 	Priority  string
 	OlderThan time.Duration
-	Limit     int // 0: no limit
-	Teams     []string
+	Limit     int      // 0: no limit
+	Teams     []string // nil: every team; else only these teams' cases and Viewer's own
+	Viewer    string   // the agent whose queue it is: cases assigned to them are in it too
 }
 
 // Queue lists cases across organisations for support, most urgent first,
@@ -211,5 +212,23 @@ func (b *Book) Queue(ctx context.Context, f QueueFilter) ([]Case, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	return b.casesByQuery(ctx, "cases-queue", f.Org, f.Team, assigneeSet, assignee, string(f.Status), f.Priority, before, teams, limit)
+	return b.casesByQuery(ctx, "cases-queue", f.Org, f.Team, assigneeSet, assignee, string(f.Status), f.Priority, before, teams, limit, normAddr(f.Viewer))
+}
+
+// CaseMessages returns the inbound mails of a case: the one that opened it
+// and those added as comments, oldest first.
+func (b *Book) CaseMessages(ctx context.Context, caseID int64) ([]Message, error) {
+	ids, err := b.ids(ctx, "messages-of-case", caseID)
+	if err != nil {
+		return nil, fmt.Errorf("mails of case %d: %w", caseID, err)
+	}
+	out := []Message{}
+	for _, id := range ids {
+		m, err := b.Message(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
