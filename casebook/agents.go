@@ -99,14 +99,25 @@ func (b *Book) agentCaseOpened(ctx context.Context, tx *sql.Tx, c Case, messageI
 		return err
 	}
 	data["watchers"] = strings.Join(c.Watchers, "\n")
-	if messageID != 0 {
-		var sha string
-		if err := tx.QueryRowContext(ctx, b.query("message-raw-of"), messageID).Scan(&sha); err != nil {
-			return fmt.Errorf("raw message of message %d: %w", messageID, err)
-		}
-		data["raw_sha256"] = sha
+	if err := b.attachFrom(ctx, tx, data, messageID); err != nil {
+		return err
 	}
 	return b.notifyAgents(ctx, tx, c, templates.AgentCaseOpened, "", data)
+}
+
+// attachFrom names the inbound message whose attachments outbound attaches
+// to a notification (Data raw_sha256); a comment typed on the command
+// line (messageID 0) has none.
+func (b *Book) attachFrom(ctx context.Context, tx *sql.Tx, data map[string]string, messageID int64) error {
+	if messageID == 0 {
+		return nil
+	}
+	var sha string
+	if err := tx.QueryRowContext(ctx, b.query("message-raw-of"), messageID).Scan(&sha); err != nil {
+		return fmt.Errorf("raw message of message %d: %w", messageID, err)
+	}
+	data["raw_sha256"] = sha
+	return nil
 }
 
 // agentCommentAdded tells agents of a customer's or watcher's comment, or
@@ -120,6 +131,9 @@ func (b *Book) agentCommentAdded(ctx context.Context, tx *sql.Tx, c Case, cm Com
 	data["author"], data["body"] = b.displayName(ctx, tx, cm.Author), cm.Body
 	if cm.Internal {
 		data["internal"] = "1"
+	}
+	if err := b.attachFrom(ctx, tx, data, cm.MessageID); err != nil {
+		return err
 	}
 	return b.notifyAgents(ctx, tx, c, templates.AgentCommentAdded, cm.Author, data)
 }

@@ -454,6 +454,10 @@ func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, ful
 		// never the agent's own address.
 		data["author"] = b.agentName(ctx, tx, cm.Author)
 		data["from_name"] = data["author"]
+		// The agent's attachments go with the answer.
+		if err := b.attachFrom(ctx, tx, data, messageID); err != nil {
+			return cm, err
+		}
 	}
 	return cm, b.notifyFollowers(ctx, tx, c, templates.CommentAdded, cm.Author, data)
 }

@@ -59,8 +59,9 @@ type Composer struct {
 	DefaultLocale string
 	ReplyTokenTTL time.Duration
 	PublicURL     string // http.public_url; "" leaves out the https unsubscribe link
-	// AgentAttachmentBytes caps the total of a new case's attachments mailed
-	// to agents (policy.agent_attachment_bytes); the rest are only listed.
+	// AgentAttachmentBytes caps the total of a mail's attachments passed on
+	// with a notification (policy.agent_attachment_bytes); the rest are
+	// only listed.
 	AgentAttachmentBytes int64
 }
 
@@ -118,9 +119,10 @@ func (c *Composer) ComposeFiles(item casebook.OutboxItem, thread []string, files
 	return c.compose(item, thread, files, "", now)
 }
 
-// ComposeAttachments is Compose for agent mail about a message with
-// attachments (the customer's mail that opened a case): every one is
-// listed with its size, and attached while their total stays within
+// ComposeAttachments is Compose for a notification about a mail with
+// attachments (the customer's mail that opened a case, to its agents; an
+// agent's answer, to the customer): every one is listed with its size for
+// templates that show the list, and attached while their total stays within
 // AgentAttachmentBytes.
 func (c *Composer) ComposeAttachments(item casebook.OutboxItem, thread []string, atts []message.Attachment, now time.Time) (*Message, error) {
 	locale := cmp.Or(item.Locale, c.DefaultLocale)

@@ -25,8 +25,10 @@ type Queue interface {
 }
 
 // AttachmentSource is what a Queue may also offer: the attachments of a
-// stored inbound message, for agent mail about the mail that opened a case
-// (its outbox row names it in Data["raw_sha256"]). The casebook offers it.
+// stored inbound message, for a notification about a mail with files (a new
+// case to its agents, a comment to agents, an agent's answer to the
+// customer), whose outbox row names it in Data["raw_sha256"]. The casebook
+// offers it.
 type AttachmentSource interface {
 	Attachments(ctx context.Context, rawSHA256 string) ([]message.Attachment, error)
 }
@@ -260,7 +262,7 @@ func (w *Worker) deliver(ctx context.Context, tr Transport, job claimed) {
 	now := w.o.Now()
 	var msg *Message
 	var err error
-	if src, ok := w.o.Queue.(AttachmentSource); ok && it.Data["raw_sha256"] != "" && it.Template.ForAgents() {
+	if src, ok := w.o.Queue.(AttachmentSource); ok && it.Data["raw_sha256"] != "" {
 		atts, aerr := src.Attachments(ctx, it.Data["raw_sha256"])
 		if aerr != nil {
 			w.retry(it, fmt.Errorf("attachments of %s: %w", it.Data["raw_sha256"], aerr))

@@ -201,9 +201,14 @@ level = "debug"
 	// 2. Agnès answers from her mail client: a public comment by support with
 	// the new text only, mailed to the customer and the watcher from the
 	// support identity under her name; answering first, she takes the case.
+	fix := filepath.Join(c.dir, "schedule.txt")
+	if err := os.WriteFile(fix, []byte("report: 04:00\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	swaks("--from", "agnes@support.test", "--to", opened["agnes@support.test"].replyTo,
 		"--header", "Subject: Re: [Case #1] Database is slow",
-		"--body", "The reporting job locks the orders table: we moved it to the night.\n\nOn Mon, Support wrote:\n> Queries take 30 seconds\n")
+		"--body", "The reporting job locks the orders table: we moved it to the night.\n\nOn Mon, Support wrote:\n> Queries take 30 seconds\n",
+		"--attach", fix)
 	for to, subject := range map[string]string{"ann@acme.test": "New comment", "carl@acme.test": "Nouveau commentaire"} {
 		got := mailTo(to, subject, 1)[0]
 		if got.fromAddr != "support@support.test" || got.fromName != "Agnès Durand" || strings.Contains(got.text, "agnes@support.test") {
@@ -211,6 +216,9 @@ level = "debug"
 		}
 		if !strings.Contains(got.text, "we moved it to the night") || strings.Contains(got.text, "> Queries") {
 			t.Fatalf("%s: the answer reads:\n%s", to, got.text)
+		}
+		if !slices.Equal(got.attachments, []string{"schedule.txt"}) { // the agent's attachment is kept
+			t.Fatalf("%s: the answer carries %v", to, got.attachments)
 		}
 	}
 	cs := caseJSON()
