@@ -90,7 +90,7 @@ func (b *Book) notifyAgents(ctx context.Context, tx *sql.Tx, c Case, template te
 // agentCaseOpened tells the case's team of a new case: everything an agent
 // needs to answer from their mail client, and the message whose
 // attachments outbound attaches (Data raw_sha256).
-func (b *Book) agentCaseOpened(ctx context.Context, tx *sql.Tx, c Case, messageID int64) error {
+func (b *Book) agentCaseOpened(ctx context.Context, tx *sql.Tx, c Case, messageID int64, by string) error {
 	data := caseData(c)
 	data["body"], data["team"] = c.Description, cmp.Or(c.Team, b.opt.DefaultTeam)
 	if a, err := b.account(ctx, tx, c.Requester); err == nil {
@@ -102,7 +102,7 @@ func (b *Book) agentCaseOpened(ctx context.Context, tx *sql.Tx, c Case, messageI
 	if err := b.attachFrom(ctx, tx, data, messageID); err != nil {
 		return err
 	}
-	return b.notifyAgents(ctx, tx, c, templates.AgentCaseOpened, "", data)
+	return b.notifyAgents(ctx, tx, c, templates.AgentCaseOpened, by, data)
 }
 
 // attachFrom names the inbound message whose attachments outbound attaches
@@ -128,7 +128,7 @@ func (b *Book) agentCommentAdded(ctx context.Context, tx *sql.Tx, c Case, cm Com
 		return err
 	}
 	data := caseData(c)
-	data["author"], data["body"] = b.displayName(ctx, tx, cm.Author), cm.Body
+	data["author"], data["body"] = b.agentDisplayName(ctx, tx, cm.Author), cm.Body
 	if cm.Internal {
 		data["internal"] = "1"
 	}
@@ -153,21 +153,22 @@ func (b *Book) agentCaseAssigned(ctx context.Context, tx *sql.Tx, id int64, to, 
 	return b.notifyAgents(ctx, tx, c, templates.AgentCaseAssigned, by, data)
 }
 
-// displayName is "Name <addr>" for an account with a name, else addr.
-func (b *Book) displayName(ctx context.Context, q querier, addr string) string {
+// agentDisplayName is "Name <addr>" for an account with a name, else addr:
+// agents see who wrote, and the address to write to.
+func (b *Book) agentDisplayName(ctx context.Context, q querier, addr string) string {
 	if a, err := b.account(ctx, q, addr); err == nil && a.Name != "" {
 		return a.Name + " <" + normAddr(addr) + ">"
 	}
 	return normAddr(addr)
 }
 
-// agentName is how an agent signs a public answer: their name, "" when
-// their account has none (the support identity's name is used then).
+// agentName is how an agent signs a public answer: their name, else the
+// support identity's (Options.SupportName), never their address.
 func (b *Book) agentName(ctx context.Context, q querier, addr string) string {
-	if a, err := b.account(ctx, q, addr); err == nil {
-		return a.Name
+	if a, err := b.account(ctx, q, addr); err == nil && strings.TrimSpace(a.Name) != "" {
+		return strings.TrimSpace(a.Name)
 	}
-	return ""
+	return cmp.Or(b.opt.SupportName, "Support")
 }
 
 // refusedClaim tells agents that a mail claiming case id was refused or
@@ -241,6 +242,7 @@ func (b *Book) agentAudience(ctx context.Context, q querier, d Delivery) ([]stri
 			return nil, nil
 		}
 		c = Case{Team: d.Open.Team, Requester: d.Open.Requester, WatcherDetails: newCaseWatchers(d.Open)}
+		author = d.Open.By
 		if d.Open.FollowUpOf != 0 {
 			orig, err := b.caseTx(ctx, q, d.Open.FollowUpOf)
 			if err != nil {

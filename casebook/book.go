@@ -45,6 +45,7 @@ type Options struct {
 	Teams            []Team
 	DefaultTeam      string   // the team of a case whose route names none
 	EscalationNotify []string // also told of every escalation (R15)
+	SupportName      string   // the display name of outbound.from: an agent without a name answers as it
 }
 
 // Book is the casebook over one SQLite database. It is safe for concurrent use.

@@ -140,7 +140,7 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 			return 0, err
 		}
 	}
-	if err := b.agentCaseOpened(ctx, tx, c, messageID); err != nil {
+	if err := b.agentCaseOpened(ctx, tx, c, messageID, nc.By); err != nil {
 		return 0, err
 	}
 	return id, nil
@@ -585,11 +585,13 @@ func (b *Book) Escalate(ctx context.Context, caseID int64, reason EscalationReas
 		}
 		data := caseData(c)
 		data["escalation_reason"] = reason.Description()
+		data["escalation_reason@fr"] = reason.DescriptionFR()
 		if err := b.notifyFollowers(ctx, tx, c, templates.CaseEscalated, "", data); err != nil {
 			return err
 		}
 		data = caseData(c)
 		data["escalation_reason"], data["author"], data["assignee"] = reason.Description(), by, c.Assignee
+		data["escalation_reason@fr"] = reason.DescriptionFR()
 		return b.notifyAgents(ctx, tx, c, templates.AgentCaseEscalated, by, data, b.opt.EscalationNotify...)
 	})
 	if err == nil {
@@ -629,11 +631,20 @@ func (b *Book) followUp(ctx context.Context, tx *sql.Tx, caseID int64, by, title
 	if err := b.checkOpen(ctx, tx, requester, orig.Org, orig.Product); err != nil {
 		return 0, err
 	}
+	// The follow-up's title and text are the requester's language: they are
+	// in every mail about the new case.
+	fr := b.localeOf(ctx, tx, requester) == "fr"
 	if title == "" {
 		title = fmt.Sprintf("Follow-up of #%d: %s", caseID, orig.Title)
+		if fr {
+			title = fmt.Sprintf("Suivi de la demande n° %d : %s", caseID, orig.Title)
+		}
 	}
 	if description == "" {
 		description = fmt.Sprintf("Follow-up of case #%d.", caseID)
+		if fr {
+			description = fmt.Sprintf("Suite de la demande n° %d.", caseID)
+		}
 	}
 	return b.openCase(ctx, tx, followUpOf(orig, requester, title, description), messageID)
 }
@@ -721,4 +732,13 @@ func validPriority(p string) bool {
 		return true
 	}
 	return false
+}
+
+// localeOf is the locale mail to addr is written in: their account's, else
+// the default.
+func (b *Book) localeOf(ctx context.Context, q querier, addr string) string {
+	if a, err := b.account(ctx, q, addr); err == nil && a.Locale != "" {
+		return a.Locale
+	}
+	return b.opt.DefaultLocale
 }

@@ -173,7 +173,11 @@ type Delivery struct {
 	FullText    string   // ActComment: the whole text
 	AddWatchers []string // ActComment: people on Cc (R8)
 	Internal    bool     // ActComment: an agent's internal note, never mailed to customers or watchers (I3)
-	Claimed     int64    // ActQuarantine: the case a forged claim named; its agents are told, the mail is never linked to it (I6)
+
+	// Claimed is the case a refused or quarantined mail claimed without
+	// being linked to it (a forged or expired token, I6): the refusal is in
+	// that case's history, the message is not on the case.
+	Claimed int64
 
 	Reason string
 	Notice *Notice // answered refusal (R1–R5, R13, R14); rate-limited per sender
@@ -266,12 +270,8 @@ func (b *Book) apply(ctx context.Context, tx *sql.Tx, d Delivery, from, reason s
 		caseID, err = b.commentByMail(ctx, tx, d, id)
 	default:
 		caseID = d.CaseID
-		if caseID != 0 && (d.Action == ActRefuse || d.Action == ActQuarantine) {
-			kind := EventRefused
-			if d.Action == ActQuarantine {
-				kind = EventQuarantined
-			}
-			err = b.event(ctx, tx, caseID, from, kind, "message %d: %s", id, d.Reason)
+		if d.Action == ActRefuse || d.Action == ActQuarantine {
+			err = b.claimEvent(ctx, tx, d, from, id)
 		}
 		if claimed := cmp.Or(caseID, d.Claimed); err == nil && claimed != 0 && (d.Action == ActRefuse || d.Action == ActQuarantine) {
 			err = b.refusedClaim(ctx, tx, claimed, from, d.Reason, d.Message.Subject)
@@ -295,6 +295,28 @@ func (b *Book) apply(ctx context.Context, tx *sql.Tx, d Delivery, from, reason s
 		}
 	}
 	return caseID, reason, nil
+}
+
+// claimEvent records a refused or quarantined mail in the history of the
+// case it claimed, when that case exists.
+func (b *Book) claimEvent(ctx context.Context, tx *sql.Tx, d Delivery, from string, id int64) error {
+	claimed := d.CaseID
+	if claimed == 0 {
+		claimed = d.Claimed
+	}
+	if claimed == 0 {
+		return nil
+	}
+	if _, err := b.caseRow(ctx, tx, claimed); errors.Is(err, ErrNotFound) {
+		return nil // a forged claim may name any number
+	} else if err != nil {
+		return err
+	}
+	kind := EventRefused
+	if d.Action == ActQuarantine {
+		kind = EventQuarantined
+	}
+	return b.event(ctx, tx, claimed, from, kind, "message %d: %s", id, d.Reason)
 }
 
 func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messageID int64) (int64, error) {

@@ -2,6 +2,7 @@ package casebook
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -86,6 +87,10 @@ func TestEventsRecordEveryChange(t *testing.T) {
 	f.must(t, f.Escalate(f.ctx, c.ID, EscalationReasons[0], "ann@acme.test"))
 	_, err = f.Record(f.ctx, Delivery{Message: f.inbound("q1"), Action: ActQuarantine, CaseID: c.ID, Reason: "no DKIM"})
 	f.must(t, err)
+	for i, claimed := range []int64{c.ID, 999} { // I6: a forged claim is told to the case it names, if there is one
+		_, err = f.Record(f.ctx, Delivery{Message: f.inbound(fmt.Sprint("forged", i)), Action: ActQuarantine, Claimed: claimed, Reason: "bad token"})
+		f.must(t, err)
+	}
 	f.must(t, f.CloseCase(f.ctx, c.ID, "agnes@support.test"))
 	f.must(t, f.ReopenCase(f.ctx, c.ID, "ann@acme.test"))
 	_, err = f.Assign(f.ctx, c.ID, "none", "")
@@ -112,6 +117,7 @@ func TestEventsRecordEveryChange(t *testing.T) {
 		"agnes@support.test comment internal comment 2 by cli",
 		"ann@acme.test escalated " + string(EscalationReasons[0]),
 		"ann@acme.test mail_quarantined message 1: no DKIM",
+		"ann@acme.test mail_quarantined message 2: bad token",
 		"agnes@support.test closed ",
 		"ann@acme.test reopened ",
 		" assigned none",
@@ -200,5 +206,86 @@ func TestQueue(t *testing.T) {
 				t.Errorf("ids = %v, want %v", ids, tc.want)
 			}
 		})
+	}
+}
+
+// Issue 11: each notification speaks the recipient's language and names
+// people by their name: a watcher reads about "la demande d'Ann", the
+// escalation reason and a follow-up's title are French in French mail.
+func TestNotificationsNamePeopleInTheirLanguage(t *testing.T) {
+	f := newFixture(t)
+	name := "Ann Martin"
+	_, err := f.UpdateAccount(f.ctx, "ann@acme.test", AccountChanges{Name: &name})
+	f.must(t, err)
+	oname := "ACME Corp"
+	_, err = f.UpdateOrg(f.ctx, "acme", OrgChanges{Name: &oname})
+	f.must(t, err)
+	c := f.open(t, "acme", "ann@acme.test", "VM down", "carl@acme.test")
+	g := f.open(t, "globex", "bob@globex.test", "Disk slow")
+	f.must(t, f.CloseCase(f.ctx, g.ID, ""))
+	f.clearOutbox(t)
+	_, err = f.AddComment(f.ctx, c.ID, "agent@support.test", "On it")
+	f.must(t, err)
+	f.clock.Advance(48 * time.Hour)
+	f.must(t, f.Escalate(f.ctx, c.ID, ReasonUrgency, "ann@acme.test"))
+	fu, err := f.FollowUp(f.ctx, g.ID, "bob@globex.test", "")
+	f.must(t, err)
+	items, err := f.Outbox(f.ctx, OutboxPending)
+	f.must(t, err)
+	got := map[string]map[string]string{}
+	for _, it := range items {
+		got[string(it.Template)+" "+it.To] = it.Data
+	}
+	tests := []struct {
+		item, key, want string
+	}{
+		{"comment_added carl@acme.test", "requester_of", "d'Ann Martin"},
+		{"comment_added carl@acme.test", "requester_display", "Ann Martin"},
+		{"comment_added carl@acme.test", "org_display", "ACME Corp"},
+		{"comment_added ann@acme.test", "requester_of", ""}, // her own request
+		{"comment_added ann@acme.test", "author_display", "Support"}, // an agent without a name answers as support, never by address
+		{"case_escalated carl@acme.test", "escalation_reason", "changement de l'urgence du problème"},
+		{"followup_opened bob@globex.test", "title", fmt.Sprintf("Suivi de la demande n° %d : Disk slow", g.ID)},
+		{"followup_opened bob@globex.test", "body", fmt.Sprintf("Suite de la demande n° %d.", g.ID)},
+		{"followup_opened bob@globex.test", "org_display", "globex"},
+	}
+	for _, tc := range tests {
+		if d := got[tc.item]; d[tc.key] != tc.want {
+			t.Errorf("%s: %s = %q, want %q", tc.item, tc.key, d[tc.key], tc.want)
+		}
+	}
+	if fu.Title != fmt.Sprintf("Suivi de la demande n° %d : Disk slow", g.ID) {
+		t.Errorf("follow-up title %q", fu.Title)
+	}
+	// R19: a notice knows whether its recipient has an account.
+	f.clearOutbox(t)
+	for i, to := range []string{"carl@acme.test", "who@else.test"} {
+		_, err := f.Record(f.ctx, Delivery{Message: f.inbound(fmt.Sprint("r19-", i)), Action: ActRefuse, Notice: &Notice{Template: "notice_unknown_sender", To: to, Data: map[string]string{}}})
+		f.must(t, err)
+	}
+	notices, _ := f.Outbox(f.ctx, OutboxPending)
+	if len(notices) != 2 || notices[0].Data["recipient_known"] != "1" || notices[1].Data["recipient_known"] != "" {
+		t.Errorf("recipient_known: %+v", notices)
+	}
+	if en := got["case_escalated ann@acme.test"]["escalation_reason"]; en != ReasonUrgency.Description() {
+		t.Errorf("English escalation reason = %q", en)
+	}
+	for k, d := range got {
+		for key := range d {
+			if strings.Contains(key, "@") {
+				t.Errorf("%s: per-locale key %q left in the data", k, key)
+			}
+		}
+	}
+}
+
+func TestPossessive(t *testing.T) {
+	for _, tc := range []struct{ name, locale, want string }{
+		{"Alice", "fr", "d'Alice"}, {"Bruno", "fr", "de Bruno"}, {"Hélène", "fr", "d'Hélène"}, {"Émile", "fr", "d'Émile"},
+		{"ann@acme.test", "fr", "d'ann@acme.test"}, {"Alice", "en", "Alice's"}, {"James", "en", "James'"},
+	} {
+		if got := possessive(tc.name, tc.locale); got != tc.want {
+			t.Errorf("possessive(%q, %s) = %q, want %q", tc.name, tc.locale, got, tc.want)
+		}
 	}
 }

@@ -93,7 +93,7 @@ func TestContent(t *testing.T) {
 		{"closed case date in English", "R13", "case_closed", "en", map[string]string{"reopen_until": "2026-12-09"}, []string{"until 9 December 2026 included"}, nil},
 		{"unparsable date shown as is", "R13", "case_closed", "fr", map[string]string{"reopen_until": "bientôt"}, []string{"jusqu'au bientôt inclus"}, nil},
 		{"redirect", "R5", "notice_redirect", "en", nil, []string{"marketplace"}, nil},
-		{"closed case says how to reopen", "R13", "notice_closed_case", "fr", map[string]string{"case_id": "9", "reopen_until": "2026-12-01"}, []string{"casemail case reopen 9", "jusqu'au 1er décembre 2026 inclus", "14 jours", "demande de suivi"}, nil},
+		{"closed case says how to reopen", "R13", "notice_closed_case", "fr", map[string]string{"case_id": "9", "reopen_until": "2026-12-01"}, []string{"notre équipe support de la rouvrir", "jusqu'au 1er décembre 2026 inclus", "14 jours", "demande de suivi"}, []string{"casemail"}},
 		{"imported case: follow-up", "R14", "notice_imported_case", "en", map[string]string{"case_id": "9"}, []string{"follow-up", "read-only"}, nil},
 		{"escalated", "R15", "case_escalated", "fr", map[string]string{"escalation_reason": "time to resolution"}, []string{"Motif de l'escalade : time to resolution"}, nil},
 		{"watcher added says how to stop", "R8", "watcher_added", "en", nil, []string{"stop watching"}, nil},

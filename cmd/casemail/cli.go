@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"strconv"
 	"strings"
@@ -139,7 +140,17 @@ func openBook(cfg *config.Config) (*casebook.Book, error) {
 		Teams:            teamsOf(cfg),
 		DefaultTeam:      p.DefaultTeam,
 		EscalationNotify: p.EscalationNotify,
+		SupportName:      supportName(cfg.Outbound.From),
 	})
+}
+
+// supportName is the display name of outbound.from ("Support" in
+// "Support <support@example.com>").
+func supportName(from string) string {
+	if a, err := mail.ParseAddress(from); err == nil {
+		return a.Name
+	}
+	return ""
 }
 
 // teamsOf is the casebook's view of the [[team]] tables.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -22,6 +23,13 @@ func orgFor(e *env, org, viewer string) (string, error) {
 		}
 		for _, m := range s.Orgs {
 			choices = append(choices, m.Org)
+		}
+		if len(choices) == 0 {
+			// Someone in no organisation sees the cases they submitted or
+			// watch: the organisations of those (R7).
+			if choices, err = participantOrgs(e, viewer); err != nil {
+				return "", err
+			}
 		}
 	} else {
 		all, err := e.book.Orgs(e.ctx)
@@ -330,4 +338,23 @@ func (e *env) printCase(id int64) error {
 		return err
 	}
 	return e.printJSON(c)
+}
+
+// participantOrgs are the organisations of the cases addr submitted or watches.
+func participantOrgs(e *env, addr string) ([]string, error) {
+	all, err := e.book.Queue(e.ctx, casebook.QueueFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var orgs []string
+	for _, c := range all {
+		if slices.Contains(orgs, c.Org) {
+			continue
+		}
+		if strings.EqualFold(c.Requester, addr) || slices.ContainsFunc(c.Watchers, func(w string) bool { return strings.EqualFold(w, addr) }) {
+			orgs = append(orgs, c.Org)
+		}
+	}
+	slices.Sort(orgs)
+	return orgs, nil
 }

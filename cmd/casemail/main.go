@@ -44,17 +44,17 @@ func commands() []command {
 		{name: "case followup", args: "ID --by ADDR [--title T] [--json]", summary: "open a follow-up linked to a closed case (R14)", run: cmdCaseFollowup},
 		{name: "case watchers", args: "ID add|remove ADDR [--json]", summary: "add or remove a watcher (R8)", run: cmdCaseWatchers},
 
-		{name: "account add", args: "ADDR [--name N] [--verified] [--agent] [--locale fr|en]", summary: "register a person; --agent: support staff", run: cmdAccountAdd},
+		{name: "account add", args: "ADDR [--name N] [--verified] [--agent] [--locale fr|en] [--json]", summary: "register a person; --agent: support staff", run: cmdAccountAdd},
 		{name: "account list", args: "[--json]", summary: "every account", run: cmdAccountList},
 		{name: "account show", args: "ADDR [--json]", summary: "one account and the organisations it belongs to", run: cmdAccountShow},
 		{name: "account set", args: "ADDR [--name N] [--locale fr|en] [--agent[=false]] [--json]", summary: "change an account", run: cmdAccountSet},
 		{name: "account disable", args: "ADDR [--json]", summary: "stop an account opening cases; its history stays", run: cmdAccountDisable},
-		{name: "org create", args: "SLUG --owner ADDR [--name N] [--entitle PRODUCT]...", summary: "create an organisation entitled to products (R3)", run: cmdOrgCreate},
+		{name: "org create", args: "SLUG --owner ADDR [--name N] [--entitle PRODUCT]... [--json]", summary: "create an organisation entitled to products (R3)", run: cmdOrgCreate},
 		{name: "org list", args: "[--json]", summary: "every organisation with its owner and products", run: cmdOrgList},
 		{name: "org show", args: "SLUG [--json]", summary: "one organisation", run: cmdOrgShow},
 		{name: "org set", args: "SLUG [--name N] [--entitle P]... [--owner ADDR] [--json]", summary: "rename, change the owner, entitle to more products (R3)", run: cmdOrgSet},
-		{name: "access grant", args: "--org SLUG --by OWNER ADDR --perm open,view", summary: "the owner shares access to the organisation (R16)", run: cmdAccessGrant},
-		{name: "access revoke", args: "--org SLUG --by OWNER ADDR", summary: "the owner revokes shared access (R18)", run: cmdAccessRevoke},
+		{name: "access grant", args: "--org SLUG --by OWNER ADDR --perm open,view [--json]", summary: "the owner shares access to the organisation (R16)", run: cmdAccessGrant},
+		{name: "access revoke", args: "--org SLUG --by OWNER ADDR [--json]", summary: "the owner revokes shared access (R18)", run: cmdAccessRevoke},
 		{name: "access list", args: "--org SLUG [--json]", summary: "every grant of an organisation, revoked ones included", run: cmdAccessList},
 		{name: "message list", args: "[--outcome OUTCOME] [--json]", summary: "every inbound message and its outcome", run: cmdMessageList},
 		{name: "message show", args: "ID [--raw] [--json]", summary: "one inbound message record, or its raw bytes", run: cmdMessageShow},
@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if args[0] == "help" {
 		// "casemail help case open" is "casemail case open --help".
-		args = append(args[1:], "--help")
+		args = append(strings.Fields(strings.Join(args[1:], " ")), "--help")
 	}
 	cmd, rest := findCommand(args)
 	if cmd == nil {

@@ -180,7 +180,7 @@ level = "debug"
 	if len(refused) != 1 || !strings.Contains(refused[0]["reason"].(string), "R13") {
 		t.Fatalf("refused = %v", refused)
 	}
-	if last := notice(); !strings.Contains(last.body, `"casemail case reopen 1"`) || !strings.Contains(last.body, "follow-up") {
+	if last := notice(); !strings.Contains(last.body, "asking our support team to reopen it") || !strings.Contains(last.body, "follow-up") {
 		t.Fatalf("notice: %s", last.body)
 	}
 
