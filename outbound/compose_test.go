@@ -49,6 +49,7 @@ func goldenItem(name, locale string) casebook.OutboxItem {
 		it.CaseID = ptr(42)
 		d["author"] = "Alice Martin <alice@customer.test>"
 		d["requester_name"], d["watchers"], d["team"] = "Alice Martin", "carol@customer.test\ndave@customer.test", "l1"
+		d["requester_of"], d["org_display"] = map[string]string{"fr": "d'Alice Martin", "en": "Alice Martin's"}[locale], "ACME Corp"
 		d["attachments"] = "facture.pdf (12,0 Kio)"
 		d["assignee"], d["reason"] = "agnes@support.example.test", "reply token in support+x@support.example.test is not valid for mallory@else.test (I6)"
 		d["subject"] = "Re: [Case #42] Paiement refusé"

@@ -17,9 +17,9 @@ func TestAgentMail(t *testing.T) {
 		want []string // in the text part
 		html []string
 	}{
-		{AgentCaseOpened, "fr", []string{"Organisation : acme", "Priorité : P1", "Demandeur : Alice Martin <alice@example.test>", "  - carol@example.test", "  - facture.pdf (12 Kio)", "le paiement échoue", "support+note-tok@support.example.test"},
+		{AgentCaseOpened, "fr", []string{"Organisation : ACME Corp", "Priorité : P1", "Demandeur : Alice Martin <alice@example.test>", "  - carol@example.test", "  - facture.pdf (12 Kio)", "le paiement échoue", "support+note-tok@support.example.test"},
 			[]string{`<a href="mailto:support&#43;note-tok@support.example.test">Répondre par une note interne</a>`}},
-		{AgentCaseOpened, "en", []string{"Organisation: acme", "Requester: Alice Martin <alice@example.test>", "Attachments:", "#priority P2"},
+		{AgentCaseOpened, "en", []string{"Organisation: ACME Corp", "Requester: Alice Martin <alice@example.test>", "Attachments:", "#priority P2"},
 			[]string{`>Reply as an internal note</a>`, "<li>capture.png (230 Kio)</li>"}},
 		{AgentCommentAdded, "fr", []string{"Note interne de Bob Agent", "vue des seuls agents"}, nil},
 		{AgentCaseEscalated, "en", []string{"Reason: time to resolution", "Assigned to: agnes@support.example.test"}, nil},
