@@ -39,6 +39,7 @@ type agentCommand struct {
 type agentMail struct {
 	agent    string
 	caseID   int64
+	note     bool // an internal note: not an answer to the customer
 	commands []agentCommand
 }
 
@@ -137,7 +138,7 @@ func (g *Gateway) agentComment(in *inbound, d *Decision, c *casebook.Case, sende
 		}
 		rest = append(rest, cmd)
 	}
-	in.agent = &agentMail{agent: sender, caseID: c.ID, commands: rest}
+	in.agent = &agentMail{agent: sender, caseID: c.ID, note: note, commands: rest}
 	d.delivery.Author, d.delivery.Internal = sender, note
 	d.delivery.Body = strings.TrimSpace(body)
 	_, d.delivery.FullText = parseCommands(p.Text)
@@ -187,7 +188,8 @@ func (g *Gateway) afterAgentMail(ctx context.Context, in *inbound, rec casebook.
 	for _, cmd := range a.commands {
 		assigns = assigns || cmd.verb == "assign"
 	}
-	if !assigns && g.cfg.Policy.AssignOnFirstReply && rec.Message.Outcome == casebook.OutcomeCommentAdded {
+	// Answering the customer takes the case (as Zammad does); a note does not.
+	if !assigns && !a.note && g.cfg.Policy.AssignOnFirstReply && rec.Message.Outcome == casebook.OutcomeCommentAdded {
 		c, err := g.book.Case(ctx, a.caseID)
 		if err == nil && c.Assignee == "" {
 			_, err = g.book.Assign(ctx, a.caseID, a.agent, a.agent)
