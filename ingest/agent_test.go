@@ -156,9 +156,11 @@ func TestAgentsAnswerByMail(t *testing.T) {
 				}
 			}},
 	}
+	var last string
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
-			out := h.receive(h.mail(s.from, s.to, "Re: [Case #1] VM down", s.body), s.to)
+			last = h.mail(s.from, s.to, "Re: [Case #1] VM down", s.body)
+			out := h.receive(last, s.to)
 			h.want(out, s.result, s.reason)
 			if got := h.pending(); !slices.Equal(got, s.queued) {
 				t.Errorf("queued %v\nwant   %v", got, s.queued)
@@ -169,6 +171,14 @@ func TestAgentsAnswerByMail(t *testing.T) {
 				s.check(c)
 			}
 		})
+	}
+	// I2: the commands mail delivered again is a duplicate and applies
+	// nothing (a second #close would be refused and answered).
+	if out := h.receive(last, reply("agnes@support.test")); !out.Duplicate {
+		t.Errorf("the same mail again: %+v", out)
+	}
+	if got := h.pending(); len(got) != 0 {
+		t.Errorf("a duplicate applied its commands again: %v", got)
 	}
 	sent, err := h.book.Outbox(h.ctx, casebook.OutboxSent)
 	h.must(err)
