@@ -173,11 +173,7 @@ type Delivery struct {
 	FullText    string   // ActComment: the whole text
 	AddWatchers []string // ActComment: people on Cc (R8)
 	Internal    bool     // ActComment: an agent's internal note, never mailed to customers or watchers (I3)
-
-	// Claimed is the case a refused or quarantined mail claimed without
-	// being linked to it (a forged or expired token, I6): the refusal is in
-	// that case's history, the message is not on the case.
-	Claimed int64
+	Claimed     int64    // ActQuarantine: the case a forged claim named; its agents are told, the mail is never linked to it (I6)
 
 	Reason string
 	Notice *Notice // answered refusal (R1–R5, R13, R14); rate-limited per sender

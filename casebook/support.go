@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/casemail/casemail/templates"
 )
 
 // Nobody is how "--to none" and "--assignee none" name the absence of an assignee.
@@ -142,7 +144,18 @@ func (b *Book) Set(ctx context.Context, id int64, f CaseFields, by string) (Case
 				return err
 			}
 		}
-		return nil
+		if next.Priority == c.Priority {
+			return nil
+		}
+		// The customer should know how urgently their case is handled; the
+		// other fields are support's own filing.
+		moved, err := b.caseTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		data := caseData(moved)
+		data["previous_priority"] = c.Priority
+		return b.notifyFollowers(ctx, tx, moved, templates.CasePriorityChanged, by, data)
 	})
 	if err != nil {
 		return Case{}, err

@@ -267,15 +267,15 @@ func TestNotificationsNamePeopleInTheirLanguage(t *testing.T) {
 	if len(notices) != 2 || notices[0].Data["recipient_known"] != "1" || notices[1].Data["recipient_known"] != "" {
 		t.Errorf("recipient_known: %+v", notices)
 	}
-	if en := got["case_escalated ann@acme.test"]["escalation_reason"]; en != ReasonUrgency.Description() {
-		t.Errorf("English escalation reason = %q", en)
-	}
 	for k, d := range got {
 		for key := range d {
 			if strings.Contains(key, "@") {
 				t.Errorf("%s: per-locale key %q left in the data", k, key)
 			}
 		}
+	}
+	if en := got["case_escalated ann@acme.test"]["escalation_reason"]; en != ReasonUrgency.Description() {
+		t.Errorf("English escalation reason = %q", en)
 	}
 }
 
@@ -287,5 +287,39 @@ func TestPossessive(t *testing.T) {
 		if got := possessive(tc.name, tc.locale); got != tc.want {
 			t.Errorf("possessive(%q, %s) = %q, want %q", tc.name, tc.locale, got, tc.want)
 		}
+	}
+}
+
+// The customer and watchers are told of a new priority, not of support's
+// own filing (team, title); the author of the change is not told.
+func TestSetNotifiesPriorityOnly(t *testing.T) {
+	f := newFixture(t)
+	c := f.open(t, "acme", "ann@acme.test", "VM down", "carl@acme.test")
+	tests := []struct {
+		name   string
+		fields CaseFields
+		want   []string
+	}{
+		{"team", CaseFields{Team: "l2"}, nil},
+		{"priority", CaseFields{Priority: "P1"}, []string{"ann@acme.test", "carl@acme.test"}},
+		{"same priority", CaseFields{Priority: "P1"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f.clearOutbox(t)
+			_, err := f.Set(f.ctx, c.ID, tc.fields, "agent@support.test")
+			f.must(t, err)
+			items, _ := f.Outbox(f.ctx, OutboxPending)
+			var to []string
+			for _, it := range items {
+				if it.Template != "case_priority_changed" || it.Data["previous_priority"] != "P3" || it.Data["priority"] != "P1" {
+					t.Errorf("queued %+v", it)
+				}
+				to = append(to, it.To)
+			}
+			if !slices.Equal(to, tc.want) {
+				t.Errorf("told %v, want %v", to, tc.want)
+			}
+		})
 	}
 }
