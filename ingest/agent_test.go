@@ -119,7 +119,7 @@ func TestAgentsAnswerByMail(t *testing.T) {
 	}{
 		{name: "agent answers with commands", from: "agnes@support.test", to: reply("agnes@support.test"),
 			body: "#priority P2\n#priority P9\n\nWe restarted the host.\n\n> It is down.\n", result: "comment_added", reason: "public comment",
-			queued: []string{"agent_command_refused agnes@support.test", "comment_added ann@acme.test", "comment_added carl@acme.test"},
+			queued: []string{"agent_command_refused agnes@support.test", "case_priority_changed ann@acme.test", "case_priority_changed carl@acme.test", "comment_added ann@acme.test", "comment_added carl@acme.test"},
 			check: func(c casebook.Case) {
 				if c.Priority != "P2" || c.Assignee != "agnes@support.test" {
 					t.Errorf("priority %s, assignee %q: want P2 and the agent who answered first", c.Priority, c.Assignee)
