@@ -273,4 +273,14 @@ level = "debug"
 	if cs["status"] != "closed" || cs["priority"] != "P2" || cm["body"] != "Yes: backups run at 2 am, the report at 4 am." {
 		t.Fatalf("after the commands: status %v, priority %v, comment %q", cs["status"], cs["priority"], cm["body"])
 	}
+
+	// 6. The customer answers the closed case: refused (R13), and the
+	// assignee is told who wrote and why.
+	swaks("--from", "ann@acme.test", "--to", ack.replyTo, "--header", "Subject: Re: [Case #1] Database is slow", "--body", "Thanks!")
+	if refused := mailTo("agnes@support.test", "Mail refused", 1)[0]; !strings.Contains(refused.text, "ann@acme.test") || !strings.Contains(refused.text, "R13") {
+		t.Fatalf("agent_refused reads:\n%s", refused.text)
+	}
+	if q := queued(); slices.Contains(q["agent_refused"], "bruno@support.test") || slices.Contains(q["agent_refused"], "ann@acme.test") {
+		t.Fatalf("agent_refused went to %v", q["agent_refused"])
+	}
 }
