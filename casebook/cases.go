@@ -158,6 +158,34 @@ func (b *Book) Case(ctx context.Context, id int64) (Case, error) {
 }
 
 func (b *Book) caseTx(ctx context.Context, q querier, id int64) (Case, error) {
+	c, err := b.caseHead(ctx, q, id)
+	if err != nil {
+		return c, err
+	}
+	crows, err := q.QueryContext(ctx, b.query("comments-of"), id)
+	if err != nil {
+		return c, fmt.Errorf("comments of case %d: %w", id, err)
+	}
+	defer crows.Close()
+	c.Comments = []Comment{}
+	for crows.Next() {
+		var cm Comment
+		var sup int
+		var msg sql.NullInt64
+		var created int64
+		var internal int
+		if err := crows.Scan(&cm.ID, &cm.CaseID, &cm.Author, &sup, &cm.Body, &cm.FullText, &msg, &created, &internal); err != nil {
+			return c, err
+		}
+		cm.BySupport, cm.MessageID, cm.CreatedAt, cm.Internal = sup == 1, msg.Int64, fromMS(created), internal == 1
+		c.Comments = append(c.Comments, cm)
+	}
+	return c, crows.Err()
+}
+
+// caseHead is a case with its watchers, without its comments: what a
+// listing shows.
+func (b *Book) caseHead(ctx context.Context, q querier, id int64) (Case, error) {
 	c, err := b.caseRow(ctx, q, id)
 	if err != nil {
 		return c, err
@@ -178,29 +206,7 @@ func (b *Book) caseTx(ctx context.Context, q querier, id int64) (Case, error) {
 		c.Watchers = append(c.Watchers, w.Address)
 		c.WatcherDetails = append(c.WatcherDetails, w)
 	}
-	if err := rows.Err(); err != nil {
-		return c, err
-	}
-	rows.Close()
-	crows, err := q.QueryContext(ctx, b.query("comments-of"), id)
-	if err != nil {
-		return c, fmt.Errorf("comments of case %d: %w", id, err)
-	}
-	defer crows.Close()
-	c.Comments = []Comment{}
-	for crows.Next() {
-		var cm Comment
-		var sup int
-		var msg sql.NullInt64
-		var created int64
-		var internal int
-		if err := crows.Scan(&cm.ID, &cm.CaseID, &cm.Author, &sup, &cm.Body, &cm.FullText, &msg, &created, &internal); err != nil {
-			return c, err
-		}
-		cm.BySupport, cm.MessageID, cm.CreatedAt, cm.Internal = sup == 1, msg.Int64, fromMS(created), internal == 1
-		c.Comments = append(c.Comments, cm)
-	}
-	return c, crows.Err()
+	return c, rows.Err()
 }
 
 func (b *Book) caseRow(ctx context.Context, q querier, id int64) (Case, error) {
@@ -353,11 +359,10 @@ func (b *Book) casesByQuery(ctx context.Context, q string, args ...any) ([]Case,
 	}
 	out := []Case{}
 	for _, id := range ids {
-		c, err := b.caseTx(ctx, b.rdb, id)
+		c, err := b.caseHead(ctx, b.rdb, id)
 		if err != nil {
 			return nil, err
 		}
-		c.Comments = nil
 		out = append(out, c)
 	}
 	return out, nil
