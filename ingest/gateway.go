@@ -127,6 +127,7 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 		}
 		g.log.Info("decision refused by the casebook, deciding again", "rule", casebook.RuleOf(err), "err", err)
 	}
+	g.afterAgentMail(ctx, in, rec)
 	out := outcomeOf(rec.Message, rec.Duplicate)
 	out.Unusable = in.notMail
 	g.log.Info("message recorded", "transport", env.Transport, "from", in.msg.From, "message_id", in.msg.MessageID,
@@ -148,8 +149,9 @@ type inbound struct {
 	env     Envelope
 	parsed  *message.Parsed
 	msg     casebook.Message
-	notMail bool   // not a mail at all (exit 65 for deliver); still recorded
-	tooBig  string // why the message was too big to read
+	notMail bool       // not a mail at all (exit 65 for deliver); still recorded
+	tooBig  string     // why the message was too big to read
+	agent   *agentMail // an agent's mail: what to apply once it is recorded (agent.go)
 }
 
 // capBuffer keeps the first max bytes written to it (all when max is 0).
