@@ -451,8 +451,12 @@ func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, ful
 		return cm, fmt.Errorf("add comment to case %d: %w", c.ID, err)
 	}
 	cm.ID, _ = res.LastInsertId()
-	if _, err := tx.ExecContext(ctx, b.query("search-insert"), c.ID, body); err != nil {
-		return cm, fmt.Errorf("index comment: %w", err)
+	// R10 search is shared with customers: an internal note is not indexed,
+	// or a customer's search would reveal the words of a note (I3).
+	if !internal {
+		if _, err := tx.ExecContext(ctx, b.query("search-insert"), c.ID, body); err != nil {
+			return cm, fmt.Errorf("index comment: %w", err)
+		}
 	}
 	visibility := "public"
 	if internal {

@@ -56,6 +56,12 @@ func TestInternalNoteReachesNoCustomer(t *testing.T) {
 	if slices.Contains(got.Watchers, "boss@support.test") {
 		t.Errorf("the Cc of a note became a watcher of the customer's case: %v", got.Watchers)
 	}
+	// R10 search is shared with customers: a note's words find nothing.
+	found, err := f.Search(f.ctx, ListFilter{Org: "acme", Viewer: "ann@acme.test"}, "VIP")
+	f.must(t, err)
+	if len(found) != 0 {
+		t.Errorf("a customer's search finds the words of an internal note: %v", found)
+	}
 	_, err = f.AddInternalNote(f.ctx, c.ID, "ann@acme.test", "psst")
 	if RuleOf(err) != "R7" {
 		t.Errorf("a customer's internal note: err = %v, want a refusal", err)
