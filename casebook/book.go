@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver
@@ -40,6 +41,8 @@ type Options struct {
 	DefaultLocale   string                   // fr when empty
 	NoticesPerHour  int                      // refusal notices to one sender per hour; 0 = no limit
 	MessageIDDomain string                   // notifications' Message-IDs are <token@domain>
+	BatchMax        int                      // RecordRaw: most mails per commit; 64 when zero
+	BatchWait       time.Duration            // RecordRaw: how long a batch waits for more mails; none when zero
 }
 
 // Book is the casebook over one SQLite database. It is safe for concurrent use.
@@ -50,6 +53,15 @@ type Book struct {
 	opt     Options
 	secret  []byte
 	onWrite func() // told after a commit that added outbox rows
+
+	// The group-commit writer of RecordRaw (batch.go).
+	batchq     chan *batchReq // unbuffered: a request is taken or refused, never stranded
+	closed     chan struct{}
+	closeOnce  sync.Once
+	writerOnce sync.Once
+	writerDone chan struct{}
+	statsMu    sync.Mutex
+	stats      BatchStats
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -84,7 +96,7 @@ func Open(path string, opt Options) (*Book, error) {
 	// One writing connection: SQLite has one writer anyway, and this keeps
 	// every transaction serialised in Go rather than in busy retries.
 	db.SetMaxOpenConns(1)
-	b := &Book{db: db, q: q, opt: opt}
+	b := &Book{db: db, q: q, opt: opt, batchq: make(chan *batchReq), closed: make(chan struct{})}
 	if err := b.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -109,8 +121,15 @@ func Open(path string, opt Options) (*Book, error) {
 // readers is the size of the read pool.
 const readers = 4
 
-// Close closes the database.
-func (b *Book) Close() error { return errors.Join(b.rdb.Close(), b.db.Close()) }
+// Close waits for the batch being committed, then closes the database.
+func (b *Book) Close() error {
+	b.closeOnce.Do(func() { close(b.closed) })
+	b.writerOnce.Do(func() {}) // no writer starts after Close
+	if b.writerDone != nil {
+		<-b.writerDone
+	}
+	return errors.Join(b.rdb.Close(), b.db.Close())
+}
 
 // OnOutbox registers f to be called after a commit that queued notifications,
 // so the send worker can wake up at once.

@@ -68,36 +68,47 @@ func New(book *casebook.Book, cfg *config.Config, signer *replytoken.Signer, log
 // recorded with its problems.
 func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outcome, error) {
 	start := time.Now()
-	// Keep the raw message before anything else can fail (I4). Only a
-	// bounded prefix is held in memory (issue 6): a small message is parsed
-	// from it, a bigger one read back from the casebook as a stream. A
-	// message over the size limit is stored whole all the same, and
-	// refused.
+	// Only a bounded prefix is held in memory (issue 6). A message that
+	// fits is parsed from memory and its raw bytes are committed with its
+	// decision, in a transaction shared with other mails ready at the same
+	// time (issue 14: RecordRaw). A bigger one is stored first, read back
+	// from the casebook as a stream, and recorded on its own. A message
+	// over the size limit is stored whole all the same, and refused.
 	limit := g.cfg.SMTP.MaxMessageBytes
-	buf := &capBuffer{max: g.memMax}
-	if limit > 0 && limit < buf.max {
-		buf.max = limit
+	memMax := g.memMax
+	if limit > 0 && limit < memMax {
+		memMax = limit
 	}
-	ref, err := g.book.StoreRaw(ctx, io.TeeReader(r, buf))
-	if err != nil {
-		return Outcome{}, fmt.Errorf("keep raw message: %w", err)
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, io.LimitReader(r, memMax+1)); err != nil {
+		return Outcome{}, fmt.Errorf("read message: %w", err)
 	}
 	var in *inbound
-	tooBig := limit > 0 && ref.Size > limit
-	switch {
-	case !buf.over || tooBig:
-		// A refusal needs the header only: the prefix is enough.
-		in = g.read(buf.Bytes(), env)
-	default:
-		if in, err = g.readStored(ctx, ref, env); err != nil {
+	var ref casebook.RawRef
+	var raw []byte // the whole message when it is held in memory
+	if int64(buf.Len()) <= memMax {
+		raw = buf.Bytes()
+		in = g.read(raw, env)
+		ref.Size = int64(len(raw))
+	} else {
+		// Keep the raw message before anything else can fail (I4).
+		var err error
+		ref, err = g.book.StoreRaw(ctx, io.MultiReader(bytes.NewReader(buf.Bytes()), r))
+		if err != nil {
+			return Outcome{}, fmt.Errorf("keep raw message: %w", err)
+		}
+		prefix := buf.Bytes()[:memMax]
+		if limit > 0 && ref.Size > limit {
+			// A refusal needs the header only: the prefix is enough.
+			in = g.read(prefix, env)
+			in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", ref.Size, limit)
+			in.msg.Fingerprint = "raw:" + ref.SHA256
+		} else if in, err = g.readStored(ctx, ref, env); err != nil {
 			return Outcome{}, err
 		}
+		in.msg.RawSHA256 = ref.SHA256
 	}
-	in.msg.RawSHA256, in.msg.Size = ref.SHA256, ref.Size
-	if tooBig {
-		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", ref.Size, limit)
-		in.msg.Fingerprint = "raw:" + ref.SHA256
-	}
+	in.msg.Size = ref.Size
 
 	if prev, err := g.book.MessageByFingerprint(ctx, in.msg.Fingerprint); err == nil {
 		out := outcomeOf(prev, true) // I2
@@ -118,7 +129,11 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 		if err := g.sideEffects(ctx, in, d); err != nil {
 			return Outcome{}, err
 		}
-		rec, err = g.book.Record(ctx, d.delivery)
+		if raw != nil {
+			rec, err = g.book.RecordRaw(ctx, raw, d.delivery)
+		} else {
+			rec, err = g.book.Record(ctx, d.delivery)
+		}
 		if err == nil {
 			break
 		}
@@ -150,24 +165,6 @@ type inbound struct {
 	msg     casebook.Message
 	notMail bool   // not a mail at all (exit 65 for deliver); still recorded
 	tooBig  string // why the message was too big to read
-}
-
-// capBuffer keeps the first max bytes written to it (all when max is 0).
-type capBuffer struct {
-	bytes.Buffer
-	max  int64
-	over bool
-}
-
-func (c *capBuffer) Write(p []byte) (int, error) {
-	if c.max > 0 && int64(c.Len()+len(p)) > c.max {
-		c.over = true
-		if room := c.max - int64(c.Len()); room > 0 {
-			c.Buffer.Write(p[:room])
-		}
-		return len(p), nil
-	}
-	return c.Buffer.Write(p)
 }
 
 // read parses raw and fills the record fields; it never fails.
