@@ -57,6 +57,9 @@ func (b *Book) RecordRaw(ctx context.Context, raw []byte, d Delivery) (Recorded,
 	b.startWriter()
 	select {
 	case b.batchq <- req:
+		if f, ok := ctx.Value(queuedKey{}).(func()); ok {
+			f()
+		}
 	case <-b.closed:
 		return Recorded{}, errors.New("record message: the casebook is closed")
 	case <-ctx.Done():
@@ -190,4 +193,14 @@ func (b *Book) recordRawTx(ctx context.Context, tx *sql.Tx, raw []byte, d Delive
 		}
 	}
 	return b.recordTx(ctx, tx, d)
+}
+
+type queuedKey struct{}
+
+// WithQueued returns a context that makes RecordRaw call f once the mail
+// is queued for its commit, its place among the batch's records fixed:
+// a caller that starts the next mail's RecordRaw only then has its
+// records in its own order.
+func WithQueued(ctx context.Context, f func()) context.Context {
+	return context.WithValue(ctx, queuedKey{}, f)
 }

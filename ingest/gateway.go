@@ -83,33 +83,34 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 	if _, err := io.Copy(&buf, io.LimitReader(r, memMax+1)); err != nil {
 		return Outcome{}, fmt.Errorf("read message: %w", err)
 	}
-	var in *inbound
-	var ref casebook.RawRef
-	var raw []byte // the whole message when it is held in memory
 	if int64(buf.Len()) <= memMax {
-		raw = buf.Bytes()
-		in = g.read(raw, env)
-		ref.Size = int64(len(raw))
-	} else {
-		// Keep the raw message before anything else can fail (I4).
-		var err error
-		ref, err = g.book.StoreRaw(ctx, io.MultiReader(bytes.NewReader(buf.Bytes()), r))
-		if err != nil {
-			return Outcome{}, fmt.Errorf("keep raw message: %w", err)
-		}
-		prefix := buf.Bytes()[:memMax]
-		if limit > 0 && ref.Size > limit {
-			// A refusal needs the header only: the prefix is enough.
-			in = g.read(prefix, env)
-			in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", ref.Size, limit)
-			in.msg.Fingerprint = "raw:" + ref.SHA256
-		} else if in, err = g.readStored(ctx, ref, env); err != nil {
-			return Outcome{}, err
-		}
-		in.msg.RawSHA256 = ref.SHA256
+		return g.prepare(env, buf.Bytes()).commit(ctx, Turn{})
 	}
-	in.msg.Size = ref.Size
+	// Keep the raw message before anything else can fail (I4).
+	ref, err := g.book.StoreRaw(ctx, io.MultiReader(bytes.NewReader(buf.Bytes()), r))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("keep raw message: %w", err)
+	}
+	var in *inbound
+	prefix := buf.Bytes()[:memMax]
+	if limit > 0 && ref.Size > limit {
+		// A refusal needs the header only: the prefix is enough.
+		in = g.read(prefix, env)
+		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", ref.Size, limit)
+		in.msg.Fingerprint = "raw:" + ref.SHA256
+	} else if in, err = g.readStored(ctx, ref, env); err != nil {
+		return Outcome{}, err
+	}
+	in.msg.RawSHA256, in.msg.Size = ref.SHA256, ref.Size
+	return (&prepared{g: g, in: in, start: start}).commit(ctx, Turn{})
+}
 
+// commit decides and records a read message: with its raw bytes in one
+// shared transaction when they are held in memory (RecordRaw), else after
+// StoreRaw kept them. It waits for t before recording.
+func (pr *prepared) commit(ctx context.Context, t Turn) (Outcome, error) {
+	g, in := pr.g, pr.in
+	defer t.queued()
 	if prev, err := g.book.MessageByFingerprint(ctx, in.msg.Fingerprint); err == nil {
 		out := outcomeOf(prev, true) // I2
 		out.Unusable = in.notMail    // the same input gets the same answer
@@ -129,8 +130,11 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 		if err := g.sideEffects(ctx, in, d); err != nil {
 			return Outcome{}, err
 		}
-		if raw != nil {
-			rec, err = g.book.RecordRaw(ctx, raw, d.delivery)
+		if err := t.wait(ctx); err != nil {
+			return Outcome{}, err
+		}
+		if pr.raw != nil {
+			rec, err = g.book.RecordRaw(casebook.WithQueued(ctx, t.queued), pr.raw, d.delivery)
 		} else {
 			rec, err = g.book.Record(ctx, d.delivery)
 		}
@@ -144,9 +148,9 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 	}
 	out := outcomeOf(rec.Message, rec.Duplicate)
 	out.Unusable = in.notMail
-	g.log.Info("message recorded", "transport", env.Transport, "from", in.msg.From, "message_id", in.msg.MessageID,
-		"outcome", out.Result, "case", out.CaseID, "reason", out.Reason, "bytes", ref.Size, "duplicate", out.Duplicate,
-		"elapsed", time.Since(start))
+	g.log.Info("message recorded", "transport", in.env.Transport, "from", in.msg.From, "message_id", in.msg.MessageID,
+		"outcome", out.Result, "case", out.CaseID, "reason", out.Reason, "bytes", in.msg.Size, "duplicate", out.Duplicate,
+		"elapsed", time.Since(pr.start))
 	return out, nil
 }
 
