@@ -59,6 +59,28 @@ func (g *gatewayReceiver) Receive(ctx context.Context, env ingest.Envelope, raw 
 
 func (g *gatewayReceiver) Count() int64 { return g.n.Load() }
 
+// Prepare makes the receiver an ingest.Pipeliner, as the gateway is, so
+// the poller pipelines (issue 14).
+func (g *gatewayReceiver) Prepare(env ingest.Envelope, raw []byte) ingest.Prepared {
+	return &countedPrepared{Prepared: g.gw.Prepare(env, raw), n: &g.n}
+}
+
+type countedPrepared struct {
+	ingest.Prepared
+	n *atomic.Int64
+}
+
+func (c *countedPrepared) Commit(ctx context.Context, t ingest.Turn) (ingest.Outcome, error) {
+	out, err := c.Prepared.Commit(ctx, t)
+	if err == nil {
+		c.n.Add(1)
+		if out.Result != "case_opened" {
+			return out, fmt.Errorf("bench mail not opened as a case: %s (%s)", out.Result, out.Reason)
+		}
+	}
+	return out, err
+}
+
 func newGateway(b *testing.B, n int) countingReceiver {
 	cfg, err := config.Parse([]byte("[[route]]\naddress = \"" + dovecot.User + "\"\nproduct = \"support\"\n"))
 	if err != nil {
