@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/mail"
+	"runtime"
 	"strings"
 	"time"
 
@@ -30,15 +31,16 @@ import (
 
 // Gateway is the Receiver every transport uses.
 type Gateway struct {
-	book   *casebook.Book
-	cfg    *config.Config
-	signer *replytoken.Signer
-	tag    *SubjectTag
-	log    *slog.Logger
-	now    func() time.Time
-	own    map[string]bool // our own addresses: never watchers
-	local  string          // the local part of outbound.from, that our reply addresses use
-	memMax int64           // inMemoryMax; tests lower it to take the streaming path
+	book    *casebook.Book
+	cfg     *config.Config
+	signer  *replytoken.Signer
+	tag     *SubjectTag
+	log     *slog.Logger
+	now     func() time.Time
+	own     map[string]bool // our own addresses: never watchers
+	local   string          // the local part of outbound.from, that our reply addresses use
+	memMax  int64           // inMemoryMax; tests lower it to take the streaming path
+	parsing chan struct{}   // one slot per core (prepare)
 }
 
 // New returns a Gateway over book with the routes and policy of cfg;
@@ -51,7 +53,8 @@ func New(book *casebook.Book, cfg *config.Config, signer *replytoken.Signer, log
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{book: book, cfg: cfg, signer: signer, tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax}
+	g := &Gateway{book: book, cfg: cfg, signer: signer, tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax,
+		parsing: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	for _, r := range cfg.Routes {
 		g.own[strings.ToLower(r.Address)] = true
 	}

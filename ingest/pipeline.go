@@ -75,7 +75,11 @@ func (g *Gateway) Prepare(env Envelope, raw []byte) Prepared { return g.prepare(
 
 func (g *Gateway) prepare(env Envelope, raw []byte) *prepared {
 	start := time.Now()
+	// At most one parse per core: more only take turns on the CPU, and
+	// delay the casebook's writer, which every mail waits for.
+	g.parsing <- struct{}{}
 	in := g.read(raw, env)
+	<-g.parsing
 	in.msg.Size = int64(len(raw))
 	return &prepared{g: g, in: in, raw: raw, start: start}
 }

@@ -43,7 +43,14 @@ var receivers = map[string]func(b *testing.B, n int) countingReceiver{
 	// gateway is the product: ingest.Gateway over a SQLite casebook in which
 	// every sender of the backlog may open cases, so each mail becomes a case.
 	"gateway": newGateway,
+	// gateway-serial is the same without the pipeline: one mail at a time.
+	"gateway-serial": func(b *testing.B, n int) countingReceiver {
+		return serialReceiver{newGateway(b, n)}
+	},
 }
+
+// serialReceiver hides Prepare, so the poller delivers one mail at a time.
+type serialReceiver struct{ countingReceiver }
 
 type gatewayReceiver struct {
 	gw *ingest.Gateway
