@@ -181,3 +181,42 @@ func TestDovecotPipelinedTemporaryFailure(t *testing.T) {
 		t.Errorf("effects = %d, want 3", e)
 	}
 }
+
+// I1, I2: the pipeline dies after some commits and before their MOVE: the
+// committed mails stay in the folder and the checkpoint does not pass
+// them; after a restart every mail is moved and none has a second effect.
+func TestDovecotPipelinedCrashBeforeMove(t *testing.T) {
+	s := dovecot.Start(t)
+	const n = 20
+	for i := range n {
+		s.Append("INBOX", testMail(fmt.Sprintf("pcrash-%d@example.test", i), ""))
+	}
+	rcv, cp := newFakeReceiver(), newMemCheckpoints()
+	p1, _ := dovecotPoller(t, s, pipeFake{rcv}, cp, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var commits atomic.Int32
+	p1.afterReceive = func(imap.UID) error {
+		if commits.Add(1) == 5 {
+			cancel()
+			return errors.New("simulated crash")
+		}
+		return nil
+	}
+	if err := p1.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := count(s, "INBOX"); got != n {
+		t.Fatalf("after the crash INBOX holds %d mails, want all %d (nothing moved before the settle)", got, n)
+	}
+	if _, last := cp.get("main/INBOX"); last != 0 {
+		t.Fatalf("checkpoint advanced to %d before any move", last)
+	}
+	committed, _, _ := rcv.counts()
+
+	p2, _ := dovecotPoller(t, s, pipeFake{rcv}, cp, nil)
+	start(t, p2)
+	testenv.WaitFor(t, wait, "all moved after restart", func() bool { return count(s, "INBOX") == 0 && count(s, "Processed") == n })
+	if e, _, dups := rcv.counts(); e != n || dups != committed {
+		t.Errorf("effects=%d duplicates=%d, want %d and %d (the mails committed before the crash)", e, dups, n, committed)
+	}
+}
