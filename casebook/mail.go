@@ -195,6 +195,24 @@ type Recorded struct {
 func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 	var rec Recorded
 	err := b.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		rec, err = b.recordTx(ctx, tx, d)
+		return err
+	})
+	if err != nil {
+		return Recorded{}, err
+	}
+	if !rec.Duplicate {
+		b.wake()
+	}
+	return rec, nil
+}
+
+// recordTx is Record inside the caller's transaction (Record's own, or a
+// batch's savepoint: see batch.go).
+func (b *Book) recordTx(ctx context.Context, tx *sql.Tx, d Delivery) (Recorded, error) {
+	var rec Recorded
+	err := func() error {
 		if m, err := b.messageWhere(ctx, tx, "WHERE fingerprint = ?", d.Message.Fingerprint); err == nil {
 			rec = Recorded{Message: m, Duplicate: true}
 			return nil
@@ -238,12 +256,9 @@ func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 		}
 		rec = Recorded{Message: m}
 		return nil
-	})
+	}()
 	if err != nil {
 		return Recorded{}, err
-	}
-	if !rec.Duplicate {
-		b.wake()
 	}
 	return rec, nil
 }

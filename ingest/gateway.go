@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/mail"
+	"runtime"
 	"strings"
 	"time"
 
@@ -30,15 +31,16 @@ import (
 
 // Gateway is the Receiver every transport uses.
 type Gateway struct {
-	book   *casebook.Book
-	cfg    *config.Config
-	signer *replytoken.Signer
-	tag    *SubjectTag
-	log    *slog.Logger
-	now    func() time.Time
-	own    map[string]bool // our own addresses: never watchers
-	local  string          // the local part of outbound.from, that our reply addresses use
-	memMax int64           // inMemoryMax; tests lower it to take the streaming path
+	book    *casebook.Book
+	cfg     *config.Config
+	signer  *replytoken.Signer
+	tag     *SubjectTag
+	log     *slog.Logger
+	now     func() time.Time
+	own     map[string]bool // our own addresses: never watchers
+	local   string          // the local part of outbound.from, that our reply addresses use
+	memMax  int64           // inMemoryMax; tests lower it to take the streaming path
+	parsing chan struct{}   // one slot per core (prepare)
 }
 
 // New returns a Gateway over book with the routes and policy of cfg;
@@ -51,7 +53,8 @@ func New(book *casebook.Book, cfg *config.Config, signer *replytoken.Signer, log
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{book: book, cfg: cfg, signer: signer, tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax}
+	g := &Gateway{book: book, cfg: cfg, signer: signer, tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax,
+		parsing: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	for _, r := range cfg.Routes {
 		g.own[strings.ToLower(r.Address)] = true
 	}
@@ -68,37 +71,50 @@ func New(book *casebook.Book, cfg *config.Config, signer *replytoken.Signer, log
 // recorded with its problems.
 func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outcome, error) {
 	start := time.Now()
-	// Keep the raw message before anything else can fail (I4). Only a
-	// bounded prefix is held in memory (issue 6): a small message is parsed
-	// from it, a bigger one read back from the casebook as a stream. A
-	// message over the size limit is stored whole all the same, and
-	// refused.
+	// Only a bounded prefix is held in memory (issue 6). A message that
+	// fits is parsed from memory and its raw bytes are committed with its
+	// decision, in a transaction shared with other mails ready at the same
+	// time (issue 14: RecordRaw). A bigger one is stored first, read back
+	// from the casebook as a stream, and recorded on its own. A message
+	// over the size limit is stored whole all the same, and refused.
 	limit := g.cfg.SMTP.MaxMessageBytes
-	buf := &capBuffer{max: g.memMax}
-	if limit > 0 && limit < buf.max {
-		buf.max = limit
+	memMax := g.memMax
+	// The limit counts what the client sent, not our own trace field.
+	if limit > 0 && limit+env.TraceBytes < memMax {
+		memMax = limit + env.TraceBytes
 	}
-	ref, err := g.book.StoreRaw(ctx, io.TeeReader(r, buf))
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, io.LimitReader(r, memMax+1)); err != nil {
+		return Outcome{}, fmt.Errorf("read message: %w", err)
+	}
+	if int64(buf.Len()) <= memMax {
+		return g.prepare(env, buf.Bytes()).commit(ctx, Turn{})
+	}
+	// Keep the raw message before anything else can fail (I4).
+	ref, err := g.book.StoreRaw(ctx, io.MultiReader(bytes.NewReader(buf.Bytes()), r))
 	if err != nil {
 		return Outcome{}, fmt.Errorf("keep raw message: %w", err)
 	}
 	var in *inbound
-	tooBig := limit > 0 && ref.Size-env.TraceBytes > limit
-	switch {
-	case !buf.over || tooBig:
+	prefix := buf.Bytes()[:memMax]
+	if sent := ref.Size - env.TraceBytes; limit > 0 && sent > limit {
 		// A refusal needs the header only: the prefix is enough.
-		in = g.read(buf.Bytes(), env)
-	default:
-		if in, err = g.readStored(ctx, ref, env); err != nil {
-			return Outcome{}, err
-		}
+		in = g.read(prefix, env)
+		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", sent, limit)
+		in.msg.Fingerprint = "raw:" + ref.SHA256
+	} else if in, err = g.readStored(ctx, ref, env); err != nil {
+		return Outcome{}, err
 	}
 	in.msg.RawSHA256, in.msg.Size = ref.SHA256, ref.Size
-	if tooBig {
-		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", ref.Size-env.TraceBytes, limit)
-		in.msg.Fingerprint = "raw:" + ref.SHA256
-	}
+	return (&prepared{g: g, in: in, start: start}).commit(ctx, Turn{})
+}
 
+// commit decides and records a read message: with its raw bytes in one
+// shared transaction when they are held in memory (RecordRaw), else after
+// StoreRaw kept them. It waits for t before recording.
+func (pr *prepared) commit(ctx context.Context, t Turn) (Outcome, error) {
+	g, in := pr.g, pr.in
+	defer t.queued()
 	if prev, err := g.book.MessageByFingerprint(ctx, in.msg.Fingerprint); err == nil {
 		out := outcomeOf(prev, true) // I2
 		out.Unusable = in.notMail    // the same input gets the same answer
@@ -118,7 +134,14 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 		if err := g.sideEffects(ctx, in, d); err != nil {
 			return Outcome{}, err
 		}
-		rec, err = g.book.Record(ctx, d.delivery)
+		if err := t.wait(ctx); err != nil {
+			return Outcome{}, err
+		}
+		if pr.raw != nil {
+			rec, err = g.book.RecordRaw(casebook.WithQueued(ctx, t.queued), pr.raw, d.delivery)
+		} else {
+			rec, err = g.book.Record(ctx, d.delivery)
+		}
 		if err == nil {
 			break
 		}
@@ -130,9 +153,9 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 	g.afterAgentMail(ctx, in, rec)
 	out := outcomeOf(rec.Message, rec.Duplicate)
 	out.Unusable = in.notMail
-	g.log.Info("message recorded", "transport", env.Transport, "from", in.msg.From, "message_id", in.msg.MessageID,
-		"outcome", out.Result, "case", out.CaseID, "reason", out.Reason, "bytes", ref.Size, "duplicate", out.Duplicate,
-		"elapsed", time.Since(start))
+	g.log.Info("message recorded", "transport", in.env.Transport, "from", in.msg.From, "message_id", in.msg.MessageID,
+		"outcome", out.Result, "case", out.CaseID, "reason", out.Reason, "bytes", in.msg.Size, "duplicate", out.Duplicate,
+		"elapsed", time.Since(pr.start))
 	return out, nil
 }
 
@@ -152,24 +175,6 @@ type inbound struct {
 	notMail bool       // not a mail at all (exit 65 for deliver); still recorded
 	tooBig  string     // why the message was too big to read
 	agent   *agentMail // an agent's mail: what to apply once it is recorded (agent.go)
-}
-
-// capBuffer keeps the first max bytes written to it (all when max is 0).
-type capBuffer struct {
-	bytes.Buffer
-	max  int64
-	over bool
-}
-
-func (c *capBuffer) Write(p []byte) (int, error) {
-	if c.max > 0 && int64(c.Len()+len(p)) > c.max {
-		c.over = true
-		if room := c.max - int64(c.Len()); room > 0 {
-			c.Buffer.Write(p[:room])
-		}
-		return len(p), nil
-	}
-	return c.Buffer.Write(p)
 }
 
 // read parses raw and fills the record fields; it never fails.
