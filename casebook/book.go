@@ -40,6 +40,11 @@ type Options struct {
 	DefaultLocale   string                   // fr when empty
 	NoticesPerHour  int                      // refusal notices to one sender per hour; 0 = no limit
 	MessageIDDomain string                   // notifications' Message-IDs are <token@domain>
+
+	// Limits against loops and backscatter (limits.go); 0 disables one.
+	LoopWindow              time.Duration // window of MaxCaseNotifications
+	MaxCaseNotifications    int           // notifications per recipient and case in LoopWindow
+	MaxNewRecipientsPerHour int           // mail to people who never wrote, all together
 }
 
 // Book is the casebook over one SQLite database. It is safe for concurrent use.

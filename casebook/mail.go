@@ -174,6 +174,7 @@ type Delivery struct {
 
 	Reason string
 	Notice *Notice // answered refusal (R1–R5, R13, R14); rate-limited per sender
+	Alert  *Alert  // tell the team (a suspected loop), once per case (limits.go)
 }
 
 // Recorded is what Record did.
@@ -191,7 +192,9 @@ type Recorded struct {
 // caller can decide again.
 func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 	var rec Recorded
+	ctx, held := withHeld(ctx)
 	err := b.tx(ctx, func(tx *sql.Tx) error {
+		held.why = nil // a retried transaction starts again
 		if m, err := b.messageWhere(ctx, tx, "WHERE fingerprint = ?", d.Message.Fingerprint); err == nil {
 			rec = Recorded{Message: m, Duplicate: true}
 			return nil
@@ -253,6 +256,16 @@ func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 			} else {
 				m.Reason = strings.TrimSpace(m.Reason + " (notice not sent: too many notices to this sender in the last hour)")
 			}
+		}
+		if d.Alert != nil {
+			note, err := b.alertTeam(ctx, tx, caseID, *d.Alert)
+			if err != nil {
+				return err
+			}
+			m.Reason = strings.TrimSpace(m.Reason + " " + note)
+		}
+		if note := held.note(); note != "" {
+			m.Reason = strings.TrimSpace(m.Reason + " " + note)
 		}
 		if caseID != 0 {
 			m.CaseID = &caseID

@@ -138,3 +138,30 @@ SELECT slug FROM orgs ORDER BY slug;
 
 -- name: outbox-stats
 SELECT status, count(*), coalesce(min(created_at), 0) FROM outbox GROUP BY status;
+
+-- Limits against loops and backscatter (limits.go, I5). ?key is an address
+-- normalised by LimitKey, ?tagged the LIKE pattern of its plus-tag variants.
+-- name: mail-comments-since
+SELECT count(*) FROM messages WHERE case_id = ?1 AND outcome = 'comment_added' AND received_at >= ?4
+	AND (from_addr = ?2 OR from_addr LIKE ?3 ESCAPE '\');
+-- name: case-notifications-since
+SELECT count(*) FROM outbox WHERE case_id = ?1 AND created_at >= ?4
+	AND (recipient = ?2 OR recipient LIKE ?3 ESCAPE '\');
+-- name: outbox-notices-to-since
+-- Every mail to someone who is not (yet) on a case: refusal notices, and a
+-- redirect route's own template, whatever it is named.
+SELECT count(*) FROM outbox WHERE created_at >= ?3
+	AND (template LIKE 'notice\_%' ESCAPE '\' OR case_id IS NULL)
+	AND (recipient = ?1 OR recipient LIKE ?2 ESCAPE '\');
+-- name: wrote-before
+-- Someone we correspond with: an account, or the author of a case or comment by mail.
+SELECT EXISTS (SELECT 1 FROM accounts WHERE address = ?1)
+	OR EXISTS (SELECT 1 FROM messages WHERE outcome IN ('case_opened', 'comment_added') AND (from_addr = ?1 OR from_addr LIKE ?2 ESCAPE '\'));
+-- name: new-recipients-since
+SELECT count(*) FROM outbox o WHERE o.created_at >= ?1
+	AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.address = o.recipient)
+	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.from_addr = o.recipient AND m.outcome IN ('case_opened', 'comment_added'));
+-- name: loop-notices-since
+SELECT count(*) FROM outbox WHERE case_id = ?1 AND template = ?2 AND created_at >= ?3;
+-- name: agents
+SELECT address FROM accounts WHERE agent = 1 ORDER BY address;

@@ -111,6 +111,13 @@ type Policy struct {
 	NoticesPerHour     int                 `toml:"notices_per_hour"`
 	ReplyTokenTTL      Duration            `toml:"reply_token_ttl"`
 	MaxAttachmentBytes int64               `toml:"max_attachment_bytes"`
+
+	// Loops and backscatter (I5, docs/security.md): 0 disables a limit.
+	LoopWindow              Duration `toml:"loop_window"`                 // the sliding window of the two below
+	MaxMailComments         int      `toml:"max_mail_comments"`           // comments by mail per sender and case in the window
+	MaxCaseNotifications    int      `toml:"max_case_notifications"`      // notifications per recipient and case in the window
+	MaxCcWatchers           int      `toml:"max_cc_watchers"`             // watchers one mail may add
+	MaxNewRecipientsPerHour int      `toml:"max_new_recipients_per_hour"` // mail to people who never wrote, all together
 }
 
 // Templates says where overrides live.
@@ -181,6 +188,12 @@ func Default() *Config {
 			NoticesPerHour:     5,
 			ReplyTokenTTL:      Duration{180 * 24 * time.Hour},
 			MaxAttachmentBytes: 25 << 20,
+
+			LoopWindow:              Duration{10 * time.Minute},
+			MaxMailComments:         5,
+			MaxCaseNotifications:    10,
+			MaxCcWatchers:           20,
+			MaxNewRecipientsPerHour: 100,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9025"},
 		Log:  Log{Format: "text", Level: "info"},

@@ -130,10 +130,18 @@ func (g *Gateway) onCase(ctx context.Context, in *inbound, d *Decision, c *caseb
 		d.delivery.Notice.Data["reopen_until"] = g.book.ReopenDeadline(*c).Format("2006-01-02")
 		return set(casebook.ActRefuse, fmt.Sprintf("case %d is closed: a reply by mail never reopens it (R13)", c.ID)), nil
 	}
+	// I5: a loop between auto-responders that do not say so.
+	if why, err := g.suspectedLoop(ctx, in, c, sender); err != nil || why != "" {
+		if err != nil {
+			return *d, err
+		}
+		d.delivery.Alert = loopAlert(c, sender, why)
+		return set(casebook.ActQuarantine, "suspected mail loop: "+why+"; nobody notified (I5)"), nil
+	}
 	d.delivery.Author = sender
 	d.delivery.Body = p.ReplyText
 	d.delivery.FullText = p.Text
-	d.delivery.AddWatchers = g.copied(in, c.Requester)
+	d.delivery.AddWatchers = g.watchersFrom(in, d, c.Requester)
 	return set(casebook.ActComment, fmt.Sprintf("reply to case %d becomes a comment (R9)", c.ID)), nil
 }
 
@@ -160,7 +168,7 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 	if err != nil {
 		return g.refuseOpening(d, err, in, sender, route)
 	}
-	watchers := g.copied(in, sender) // R8
+	watchers := g.watchersFrom(in, d, sender) // R8
 	d.delivery.Open = casebook.NewCase{Org: org, Product: route.Product, Team: route.Team, Priority: urgentPriority(route, p.Subject),
 		Title: p.Subject, Description: strings.TrimSpace(p.Text), Requester: sender, Watchers: watchers, Locale: g.routeLocale(in)}
 	return set(casebook.ActOpen, fmt.Sprintf("new case for %s / %s via %s (R6)", org, route.Product, route.Address)), nil

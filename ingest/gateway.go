@@ -113,6 +113,9 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 	}
 	out := outcomeOf(rec.Message, rec.Duplicate)
 	out.Unusable = in.notMail
+	if !rec.Duplicate && strings.Contains(out.Reason, casebook.NoAgentToTell) {
+		g.log.Warn("suspected mail loop and no agent to tell", "case", out.CaseID, "from", in.msg.From, "reason", out.Reason)
+	}
 	g.log.Info("message recorded", "transport", env.Transport, "from", in.msg.From, "message_id", in.msg.MessageID,
 		"outcome", out.Result, "case", out.CaseID, "reason", out.Reason, "bytes", ref.Size, "duplicate", out.Duplicate,
 		"elapsed", time.Since(start))

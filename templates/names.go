@@ -25,6 +25,7 @@ const (
 	NoticeRedirect      Name = "notice_redirect"       // R5
 	NoticeClosedCase    Name = "notice_closed_case"    // R13
 	NoticeImportedCase  Name = "notice_imported_case"  // R14
+	LoopSuspected       Name = "loop_suspected"        // I5: to the team, once per case
 )
 
 // caseNames are the templates that tell about a case; every other one
@@ -36,7 +37,7 @@ var Names = []string{
 	string(CaseOpened), string(CaseOpenedWatcher), string(CommentAdded), string(CaseClosed),
 	string(CaseReopened), string(CaseEscalated), string(WatcherAdded), string(FollowUpOpened),
 	string(NoticeUnknownSender), string(NoticeUnverified), string(NoticeNotEntitled), string(NoticeWhichOrg),
-	string(NoticeRedirect), string(NoticeClosedCase), string(NoticeImportedCase),
+	string(NoticeRedirect), string(NoticeClosedCase), string(NoticeImportedCase), string(LoopSuspected),
 }
 
 // fallbackName is what a route's unknown template name renders as (R5).

@@ -134,6 +134,10 @@ func openBook(cfg *config.Config) (*casebook.Book, error) {
 		DefaultLocale:   p.Locale,
 		NoticesPerHour:  p.NoticesPerHour,
 		MessageIDDomain: cfg.Outbound.ReplyDomain,
+
+		LoopWindow:              p.LoopWindow.Duration,
+		MaxCaseNotifications:    p.MaxCaseNotifications,
+		MaxNewRecipientsPerHour: p.MaxNewRecipientsPerHour,
 	})
 }
 

@@ -1,0 +1,164 @@
+package casebook
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/casemail/casemail/address"
+	"github.com/casemail/casemail/templates"
+)
+
+// Limits against mail loops and backscatter (I5, docs/security.md). Every
+// limit counts by LimitKey, so that target+1@, target+2@ and TARGET@ share
+// one quota. A notification a limit holds back is not queued; Record notes
+// it in the message's reason ("not mailed: …"), so it is recorded, not
+// lost.
+
+// LimitKey is the address a limit counts by: lower case and without its
+// plus tag (RFC 5233), which the attacker chooses freely.
+func LimitKey(addr string) string {
+	base, _ := address.Split(normAddr(addr))
+	return base
+}
+
+// taggedLike is the LIKE pattern (escape \) of the tagged variants of key:
+// local+anything@domain.
+func taggedLike(key string) string {
+	at := strings.LastIndexByte(key, '@')
+	if at < 0 {
+		return likeEscape(key) + "+%"
+	}
+	return likeEscape(key[:at]) + "+%" + likeEscape(key[at:])
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// MailCommentsSince counts the comments that sender (any plus tag) added to
+// case caseID by mail since since: more than policy.max_mail_comments in
+// policy.loop_window is a suspected loop.
+func (b *Book) MailCommentsSince(ctx context.Context, caseID int64, sender string, since time.Time) (int, error) {
+	key := LimitKey(sender)
+	var n int
+	if err := b.rdb.QueryRowContext(ctx, b.query("mail-comments-since"), caseID, key, taggedLike(key), ms(since)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count comments by %s on case %d: %w", key, caseID, err)
+	}
+	return n, nil
+}
+
+// heldKey carries, through one Record, the notifications the limits held
+// back.
+type heldKey struct{}
+
+type heldList struct{ why []string }
+
+func withHeld(ctx context.Context) (context.Context, *heldList) {
+	h := &heldList{}
+	return context.WithValue(ctx, heldKey{}, h), h
+}
+
+func (h *heldList) note() string {
+	if h == nil || len(h.why) == 0 {
+		return ""
+	}
+	const show = 3
+	s := "not mailed: " + strings.Join(h.why[:min(show, len(h.why))], "; ")
+	if len(h.why) > show {
+		s += fmt.Sprintf("; and %d more", len(h.why)-show)
+	}
+	return "(" + s + ")"
+}
+
+// hold says why n must not be queued, "" when it may be: too many
+// notifications to one recipient about one case (a loop between two
+// auto-responders), or too many mails this hour to people who never
+// wrote to us (backscatter through Cc).
+func (b *Book) hold(ctx context.Context, q querier, n notice) (string, error) {
+	key := LimitKey(n.To)
+	now := b.now()
+	if n.CaseID != 0 && b.opt.MaxCaseNotifications > 0 && b.opt.LoopWindow > 0 {
+		var c int
+		err := q.QueryRowContext(ctx, b.query("case-notifications-since"), n.CaseID, key, taggedLike(key), ms(now.Add(-b.opt.LoopWindow))).Scan(&c)
+		if err != nil {
+			return "", fmt.Errorf("count notifications to %s: %w", key, err)
+		}
+		if c >= b.opt.MaxCaseNotifications {
+			return fmt.Sprintf("%s to %s: %d notifications about case %d in %s already (policy.max_case_notifications)",
+				n.Template, key, c, n.CaseID, b.opt.LoopWindow), nil
+		}
+	}
+	if b.opt.MaxNewRecipientsPerHour > 0 && n.Template != templates.LoopSuspected {
+		var known bool
+		if err := q.QueryRowContext(ctx, b.query("wrote-before"), key, taggedLike(key)).Scan(&known); err != nil {
+			return "", fmt.Errorf("look up %s: %w", key, err)
+		}
+		if !known {
+			var c int
+			if err := q.QueryRowContext(ctx, b.query("new-recipients-since"), ms(now.Add(-time.Hour))).Scan(&c); err != nil {
+				return "", fmt.Errorf("count mail to new recipients: %w", err)
+			}
+			if c >= b.opt.MaxNewRecipientsPerHour {
+				return fmt.Sprintf("%s to %s, who never wrote to us: %d such mails in the last hour already (policy.max_new_recipients_per_hour)",
+					n.Template, key, c), nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// Alert tells the team about a mail the gateway held back (a suspected
+// loop): once per case and template in policy.loop_window, to every agent.
+type Alert struct {
+	Template templates.Name
+	Data     map[string]string
+}
+
+// alertTeam queues a for every agent unless the team was told already; it
+// returns what to add to the message's reason.
+func (b *Book) alertTeam(ctx context.Context, tx *sql.Tx, caseID int64, a Alert) (string, error) {
+	window := b.opt.LoopWindow
+	if window <= 0 {
+		window = time.Hour
+	}
+	var told int
+	if err := tx.QueryRowContext(ctx, b.query("loop-notices-since"), caseID, a.Template, ms(b.now().Add(-window))).Scan(&told); err != nil {
+		return "", fmt.Errorf("look up team alerts: %w", err)
+	}
+	if told > 0 {
+		return "(the team was told already)", nil
+	}
+	rows, err := tx.QueryContext(ctx, b.query("agents"))
+	if err != nil {
+		return "", fmt.Errorf("list agents: %w", err)
+	}
+	var agents []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return "", err
+		}
+		agents = append(agents, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	if len(agents) == 0 {
+		return "(" + NoAgentToTell + ")", nil
+	}
+	for _, to := range agents {
+		if err := b.enqueue(ctx, tx, notice{Event: string(a.Template), Template: a.Template, To: to, CaseID: caseID, Data: a.Data}); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("(the team was told: %s)", strings.Join(agents, ", ")), nil
+}
+
+// NoAgentToTell is noted in a message's reason when an alert had no agent
+// account to go to; the gateway logs it at WARN too.
+const NoAgentToTell = "no agent account to tell: add one with casemail account add --agent"

@@ -1,0 +1,156 @@
+package casebook
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/casemail/casemail/templates"
+)
+
+// queuedTo counts the outbox rows to addr (any plus tag, any case).
+func (f *fixture) queuedTo(t *testing.T, addr string) int {
+	t.Helper()
+	items, err := f.Outbox(f.ctx, "")
+	f.must(t, err)
+	n := 0
+	for _, it := range items {
+		if LimitKey(it.To) == LimitKey(addr) {
+			n++
+		}
+	}
+	return n
+}
+
+// stored keeps a raw message and returns its record fields.
+func (f *fixture) stored(t *testing.T, fp, from string) Message {
+	t.Helper()
+	ref, err := f.StoreRaw(f.ctx, strings.NewReader("From: "+from+"\r\nSubject: "+fp+"\r\n\r\nx\r\n"))
+	f.must(t, err)
+	return Message{Fingerprint: fp, From: from, RawSHA256: ref.SHA256, Size: ref.Size}
+}
+
+// I5: a limit counts an address whatever its case and plus tag.
+func TestLimitKey(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"Target@Example.test", "target@example.test"},
+		{"target+1@example.test", "target@example.test"},
+		{" TARGET+a+b@example.test ", "target@example.test"},
+		{"ta_r%get+x@example.test", "ta_r%get@example.test"},
+	} {
+		if got := LimitKey(tt.in); got != tt.want {
+			t.Errorf("LimitKey(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// LIKE wildcards in the address are literal: ta_get@ is not tagget@.
+	if got := taggedLike("ta_r%get@x.test"); got != `ta\_r\%get+%@x.test` {
+		t.Errorf("taggedLike = %q", got)
+	}
+}
+
+// I5: refusal notices to one address are limited per hour whatever the
+// plus tag or case of the address, and a redirect route's own template
+// counts like any notice.
+func TestNoticeQuotaIsPerPerson(t *testing.T) {
+	f := newFixture(t) // notices_per_hour = 3
+	for i := range 10 {
+		to := fmt.Sprintf("victim+%d@else.test", i)
+		tmpl := templates.NoticeUnknownSender
+		switch i % 3 {
+		case 1:
+			to = "VICTIM@else.test"
+		case 2:
+			tmpl = "redirect-marketplace" // a route's own template (R5), not named notice_*
+		}
+		rec, err := f.Record(f.ctx, Delivery{Message: f.stored(t, fmt.Sprint("fp", i), to), Action: ActRefuse,
+			Reason: "refused", Notice: &Notice{Template: tmpl, To: to}})
+		f.must(t, err)
+		if i >= 3 && !strings.Contains(rec.Message.Reason, "notice not sent") {
+			t.Fatalf("notice %d was sent: %q", i, rec.Message.Reason)
+		}
+	}
+	if n := f.queuedTo(t, "victim@else.test"); n != 3 {
+		t.Fatalf("%d notices to the victim, want 3", n)
+	}
+}
+
+// I5: at most max_case_notifications notifications to one recipient about
+// one case in loop_window; the window slides.
+func TestNotificationsPerRecipientAndCase(t *testing.T) {
+	f := newFixture(t)
+	f.opt.LoopWindow, f.opt.MaxCaseNotifications = 10*time.Minute, 3
+	c := f.open(t, "acme", "ann@acme.test", "VPN", "carl@acme.test")
+	for i := range 6 {
+		_, err := f.AddComment(f.ctx, c.ID, "agent@support.test", fmt.Sprint("update ", i))
+		f.must(t, err)
+	}
+	if n := f.queuedTo(t, "carl@acme.test"); n != 3 { // case_opened_watcher and two comments
+		t.Fatalf("%d mails to carl, want 3", n)
+	}
+	other := f.open(t, "acme", "ann@acme.test", "Other", "carl@acme.test")
+	if n := f.queuedTo(t, "carl@acme.test"); n != 4 {
+		t.Fatalf("another case shares the quota: %d mails to carl", n)
+	}
+	f.clock.Advance(11 * time.Minute)
+	_, err := f.AddComment(f.ctx, c.ID, "agent@support.test", "later")
+	f.must(t, err)
+	if n := f.queuedTo(t, "carl@acme.test"); n != 5 {
+		t.Fatalf("the window did not slide: %d mails to carl", n)
+	}
+	_ = other
+}
+
+// I5: mail to people who never wrote to us is capped per hour, all
+// together; what is held back is named in the message's reason.
+func TestNewRecipientsPerHour(t *testing.T) {
+	f := newFixture(t)
+	f.opt.MaxNewRecipientsPerHour = 5
+	var cc []string
+	for i := range 8 {
+		cc = append(cc, fmt.Sprintf("stranger%d@else.test", i))
+	}
+	cc = append(cc, "carl@acme.test") // has an account: not new
+	rec, err := f.Record(f.ctx, Delivery{Message: f.stored(t, "fp1", "ann@acme.test"), Action: ActOpen, Reason: "new case",
+		Open: NewCase{Org: "acme", Product: "cloud", Title: "t", Description: "d", Requester: "ann@acme.test", Watchers: cc}})
+	f.must(t, err)
+	items, _ := f.Outbox(f.ctx, "")
+	var strangers, known int
+	for _, it := range items {
+		if strings.HasPrefix(it.To, "stranger") {
+			strangers++
+		} else {
+			known++
+		}
+	}
+	if strangers != 5 || known != 2 { // ann and carl are always mailed
+		t.Fatalf("mailed %d strangers and %d known, want 5 and 2", strangers, known)
+	}
+	if !strings.Contains(rec.Message.Reason, "not mailed:") || !strings.Contains(rec.Message.Reason, "policy.max_new_recipients_per_hour") {
+		t.Fatalf("reason = %q", rec.Message.Reason)
+	}
+	f.clock.Advance(61 * time.Minute)
+	f.must(t, f.AddWatcher(f.ctx, 1, "late@else.test"))
+	if f.queuedTo(t, "late@else.test") != 1 {
+		t.Fatal("the hourly cap did not reset")
+	}
+}
+
+// I1, I4: rule refusals and missing things are permanent; storage errors are not.
+func TestIsPermanent(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{refuse(I6, "x"), true},
+		{fmt.Errorf("record: %w", refuse(R13, "closed")), true},
+		{&WhichOrgError{Sender: "a", Orgs: []string{"x", "y"}}, true},
+		{notFound("no case %d", 1), true},
+		{errors.New("database is locked"), false},
+	} {
+		if got := IsPermanent(tt.err); got != tt.want {
+			t.Errorf("IsPermanent(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,121 @@
+package ingest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/casemail/casemail/casebook"
+)
+
+// I1, I4, I6: a valid reply token from someone no longer on the case is an
+// outcome (quarantined with the reason), never a temporary failure that has
+// the sender retry forever and stores a raw copy each time.
+func TestTokenFromFormerWatcherIsAnOutcome(t *testing.T) {
+	h := newHarness(t, "")
+	_, c := h.open("ann@acme.test", "support@support.test", "carl@acme.test")
+	addr := h.token(c.ID, "carl@acme.test")
+	h.must(h.book.RemoveWatcher(h.ctx, c.ID, "carl@acme.test"))
+	h.notices()
+	raw := h.mail("carl@acme.test", addr, "Re: [Case #1] Server down", "Still there?")
+	out := h.receive(raw, addr) // fails the test on an error (a 4xx)
+	h.want(out, "quarantined", "does not take part in it (I6)")
+	if again := h.receive(raw, addr); !again.Duplicate || again.MessageID != out.MessageID {
+		t.Fatalf("the retry is a new record: %+v", again)
+	}
+	got, _ := h.book.Case(h.ctx, c.ID)
+	if len(got.Comments) != 0 || len(h.notices()) != 0 {
+		t.Fatalf("a former watcher's reply was added or answered: %+v", got.Comments)
+	}
+}
+
+// I5: two participants whose mail systems answer every mail without saying
+// so (no Auto-Submitted, no Precedence) stop within max_mail_comments each;
+// past it the mails are kept as a suspected loop, nobody is notified, and
+// the team is told once.
+func TestLoopBetweenSilentAutoRespondersStops(t *testing.T) {
+	h := newHarness(t, "")
+	_, c := h.open("ann@acme.test", "support@support.test", "carl@acme.test")
+	h.notices()
+	var quarantined, told int
+	for i := range 40 {
+		from := []string{"ann@acme.test", "carl@acme.test"}[i%2]
+		body := fmt.Sprintf("Thank you for your message (%d). I am reading my mail only now and then.", i)
+		out := h.receive(h.mail(from, "support@support.test", "Re: [Case #1] Server down", body), "support@support.test")
+		for _, n := range h.notices() {
+			if strings.HasSuffix(n, ":loop_suspected") {
+				told++
+				if !strings.HasPrefix(n, "agent@support.test:") {
+					t.Errorf("loop notice to %s, want the agents", n)
+				}
+			} else if out.Result != casebook.OutcomeCommentAdded {
+				t.Errorf("mail %d (%s) notified %s", i, out.Result, n)
+			}
+		}
+		if out.Result == casebook.OutcomeQuarantined {
+			quarantined++
+			h.want(out, "quarantined", "suspected mail loop")
+		}
+	}
+	got, _ := h.book.Case(h.ctx, c.ID)
+	if len(got.Comments) > 10 || quarantined != 40-len(got.Comments) {
+		t.Fatalf("%d comments, %d quarantined: the loop did not stop within 10 mails", len(got.Comments), quarantined)
+	}
+	if told != 1 {
+		t.Fatalf("the team was told %d times, want once", told)
+	}
+}
+
+// I5: a reply that only quotes our own notification, or repeats it word
+// for word, adds nothing: it is a suspected loop from the first one.
+func TestEchoOfOurOwnMailIsALoop(t *testing.T) {
+	h := newHarness(t, "")
+	_, c := h.open("ann@acme.test", "support@support.test", "carl@acme.test")
+	_, err := h.book.AddComment(h.ctx, c.ID, "agent@support.test", "Please restart the VPN gateway and tell us\nwhether the tunnel comes back.")
+	h.must(err)
+	h.notices()
+	tests := []struct{ name, from, body string }{
+		{"quoted only", "carl@acme.test", "> Please restart the VPN gateway and tell us whether\n> the tunnel comes back.\n"},
+		{"attribution and quote", "ann@acme.test", "On Mon, 2 Mar 2026, Support wrote:\n>> Please restart the VPN gateway\n>> and tell us whether the tunnel comes back.\n"},
+		{"pasted unquoted", "ann@acme.test", "Please restart the VPN gateway and tell us whether the tunnel comes back.\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := h.receive(h.mail(tt.from, "support@support.test", "Re: [Case #1] Server down", tt.body), "support@support.test")
+			h.want(out, "quarantined", "our own mail")
+			for _, n := range h.notices() {
+				if !strings.HasSuffix(n, ":loop_suspected") {
+					t.Fatalf("an echo notified %s", n)
+				}
+			}
+		})
+	}
+	// A real answer under the quote is a comment as ever (R9).
+	out := h.receive(h.mail("carl@acme.test", "support@support.test", "Re: [Case #1] Server down",
+		"Done, the tunnel is back.\n\n> Please restart the VPN gateway and tell us whether\n> the tunnel comes back.\n"), "support@support.test")
+	h.want(out, "comment_added", "R9")
+}
+
+// R8, I5: one mail adds at most policy.max_cc_watchers watchers; the rest
+// are named in the reason, never mailed.
+func TestCcWatchersAreCapped(t *testing.T) {
+	h := newHarness(t, "[policy]\nmax_cc_watchers = 3\n")
+	var cc []string
+	for i := range 50 {
+		cc = append(cc, fmt.Sprintf("victim%d@else.test", i))
+	}
+	out, c := h.open("ann@acme.test", "support@support.test", cc...)
+	if len(c.Watchers) != 3 || !strings.Contains(out.Reason, "47 copied addresses not added as watchers (policy.max_cc_watchers = 3)") {
+		t.Fatalf("watchers %v, reason %q", c.Watchers, out.Reason)
+	}
+	if n := h.notices(); len(n) != 4 { // the requester and three watchers
+		t.Fatalf("notified %d: %v", len(n), n)
+	}
+	// The same on a reply.
+	out = h.receive(h.mail("ann@acme.test", "support@support.test", "Re: [Case #1] Server down", "More people.", "Cc: "+strings.Join(cc[10:], ", ")), "support@support.test")
+	h.want(out, "comment_added", "37 copied addresses not added")
+	got, _ := h.book.Case(h.ctx, c.ID)
+	if len(got.Watchers) != 6 {
+		t.Fatalf("watchers = %v", got.Watchers)
+	}
+}
