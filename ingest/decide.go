@@ -238,20 +238,21 @@ func (g *Gateway) notice(d *Decision, template templates.Name, to string, in *in
 	d.delivery.Notice = &casebook.Notice{Template: template, To: to, Locale: g.routeLocale(in), Data: data}
 }
 
-// bounce handles a non-delivery report: never answered (I5); a hard bounce of
-// one of our notifications suppresses its recipient.
+// bounce handles a non-delivery report: never answered (I5). A hard bounce
+// suppresses the recipient of one of our notifications only when it comes
+// back to that notification's own return path (its MAC checked: the
+// Message-ID's token is no secret, other recipients see it in References)
+// and names, as its Final-Recipient, the address that notification went
+// to: a forged DSN cannot silence another watcher.
 func (g *Gateway) bounce(ctx context.Context, in *inbound, d *Decision) (Decision, error) {
 	set := d.set
 	b := in.parsed.Bounce
 	var tokens []string
-	for _, r := range in.env.Recipients {
-		if kind, tok := address.Parse(r, g.local, g.cfg.Outbound.ReplyDomain); kind == address.Bounce {
-			tokens = append(tokens, tok)
-		}
-	}
-	if b != nil {
-		if tok, ok := address.MessageToken(b.OriginalMessageID, g.cfg.Outbound.ReplyDomain); ok {
-			tokens = append(tokens, tok)
+	for _, r := range g.recipients(in) {
+		if kind, detail := address.Parse(r, g.local, g.cfg.Outbound.ReplyDomain); kind == address.Bounce {
+			if tok, ok := g.signer.CheckReturnPath(detail); ok {
+				tokens = append(tokens, tok)
+			}
 		}
 	}
 	for _, tok := range tokens {
@@ -265,7 +266,13 @@ func (g *Gateway) bounce(ctx context.Context, in *inbound, d *Decision) (Decisio
 		if it.CaseID != nil {
 			d.CaseID = *it.CaseID
 		}
-		if b != nil && b.Permanent {
+		switch {
+		case b == nil:
+			return set(casebook.ActIgnore, fmt.Sprintf("unreadable bounce of notification %d to %s: nothing suppressed", it.ID, it.To)), nil
+		case !slices.ContainsFunc(b.Recipients, func(r string) bool { return strings.EqualFold(strings.TrimSpace(r), it.To) }):
+			return set(casebook.ActIgnore, fmt.Sprintf("bounce of notification %d names %s, not its recipient %s: nothing suppressed",
+				it.ID, strings.Join(b.Recipients, ", "), it.To)), nil
+		case b.Permanent:
 			d.suppress = append(d.suppress, it.To)
 			return set(casebook.ActIgnore, fmt.Sprintf("hard bounce of notification %d to %s: no more mail to that address", it.ID, it.To)), nil
 		}

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/replytoken"
 )
 
 // I1, I4, I6: a valid reply token from someone no longer on the case is an
@@ -118,4 +120,58 @@ func TestCcWatchersAreCapped(t *testing.T) {
 	if len(got.Watchers) != 6 {
 		t.Fatalf("watchers = %v", got.Watchers)
 	}
+}
+
+// I5, issue 10: a DSN silences a watcher only when it comes back to the
+// return path of the notification sent to that watcher and names that
+// watcher as its Final-Recipient. The Message-IDs of notifications to
+// others, which References hand every participant, are not enough.
+func TestForgedDSNSuppressesNobody(t *testing.T) {
+	h := newHarness(t, "")
+	_, c := h.open("ann@acme.test", "support@support.test", "carl@acme.test")
+	items, _ := h.book.Outbox(h.ctx, casebook.OutboxPending)
+	var carls string
+	for _, it := range items {
+		if it.To == "carl@acme.test" {
+			carls = it.Token
+		}
+	}
+	h.notices()
+	signer := replytoken.New(h.book.Secret())
+	dsn := func(rcpt, finalRecipient, messageID string) string {
+		return "From: MAILER-DAEMON@mx.evil.test\r\nTo: " + rcpt + "\r\nSubject: Undelivered Mail Returned to Sender\r\n" +
+			"Message-ID: <dsn" + fmt.Sprint(time.Now().UnixNano()) + "@mx.evil.test>\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n" +
+			"--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n" +
+			"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.evil.test\r\n\r\n" +
+			"Final-Recipient: rfc822; " + finalRecipient + "\r\nAction: failed\r\nStatus: 5.1.1\r\n" +
+			"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <" + messageID + ">\r\n--b--\r\n"
+	}
+	tests := []struct{ name, rcpt, final string }{
+		{"the Message-ID's token as return path", "bounce+" + carls + "@support.test", "carl@acme.test"},
+		{"a made-up MAC", "bounce+" + carls + "-aaaaaaaaaaaaaaaa@support.test", "carl@acme.test"},
+		{"the Message-ID only, to our route", "support@support.test", "carl@acme.test"},
+		{"the right return path, another Final-Recipient", "bounce+" + signer.ReturnPath(carls) + "@support.test", "ann@acme.test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := h.gw.Receive(h.ctx, Envelope{Transport: TransportSMTP, Recipients: []string{tt.rcpt}},
+				strings.NewReader(dsn(tt.rcpt, tt.final, carls+"@support.test")))
+			h.must(err)
+			if out.Result != casebook.OutcomeIgnored || strings.Contains(out.Reason, "hard bounce") {
+				t.Fatalf("outcome %s (%s)", out.Result, out.Reason)
+			}
+			got, _ := h.book.Case(h.ctx, c.ID)
+			for _, w := range got.WatcherDetails {
+				if w.Suppressed {
+					t.Fatalf("a forged DSN suppressed %s", w.Address)
+				}
+			}
+		})
+	}
+	// The real one still does.
+	rp := "bounce+" + signer.ReturnPath(carls) + "@support.test"
+	out, err := h.gw.Receive(h.ctx, Envelope{Transport: TransportSMTP, Recipients: []string{rp}}, strings.NewReader(dsn(rp, "carl@acme.test", carls+"@support.test")))
+	h.must(err)
+	h.want(out, "ignored", "hard bounce")
 }
