@@ -3,13 +3,15 @@ package casebook
 import (
 	"context"
 	"slices"
+
+	"github.com/casemail/casemail/templates"
 )
 
 // Audience answers "who hears about this?" for a decision not yet
 // recorded: the addresses Record would queue a notification for if it
 // recorded d now. "casemail route test" prints it; Record queues through the
-// same functions (audience, newCaseWatchers, followUpOf, noticeAllowed), so
-// the two cannot disagree.
+// same functions (audience, newCaseWatchers, followUpOf, noticeAllowed, and
+// hold for the limits of limits.go), so the two cannot disagree.
 func (b *Book) Audience(ctx context.Context, d Delivery) ([]string, error) {
 	q := b.rdb
 	if d.Notice != nil {
@@ -29,13 +31,14 @@ func (b *Book) Audience(ctx context.Context, d Delivery) ([]string, error) {
 			}
 			nc = followUpOf(orig, nc.Requester, "", "")
 		}
-		return audience(Case{Requester: normAddr(nc.Requester), WatcherDetails: newCaseWatchers(nc)}, ""), nil
+		// The case has no number yet: only the limit on new people applies.
+		return b.notHeld(ctx, q, notice{Template: templates.CaseOpened}, audience(Case{Requester: normAddr(nc.Requester), WatcherDetails: newCaseWatchers(nc)}, ""))
 	case ActComment:
 		c, err := b.caseTx(ctx, q, d.CaseID)
 		if err != nil {
 			return nil, err
 		}
-		return audience(c, d.Author), nil
+		return b.notHeld(ctx, q, notice{Template: templates.CommentAdded, CaseID: c.ID}, audience(c, d.Author))
 	}
 	return nil, nil
 }

@@ -77,37 +77,42 @@ func (h *heldList) note() string {
 // notifications to one recipient about one case (a loop between two
 // auto-responders), or too many mails this hour to people who never
 // wrote to us (backscatter through Cc).
-func (b *Book) hold(ctx context.Context, q querier, n notice) (string, error) {
+//
+// earlierNew is how many mails to new people the caller is about to queue
+// before n and has not written yet (Audience); isNew says whether n's
+// recipient never wrote.
+func (b *Book) hold(ctx context.Context, q querier, n notice, earlierNew int) (why string, isNew bool, err error) {
 	key := LimitKey(n.To)
 	now := b.now()
 	if n.CaseID != 0 && b.opt.MaxCaseNotifications > 0 && b.opt.LoopWindow > 0 {
 		var c int
 		err := q.QueryRowContext(ctx, b.query("case-notifications-since"), n.CaseID, key, taggedLike(key), ms(now.Add(-b.opt.LoopWindow))).Scan(&c)
 		if err != nil {
-			return "", fmt.Errorf("count notifications to %s: %w", key, err)
+			return "", false, fmt.Errorf("count notifications to %s: %w", key, err)
 		}
 		if c >= b.opt.MaxCaseNotifications {
 			return fmt.Sprintf("%s to %s: %d notifications about case %d in %s already (policy.max_case_notifications)",
-				n.Template, key, c, n.CaseID, b.opt.LoopWindow), nil
+				n.Template, key, c, n.CaseID, b.opt.LoopWindow), false, nil
 		}
 	}
 	if b.opt.MaxNewRecipientsPerHour > 0 && n.Template != templates.LoopSuspected {
 		var known bool
 		if err := q.QueryRowContext(ctx, b.query("wrote-before"), key, taggedLike(key)).Scan(&known); err != nil {
-			return "", fmt.Errorf("look up %s: %w", key, err)
+			return "", false, fmt.Errorf("look up %s: %w", key, err)
 		}
 		if !known {
 			var c int
 			if err := q.QueryRowContext(ctx, b.query("new-recipients-since"), ms(now.Add(-time.Hour))).Scan(&c); err != nil {
-				return "", fmt.Errorf("count mail to new recipients: %w", err)
+				return "", false, fmt.Errorf("count mail to new recipients: %w", err)
 			}
-			if c >= b.opt.MaxNewRecipientsPerHour {
+			if c+earlierNew >= b.opt.MaxNewRecipientsPerHour {
 				return fmt.Sprintf("%s to %s, who never wrote to us: %d such mails in the last hour already (policy.max_new_recipients_per_hour)",
-					n.Template, key, c), nil
+					n.Template, key, c+earlierNew), true, nil
 			}
+			return "", true, nil
 		}
 	}
-	return "", nil
+	return "", false, nil
 }
 
 // Alert tells the team about a mail the gateway held back (a suspected
@@ -115,6 +120,27 @@ func (b *Book) hold(ctx context.Context, q querier, n notice) (string, error) {
 type Alert struct {
 	Template templates.Name
 	Data     map[string]string
+}
+
+// notHeld returns the addresses of to that the limits let n reach, as
+// enqueue would queue them one after the other.
+func (b *Book) notHeld(ctx context.Context, q querier, n notice, to []string) ([]string, error) {
+	var out []string
+	newOnes := 0
+	for _, a := range to {
+		n.To = a
+		why, isNew, err := b.hold(ctx, q, n, newOnes)
+		if err != nil {
+			return nil, err
+		}
+		if why == "" {
+			out = append(out, a)
+			if isNew {
+				newOnes++
+			}
+		}
+	}
+	return out, nil
 }
 
 // alertTeam queues a for every agent unless the team was told already; it

@@ -3,6 +3,7 @@ package casebook
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,12 +90,18 @@ func TestNotificationsPerRecipientAndCase(t *testing.T) {
 	if n := f.queuedTo(t, "carl@acme.test"); n != 3 { // case_opened_watcher and two comments
 		t.Fatalf("%d mails to carl, want 3", n)
 	}
+	// "casemail route test" says the same as Record does.
+	who, err := f.Audience(f.ctx, Delivery{Action: ActComment, CaseID: c.ID, Author: "agent@support.test"})
+	f.must(t, err)
+	if slices.Contains(who, "carl@acme.test") {
+		t.Fatalf("Audience = %v: carl is past the limit", who)
+	}
 	other := f.open(t, "acme", "ann@acme.test", "Other", "carl@acme.test")
 	if n := f.queuedTo(t, "carl@acme.test"); n != 4 {
 		t.Fatalf("another case shares the quota: %d mails to carl", n)
 	}
 	f.clock.Advance(11 * time.Minute)
-	_, err := f.AddComment(f.ctx, c.ID, "agent@support.test", "later")
+	_, err = f.AddComment(f.ctx, c.ID, "agent@support.test", "later")
 	f.must(t, err)
 	if n := f.queuedTo(t, "carl@acme.test"); n != 5 {
 		t.Fatalf("the window did not slide: %d mails to carl", n)

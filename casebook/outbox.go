@@ -39,7 +39,7 @@ func (b *Book) enqueue(ctx context.Context, tx *sql.Tx, n notice) error {
 	if locale == "" {
 		locale = b.opt.DefaultLocale
 	}
-	if why, err := b.hold(ctx, tx, n); err != nil {
+	if why, _, err := b.hold(ctx, tx, n, 0); err != nil {
 		return err
 	} else if why != "" {
 		if h, ok := ctx.Value(heldKey{}).(*heldList); ok {
