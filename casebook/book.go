@@ -20,12 +20,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+	"github.com/mattn/go-sqlite3" // the SQLite driver, and its error codes
 )
 
 //go:embed migrations/*.sql queries.sql
@@ -55,6 +57,13 @@ type Book struct {
 	opt     Options
 	secret  []byte
 	onWrite func() // told after a commit that added outbox rows
+	path    string
+
+	// The outcome of the last write, for health checks: a full disk must
+	// not look healthy.
+	writeMu      sync.Mutex
+	lastWriteErr error
+	lastWriteAt  time.Time
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -79,6 +88,9 @@ func Open(path string, opt Options) (*Book, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	// _txlock=immediate: a write transaction takes the lock at BEGIN, so two
 	// writers never deadlock upgrading read locks (SQLITE_BUSY mid-transaction).
 	dsn := "file:" + path + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL&_stmt_cache_size=64"
@@ -89,7 +101,7 @@ func Open(path string, opt Options) (*Book, error) {
 	// One writing connection: SQLite has one writer anyway, and this keeps
 	// every transaction serialised in Go rather than in busy retries.
 	db.SetMaxOpenConns(1)
-	b := &Book{db: db, q: q, opt: opt}
+	b := &Book{db: db, q: q, opt: opt, path: path}
 	if err := b.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -109,6 +121,72 @@ func Open(path string, opt Options) (*Book, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return b, nil
+}
+
+// createPrivate creates a missing database file readable by its owner only:
+// it holds the reply-token secret and every raw mail. SQLite gives the -wal
+// and -shm files the mode of the database file, whatever the umask.
+func createPrivate(path string) error {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	return f.Close()
+}
+
+// Path is the database file.
+func (b *Book) Path() string { return b.path }
+
+// ReadableByOthers lists the database files (the database, its -wal and
+// -shm) that users other than the owner may read, for a warning at start:
+// an existing store keeps the mode it was created with.
+func (b *Book) ReadableByOthers() []string {
+	var open []string
+	for _, p := range []string{b.path, b.path + "-wal", b.path + "-shm"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+			open = append(open, fmt.Sprintf("%s (%s)", p, st.Mode().Perm()))
+		}
+	}
+	return open
+}
+
+// LastWriteError is the error of the last write to the store, nil when it
+// succeeded (or none was made yet), with when it happened. Refusals by the
+// rules and cancelled requests say nothing about the store and are not
+// counted.
+func (b *Book) LastWriteError() (error, time.Time) {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	return b.lastWriteErr, b.lastWriteAt
+}
+
+// noteWrite records the outcome of a write for LastWriteError.
+func (b *Book) noteWrite(err error) {
+	if err != nil && !storeFailure(err) {
+		return
+	}
+	b.writeMu.Lock()
+	b.lastWriteErr, b.lastWriteAt = err, time.Now()
+	b.writeMu.Unlock()
+}
+
+// storeFailure tells a store that cannot write (disk full, I/O error, read
+// only, closed) from a refusal: a rule, a constraint, a cancelled context.
+func storeFailure(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || RuleOf(err) != "" || errors.Is(err, ErrNotFound) {
+		return false
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code != sqlite3.ErrConstraint
+	}
+	return errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed")
 }
 
 // readers is the size of the read pool.
@@ -176,6 +254,9 @@ func (b *Book) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(files)
+	if err := uniqueMigrations(files); err != nil {
+		return err
+	}
 	for _, f := range files {
 		base := strings.TrimPrefix(f, "migrations/")
 		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
@@ -204,8 +285,34 @@ func (b *Book) migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs f in one transaction: committed when f returns nil, rolled back otherwise.
+// uniqueMigrations refuses two migration files with the same number: two
+// branches each adding migration N would otherwise apply only one of them,
+// silently, and the other never.
+func uniqueMigrations(files []string) error {
+	seen := map[int]string{}
+	for _, f := range files {
+		base := strings.TrimPrefix(f, "migrations/")
+		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", f)
+		}
+		if prev, ok := seen[n]; ok {
+			return fmt.Errorf("migrations %s and %s have the same number: renumber one", prev, base)
+		}
+		seen[n] = base
+	}
+	return nil
+}
+
+// tx runs f in one transaction: committed when f returns nil, rolled back
+// otherwise. Its outcome is noted for LastWriteError.
 func (b *Book) tx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	err := b.runTx(ctx, f)
+	b.noteWrite(err)
+	return err
+}
+
+func (b *Book) runTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/casemail/casemail/templates"
 )
@@ -49,6 +51,26 @@ func (b *Book) OpenCase(ctx context.Context, nc NewCase) (Case, error) {
 	return b.Case(ctx, id)
 }
 
+// MaxTitleRunes caps a stored case title: titles come from mail subjects,
+// and one megabyte of subject must not become a title, a search entry and
+// the Subject of every notification about the case.
+const MaxTitleRunes = 200
+
+// capTitle cuts t to MaxTitleRunes runes, marking the cut with "…".
+func capTitle(t string) string {
+	if utf8.RuneCountInString(t) <= MaxTitleRunes {
+		return t
+	}
+	n := 0
+	for i := range t {
+		if n == MaxTitleRunes-1 {
+			return strings.TrimRightFunc(t[:i], unicode.IsSpace) + "…"
+		}
+		n++
+	}
+	return t
+}
+
 // openCase inserts the case, its watchers and its notifications; the caller
 // has checked the rules.
 func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID int64) (int64, error) {
@@ -61,6 +83,7 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 	if strings.TrimSpace(nc.Title) == "" {
 		nc.Title = "(no subject)"
 	}
+	nc.Title = capTitle(nc.Title)
 	fields, err := json.Marshal(nc.Fields)
 	if err != nil {
 		return 0, err

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -52,6 +53,13 @@ func (b *Book) enqueue(ctx context.Context, tx *sql.Tx, n notice) error {
 		return err
 	}
 	token := strings.ToLower(tokenEnc.EncodeToString(raw))
+	if subj, ok := n.Data["subject"]; ok && subj != capTitle(subj) {
+		// The subject a notice quotes becomes our Subject: capped like a
+		// title (a 100 KB subject must not be mailed back).
+		capped := maps.Clone(n.Data)
+		capped["subject"] = capTitle(subj)
+		n.Data = capped
+	}
 	data, err := json.Marshal(n.Data)
 	if err != nil {
 		return err
@@ -100,7 +108,7 @@ func (b *Book) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease 
 			return err
 		}
 		for _, it := range items {
-			if _, err := tx.ExecContext(ctx, b.query("outbox-lease"), ms(now.Add(lease)), it.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, b.query("outbox-lease"), ms(now.Add(lease)), ms(now), it.ID); err != nil {
 				return err
 			}
 		}
@@ -110,6 +118,20 @@ func (b *Book) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease 
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
 	return items, nil
+}
+
+// ReclaimOutbox makes the rows still claimed by an earlier process due at
+// now, so that after a crash they are sent at once rather than after the
+// whole lease. It is only safe while no other process sends from this
+// store: casemail runs one gateway per store (docs/security.md); call it at
+// start, before the worker claims anything.
+func (b *Book) ReclaimOutbox(ctx context.Context, now time.Time) (int64, error) {
+	res, err := b.db.ExecContext(ctx, b.query("outbox-reclaim"), ms(now))
+	b.noteWrite(err)
+	if err != nil {
+		return 0, fmt.Errorf("reclaim outbox: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // MarkSent records that row id was accepted by the relay.
@@ -128,7 +150,9 @@ func (b *Book) MarkFailed(ctx context.Context, id int64, lastErr string) error {
 }
 
 func (b *Book) exec(ctx context.Context, q string, args ...any) error {
-	if _, err := b.db.ExecContext(ctx, b.query(q), args...); err != nil {
+	_, err := b.db.ExecContext(ctx, b.query(q), args...)
+	b.noteWrite(err)
+	if err != nil {
 		return fmt.Errorf("%s: %w", q, err)
 	}
 	return nil

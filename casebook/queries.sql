@@ -110,13 +110,16 @@ VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?);
 -- name: outbox-cols
 SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at FROM outbox
 -- name: outbox-lease
-UPDATE outbox SET next_at = ? WHERE id = ? AND status = 'pending';
+UPDATE outbox SET next_at = ?, claimed_at = ? WHERE id = ? AND status = 'pending';
+-- name: outbox-reclaim
+-- Rows claimed by a process that is gone are due now (one gateway per store).
+UPDATE outbox SET next_at = ?1, claimed_at = NULL WHERE status = 'pending' AND claimed_at IS NOT NULL AND next_at > ?1;
 -- name: outbox-sent
-UPDATE outbox SET status = 'sent', subject = ?, sent_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?;
+UPDATE outbox SET status = 'sent', subject = ?, sent_at = ?, attempts = attempts + 1, last_error = '', claimed_at = NULL WHERE id = ?;
 -- name: outbox-retry
-UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE id = ? AND status = 'pending';
+UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_at = ?, claimed_at = NULL WHERE id = ? AND status = 'pending';
 -- name: outbox-failed
-UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?;
+UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, claimed_at = NULL WHERE id = ?;
 -- name: outbox-notices-since
 SELECT count(*) FROM outbox WHERE recipient = ? AND template LIKE 'notice\_%' ESCAPE '\' AND created_at >= ?;
 -- name: case-thread

@@ -51,6 +51,13 @@ type SMTP struct {
 	ReadTimeout     Duration `toml:"read_timeout"`
 	TLSCert         string   `toml:"tls_cert"`
 	TLSKey          string   `toml:"tls_key"`
+
+	// Against slow and greedy clients (issue 10): a cap per client address
+	// (an IPv6 /64; 0 = none) beside the global one, and a deadline for a
+	// whole message, while read_timeout bounds each command and each wait
+	// for the next bytes of a message.
+	MaxConnectionsPerClient int      `toml:"max_connections_per_client"`
+	DataTimeout             Duration `toml:"data_timeout"`
 }
 
 // IMAP is one mailbox to poll.
@@ -129,7 +136,8 @@ type Templates struct {
 type HTTP struct {
 	Listen string `toml:"listen"`
 	// PublicURL, when set, is where customers reach casemail over HTTPS; it
-	// enables one-click unsubscribe links (RFC 8058) in watcher mail.
+	// enables the customer view (docs/customers.md), the signed action links
+	// in customer mail and one-click unsubscribe links (RFC 8058).
 	PublicURL string `toml:"public_url"`
 }
 
@@ -165,6 +173,9 @@ func Default() *Config {
 			MaxMessageBytes: 25 << 20,
 			MaxConnections:  100,
 			ReadTimeout:     Duration{5 * time.Minute},
+
+			MaxConnectionsPerClient: 10,
+			DataTimeout:             Duration{10 * time.Minute},
 		},
 		Outbound: Outbound{
 			Transport:   "maildir:./casemail-sent",

@@ -83,7 +83,7 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 		return Outcome{}, fmt.Errorf("keep raw message: %w", err)
 	}
 	var in *inbound
-	tooBig := limit > 0 && ref.Size > limit
+	tooBig := limit > 0 && ref.Size-env.TraceBytes > limit
 	switch {
 	case !buf.over || tooBig:
 		// A refusal needs the header only: the prefix is enough.
@@ -95,7 +95,7 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 	}
 	in.msg.RawSHA256, in.msg.Size = ref.SHA256, ref.Size
 	if tooBig {
-		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", ref.Size, limit)
+		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", ref.Size-env.TraceBytes, limit)
 		in.msg.Fingerprint = "raw:" + ref.SHA256
 	}
 

@@ -55,7 +55,8 @@ type Composer struct {
 	SubjectTag    string // with one %d, e.g. "[Case #%d]"
 	DefaultLocale string
 	ReplyTokenTTL time.Duration
-	PublicURL     string // http.public_url; "" leaves out the https unsubscribe link
+	PublicURL     string   // http.public_url; "" leaves out the https unsubscribe link
+	Links         LinkFunc // signed action links for case mail; nil: none
 }
 
 // NewComposer reads the parts of cfg the composer needs.
@@ -112,6 +113,11 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 			data[k] = v
 		}
 		data["case_id"] = fmt.Sprint(*item.CaseID)
+	}
+	if c.Links != nil && item.CaseID != nil {
+		if links := c.Links(*item.CaseID, rcpt.Address, data, now); len(links) > 0 {
+			data = withLinks(data, links)
+		}
 	}
 	r, err := c.Templates.Render(string(item.Template), locale, data)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casemail/casemail/actionlink"
 	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/internal/testenv"
@@ -35,6 +36,12 @@ func goldenItem(name, locale string) casebook.OutboxItem {
 	if n := templates.Name(name); !n.IsNotice() || n == templates.NoticeClosedCase || n == templates.NoticeImportedCase {
 		it.CaseID = ptr(42)
 	}
+	switch name {
+	case "case_closed", "notice_closed_case", "notice_imported_case":
+		d["status"] = "closed"
+	case "signin_link":
+		d["link"], d["minutes"], d["address"] = "https://support.example.test/signin/TOKEN", "15", "alice@customer.test"
+	}
 	if strings.HasPrefix(name, "notice_") {
 		d["subject"] = "Re: Paiement refusé"
 		d["in_reply_to"] = "CAF=inbound-1@mail.customer.test"
@@ -52,6 +59,8 @@ func TestGolden(t *testing.T) {
 	cfg := testConfig()
 	cfg.HTTP.PublicURL = "https://support.example.test/"
 	c := testComposer(t, cfg)
+	// The customer's signed actions, as `casemail serve` sets them.
+	c.Links = actionlink.MailLinks(actionlink.New(testSecret), cfg.HTTP.PublicURL, 30*24*time.Hour)
 	thread := []string{"first@mail.customer.test", "tokcaseopenedfr@support.example.test"}
 	for _, loc := range templates.Locales {
 		for _, name := range templates.Names {

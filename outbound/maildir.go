@@ -3,9 +3,12 @@ package outbound
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -20,7 +23,9 @@ type Maildir struct {
 	seq  atomic.Uint64
 }
 
-// NewMaildir creates dir/{tmp,new,cur} if needed.
+// NewMaildir creates dir/{tmp,new,cur} if needed, private to its owner
+// (0700: notifications carry reply tokens), and removes what a crash left
+// in tmp/ (see cleanTmp).
 func NewMaildir(dir string) (*Maildir, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("maildir: empty path")
@@ -36,7 +41,46 @@ func NewMaildir(dir string) (*Maildir, error) {
 	if host == "" {
 		host = "localhost"
 	}
-	return &Maildir{dir: dir, host: host}, nil
+	m := &Maildir{dir: dir, host: host}
+	if _, err := m.cleanTmp(time.Now(), staleTmp); err != nil {
+		return nil, fmt.Errorf("maildir: %w", err)
+	}
+	return m, nil
+}
+
+// staleTmp is how old a file in tmp/ must be to be a crash's leftover:
+// Send renames its file within a moment of creating it.
+const staleTmp = time.Minute
+
+// ourName matches the names Send gives its files (before the host part).
+var ourName = regexp.MustCompile(`^[0-9]+\.M[0-9]+P[0-9]+Q[0-9]+\.`)
+
+// cleanTmp removes the files in tmp/ that Send wrote on this host and that
+// are older than age: a crash between writing and renaming leaves them.
+// Other programs' files are left alone, and so are fresh ones, which may
+// still be on their way to new/. It returns the names removed.
+func (m *Maildir) cleanTmp(now time.Time, age time.Duration) ([]string, error) {
+	tmp := filepath.Join(m.dir, "tmp")
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !ourName.MatchString(name) || !strings.HasSuffix(name, "."+m.host) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || now.Sub(info.ModTime()) < age {
+			continue
+		}
+		if err := os.Remove(filepath.Join(tmp, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return removed, err
+		}
+		removed = append(removed, name)
+	}
+	return removed, nil
 }
 
 // Send writes msg to tmp/, fsyncs it, then renames it into new/ and fsyncs

@@ -37,10 +37,16 @@ type Options struct {
 	MaxAge       time.Duration // temporary failures become failed after this, default 72h
 	Poll         time.Duration // how often to look for due rows without a Notify, default 1s
 	BaseBackoff  time.Duration // first retry delay, default 30s, doubling up to MaxBackoff
-	MaxBackoff   time.Duration // default 1h
+	MaxBackoff   time.Duration // the longest wait between attempts, jitter included, default DefaultMaxBackoff
 	IdleClose    time.Duration // close a connection unused for this long, default 30s
 	Now          func() time.Time
 }
+
+// DefaultMaxBackoff caps the wait between two attempts at a notification:
+// after a relay outage, pending mail leaves at most this long after the
+// relay is back, however long the outage was (with 1h, a one-hour outage
+// delayed mail by up to another hour).
+const DefaultMaxBackoff = 15 * time.Minute
 
 // Worker sends due outbox rows. Create it with NewWorker, run it with Run.
 type Worker struct {
@@ -69,7 +75,7 @@ func NewWorker(opts Options) (*Worker, error) {
 	def(&opts.MaxAge, 72*time.Hour)
 	def(&opts.Poll, time.Second)
 	def(&opts.BaseBackoff, 30*time.Second)
-	def(&opts.MaxBackoff, time.Hour)
+	def(&opts.MaxBackoff, DefaultMaxBackoff)
 	def(&opts.IdleClose, 30*time.Second)
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -320,8 +326,8 @@ func (w *Worker) retry(it casebook.OutboxItem, err error) {
 }
 
 // Backoff is the delay before attempt n+1 after n failures: BaseBackoff
-// doubled n-1 times, capped at MaxBackoff, with ±25% jitter so rows that
-// failed together do not come back together.
+// doubled n-1 times, with ±25% jitter so rows that failed together do not
+// come back together, never more than MaxBackoff.
 func (w *Worker) Backoff(n int) time.Duration {
 	d := w.o.BaseBackoff
 	for i := 1; i < n && d < w.o.MaxBackoff; i++ {
@@ -331,5 +337,5 @@ func (w *Worker) Backoff(n int) time.Duration {
 		d = w.o.MaxBackoff
 	}
 	jitter := time.Duration((rand.Float64() - 0.5) * 0.5 * float64(d))
-	return d + jitter
+	return min(d+jitter, w.o.MaxBackoff)
 }

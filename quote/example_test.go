@@ -17,11 +17,11 @@ Le lun. 3 févr. 2025 à 10:12, Jean <j@x.fr> a écrit :
 `
 	fmt.Printf("%q\n", quote.Reply(body))
 
-	// A body with no new text gives "": keep the full text instead.
+	// A body with no new text is kept whole: the customer sent it.
 	fmt.Printf("%q\n", quote.Reply("> only the quoted history\n"))
 	// Output:
 	// "Merci, c'est réglé."
-	// ""
+	// "> only the quoted history"
 }
 
 func ExampleReplyHTML() {

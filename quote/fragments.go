@@ -1,6 +1,9 @@
 package quote
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Fragment is one run of lines of a plain-text body, in the sense of GitHub's
 // email_reply_parser: either new text, a quoted block (with the reply header
@@ -20,11 +23,25 @@ type Fragment struct {
 
 // Fragments splits a plain-text body into fragments the way GitHub's
 // email_reply_parser does (same fragment boundaries and flags), with the
-// reply-header and signature patterns extended to French and to common
-// mobile footers. The visible text of a body is the non-hidden fragments
-// joined with "\n"; Reply goes further (see Reply).
+// reply-header and signature patterns extended to the languages and
+// footers of vocab.go. History that is not ">"-quoted (an Outlook header
+// block, "-----Original Message-----", a forward) is one last quoted
+// fragment, hidden unless it is a forward. The visible text of a body is
+// the non-hidden fragments joined with "\n"; Reply goes further (see Reply).
 func Fragments(text string) []Fragment {
-	return scan(prepare(text), scanOptions{signatures: true})
+	lines := prepare(text)
+	q := quoteFlags(lines)
+	cut, forward := cutUnquotedHistory(lines, q)
+	frags := scan(lines[:cut], q[:cut], scanOptions{signatures: true})
+	if cut < len(lines) {
+		// Unquoted history (Outlook, forwards): one quoted fragment,
+		// hidden unless it is a forward that Reply keeps.
+		h := Fragment{Content: joinLines(lines[cut:]), Quoted: true, Hidden: !forward}
+		if h.Content != "" || len(frags) == 0 {
+			frags = append(frags, h)
+		}
+	}
+	return frags
 }
 
 type scanOptions struct {
@@ -37,7 +54,7 @@ type scanOptions struct {
 // scan walks the lines from the bottom up, as email_reply_parser does on the
 // reversed text: hidden fragments can only be recognised once we know nothing
 // visible follows them. It is a single pass over the lines (linear time).
-func scan(lines []string, opt scanOptions) []Fragment {
+func scan(lines []string, quotedLine []bool, opt scanOptions) []Fragment {
 	var (
 		frags        []Fragment
 		cur          []string // lines of the current fragment, bottom-up
@@ -58,6 +75,12 @@ func scan(lines []string, opt scanOptions) []Fragment {
 			if l != syntheticBlank {
 				kept = append(kept, l)
 			}
+		}
+		if len(kept) == 0 {
+			// Only the synthetic blank: no fragment, or joining the
+			// fragments would add a line break the input does not have.
+			cur, curQuoted, curSig = nil, false, false
+			return
 		}
 		f := Fragment{Content: strings.Join(kept, "\n"), Quoted: curQuoted, Signature: curSig}
 		if !foundVisible {
@@ -80,10 +103,10 @@ func scan(lines []string, opt scanOptions) []Fragment {
 		sig := opt.signatures && isSignatureLine(line)
 		trimmed := trimRight(line)
 		stored := trimmed
-		if sig || opt.keepSpace {
-			stored = line
+		if sig || opt.keepSpace || line == syntheticBlank {
+			stored = line // the synthetic blank stays recognisable, to be left out
 		}
-		quoted := strings.HasPrefix(trimmed, ">")
+		quoted := quotedLine[i]
 		empty := trimmed == "" // a signature marker line is never blank
 
 		// A signature marker line with an empty line above it starts a
@@ -91,6 +114,14 @@ func scan(lines []string, opt scanOptions) []Fragment {
 		if cur != nil && empty && opt.signatures && isSignatureLine(cur[len(cur)-1]) {
 			curSig = true
 			finish()
+		}
+		// The RFC 3676 delimiter "-- " (or "--") starts a signature even
+		// without an empty line above it.
+		if opt.signatures && !quoted && trimmed == "--" && (cur == nil || !curQuoted) {
+			cur = append(cur, stored)
+			curSig = true
+			finish()
+			continue
 		}
 		// A reply header ("On ... wrote:", "From: ...") or an empty line
 		// directly above a quoted block belongs to that block.
@@ -154,7 +185,7 @@ func bottomPosted(frags []Fragment) bool {
 // tidy removes leading blank lines and trailing white space; indentation of
 // the first line of text is kept.
 func tidy(s string) string {
-	s = strings.TrimRight(s, " \t\r\n\v\f\x00")
+	s = trimRight(s)
 	for {
 		nl := strings.IndexByte(s, '\n')
 		if nl < 0 || trimSpace(s[:nl]) != "" {
@@ -170,5 +201,12 @@ func tidy(s string) string {
 
 const asciiSpace = " \t\r\n\v\f\x00"
 
-func trimRight(s string) string { return strings.TrimRight(s, asciiSpace) }
-func trimSpace(s string) string { return strings.Trim(s, asciiSpace) }
+// isBlankRune reports white space in the Unicode sense (a line holding only
+// no-break spaces, as Outlook writes them, is blank), format characters
+// (zero-width space, bidi marks, BOM) and NUL.
+func isBlankRune(r rune) bool {
+	return r == 0 || unicode.IsSpace(r) || unicode.Is(unicode.Zs, r) || unicode.Is(unicode.Cf, r)
+}
+
+func trimRight(s string) string { return strings.TrimRightFunc(s, isBlankRune) }
+func trimSpace(s string) string { return strings.TrimFunc(s, isBlankRune) }

@@ -29,15 +29,28 @@ func addSeeds(f *testing.F, globs ...string) {
 }
 
 // R9: the comment is a part of what the customer sent,
-// never more: Reply and StripQuotes never panic, never grow the text, and
+// never more and never nothing: Reply and StripQuotes never panic, never
+// grow the text nor add line breaks, Reply keeps a non-blank body, and
 // Reply's result is unchanged by a second pass (new text has no quote left
 // to remove, only lines we kept).
 func FuzzReply(f *testing.F) {
-	addSeeds(f, "../testdata/corpora/email_reply_parser/test/emails/*.txt", "testdata/own/*.txt")
+	addSeeds(f, "../testdata/corpora/email_reply_parser/test/emails/*.txt", "testdata/own/*.txt",
+		crispDir+"/test/fixtures/*.txt", mailparserDir+"/test/emails/*.txt")
+	// A lone CR once became a line break and the result grew.
+	f.Add("0\n________\n>\r0")
+	f.Add("De\u00a0: Jean\nEnvoy\u00e9\u202f: lundi\n\u00c0 : x\nObjet : y\n\nz")
 	f.Fuzz(func(t *testing.T, body string) {
 		got := Reply(body)
 		if len(got) > len(body) {
 			t.Fatalf("Reply grew the text: %d > %d bytes", len(got), len(body))
+		}
+		// Reply's lines are joined with "\n"; a CR left in a line is a
+		// character of it, as in the input.
+		if strings.Count(got, "\n") > lineBreaks(body) {
+			t.Fatalf("Reply added line breaks: %q from %q", got, body)
+		}
+		if got == "" && trimSpace(body) != "" {
+			t.Fatalf("Reply lost a non-blank body: %q", body)
 		}
 		if strings.TrimRight(got, asciiSpace) != got {
 			t.Fatalf("Reply result not trimmed: %q", got)
@@ -66,6 +79,9 @@ func FuzzReply(f *testing.F) {
 		}
 	})
 }
+
+// lineBreaks counts the line ends of s as splitLines sees them.
+func lineBreaks(s string) int { return len(splitLines(s)) - 1 }
 
 // R9 for HTML bodies: no panic, and the text never holds more characters
 // than the HTML it comes from.

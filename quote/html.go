@@ -11,11 +11,12 @@ import (
 // cases) and returns plain text. The HTML is rendered to text with the
 // content of quoting elements prefixed by "> " — <blockquote>, Gmail's
 // "gmail_quote", Yahoo's "yahoo_quoted", Outlook for Mac's
-// OLK_SRC_BODY_SECTION — and with everything after the markers that webmails
-// put above unquoted history (Hotmail's <hr id="stopSpelling">, Outlook's
-// "divRplyFwdMsg" and "appendonsend", Zimbra's <hr id="zwchr">) treated as
-// quoted; then the text goes through Reply. Like Reply it returns "" when
-// there is no new text.
+// OLK_SRC_BODY_SECTION, the new Outlook's
+// mail-editor-reference-message-container — and with everything after the
+// markers that webmails put above unquoted history (Hotmail's <hr
+// id="stopSpelling">, Outlook's "divRplyFwdMsg" and "appendonsend",
+// Zimbra's <hr id="zwchr">) treated as quoted; then the text goes through
+// Reply. Like Reply it keeps a body with no new text whole.
 func ReplyHTML(body string) string {
 	return Reply(HTMLText(body))
 }
@@ -225,7 +226,9 @@ func isQuoteElement(n *html.Node) bool {
 	if n.DataAtom == atom.Blockquote {
 		return true
 	}
-	if attr(n, "id") == "OLK_SRC_BODY_SECTION" {
+	switch attr(n, "id") {
+	case "OLK_SRC_BODY_SECTION", // Outlook for Mac
+		"mail-editor-reference-message-container": // new Outlook (Windows, Mac, web)
 		return true
 	}
 	for _, c := range strings.Fields(attr(n, "class")) {

@@ -25,6 +25,7 @@ const (
 	NoticeRedirect      Name = "notice_redirect"       // R5
 	NoticeClosedCase    Name = "notice_closed_case"    // R13
 	NoticeImportedCase  Name = "notice_imported_case"  // R14
+	SigninLink          Name = "signin_link"           // the customer view's one-time sign-in link
 	LoopSuspected       Name = "loop_suspected"        // I5: to the team, once per case
 )
 
@@ -37,7 +38,8 @@ var Names = []string{
 	string(CaseOpened), string(CaseOpenedWatcher), string(CommentAdded), string(CaseClosed),
 	string(CaseReopened), string(CaseEscalated), string(WatcherAdded), string(FollowUpOpened),
 	string(NoticeUnknownSender), string(NoticeUnverified), string(NoticeNotEntitled), string(NoticeWhichOrg),
-	string(NoticeRedirect), string(NoticeClosedCase), string(NoticeImportedCase), string(LoopSuspected),
+	string(NoticeRedirect), string(NoticeClosedCase), string(NoticeImportedCase), string(SigninLink),
+	string(LoopSuspected),
 }
 
 // fallbackName is what a route's unknown template name renders as (R5).

@@ -44,6 +44,9 @@ var Keys = []string{
 	"case_id", "title", "org", "product", "priority", "status", "requester",
 	"author", "body", "reason", "reopen_until", "escalation_reason", "watcher",
 	"addresses", "subject", "in_reply_to", "references", "follow_up_of",
+	// The customer's signed actions (package actionlink) and sign-in link.
+	"link_view", "link_reopen", "link_close", "link_escalate", "link_followup", "link_unwatch",
+	"link", "minutes", "address",
 }
 
 // validName keeps template names usable as file names: no path traversal.
@@ -342,6 +345,10 @@ func SampleData() map[string]string {
 		"watcher": "carol@example.test", "addresses": "support+acme@example.test\nsupport+globex@example.test",
 		"subject": "Help needed", "in_reply_to": "abc@example.test", "references": "x@example.test abc@example.test",
 		"follow_up_of": "41",
+		"link_view":    "https://desk.example.test/a/VIEW", "link_reopen": "https://desk.example.test/a/REOPEN",
+		"link_close": "https://desk.example.test/a/CLOSE", "link_escalate": "https://desk.example.test/a/ESCALATE",
+		"link_followup": "https://desk.example.test/a/FOLLOWUP", "link_unwatch": "https://desk.example.test/a/UNWATCH",
+		"link": "https://desk.example.test/signin/TOKEN", "minutes": "15", "address": "alice@example.test",
 	}
 }
 

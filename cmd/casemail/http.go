@@ -96,6 +96,10 @@ func newHTTPHandler(book *casebook.Book, signer *replytoken.Signer, pollers []*i
 			}
 			h.Mailboxes = append(h.Mailboxes, mh)
 		}
+		// A full disk or a failing store: mail is being answered 451.
+		if werr, at := book.LastWriteError(); werr != nil {
+			h.Problems = append(h.Problems, "store: the last write failed at "+at.Format(time.RFC3339)+": "+werr.Error())
+		}
 		s, err := book.Stats(r.Context())
 		if err != nil {
 			h.Problems = append(h.Problems, "store: "+err.Error())

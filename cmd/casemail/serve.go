@@ -48,6 +48,17 @@ func cmdServe(e *env, args []string) error {
 		src = "embedded default"
 	}
 	log.Info("casemail starting", "config", src, "store", cfg.Store.Path)
+	if open := book.ReadableByOthers(); len(open) > 0 {
+		// It holds the reply-token secret and every raw mail.
+		log.Warn("the store is readable by other users: chmod 600 it (new stores are created 0600)", "files", open)
+	}
+	// One gateway per store: rows still claimed were claimed by a process
+	// that is gone; send them now rather than after their lease.
+	if n, err := book.ReclaimOutbox(e.ctx, time.Now()); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("notifications claimed by a stopped process are due again", "rows", n)
+	}
 
 	// One signer: outbound signs the reply and unsubscribe tokens that
 	// ingest and the unsubscribe page check (I6).
@@ -92,7 +103,11 @@ func cmdServe(e *env, args []string) error {
 		if httpListener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
 			return fmt.Errorf("http listen %s: %w", cfg.HTTP.Listen, err)
 		}
-		httpServer = &http.Server{Handler: newHTTPHandler(book, signer, pollers, m, log), ReadHeaderTimeout: 10 * time.Second}
+		handler, err := withCustomerView(cfg, book, worker, log, newHTTPHandler(book, signer, pollers, m, log))
+		if err != nil {
+			return fmt.Errorf("customer view: %w", err)
+		}
+		httpServer, httpListener = newHTTPServer(handler, httpListener, defaultHTTPLimits)
 	}
 
 	ctx, cancel := context.WithCancel(e.ctx)

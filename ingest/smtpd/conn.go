@@ -1,15 +1,17 @@
 package smtpd
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
 )
 
-// capListener enforces max_connections and refuses connections once
-// Shutdown has begun. Refused peers get a 421 greeting (RFC 5321 3.8:
+// capListener enforces max_connections and max_connections_per_client, and
+// refuses connections once Shutdown has begun. Refused peers get a 421 greeting (RFC 5321 3.8:
 // a server may answer 421 instead of 220 and close).
 type capListener struct {
 	net.Listener
@@ -52,8 +54,39 @@ const (
 	replyShutdown = "421 4.3.2 shutting down"
 )
 
+// replyTooManyFrom is the refusal past max_connections_per_client: it says
+// whose connections are counted so an operator behind a NAT knows why.
+func replyTooManyFrom(key string, n int) string {
+	return fmt.Sprintf("421 4.7.0 too many connections from %s (at most %d at once), try again later", key, n)
+}
+
+// clientKey is what the per-client cap counts: the IPv4 address, or the
+// /64 of an IPv6 address (one host usually owns the whole /64, so counting
+// single IPv6 addresses would not limit it at all).
+func clientKey(a net.Addr) string {
+	var ip net.IP
+	switch v := a.(type) {
+	case *net.TCPAddr:
+		ip = v.IP
+	default:
+		host, _, err := net.SplitHostPort(a.String())
+		if err != nil {
+			return a.String()
+		}
+		ip = net.ParseIP(host)
+		if ip == nil {
+			return host
+		}
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
+}
+
 // track registers a new connection, or says why it is refused.
 func (s *Server) track(c net.Conn) (*trackedConn, string) {
+	key := clientKey(c.RemoteAddr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -62,8 +95,12 @@ func (s *Server) track(c net.Conn) (*trackedConn, string) {
 	if s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections {
 		return nil, replyTooMany
 	}
-	tc := &trackedConn{Conn: c, s: s}
+	if n := s.cfg.MaxConnectionsPerClient; n > 0 && s.perClient[key] >= n {
+		return nil, replyTooManyFrom(key, n)
+	}
+	tc := &trackedConn{Conn: c, s: s, key: key}
 	s.conns[tc] = struct{}{}
+	s.perClient[key]++
 	return tc, ""
 }
 
@@ -72,11 +109,17 @@ func (s *Server) track(c net.Conn) (*trackedConn, string) {
 // can end idle sessions while letting DATA run to its reply.
 type trackedConn struct {
 	net.Conn
-	s *Server
+	s   *Server
+	key string // clientKey of the peer
 
-	mu    sync.Mutex
-	busy  bool // inside Data/LMTPData
-	woken bool // Shutdown interrupted a blocked Read with a deadline
+	mu       sync.Mutex
+	busy     bool      // inside Data/LMTPData
+	woken    bool      // Shutdown interrupted a blocked Read with a deadline
+	deadline time.Time // while busy: when the message must have arrived (smtp.data_timeout)
+	dead     error     // once a read timed out: what every later read returns
+	partial  bool      // the last byte read did not end a line
+	tls      bool      // STARTTLS done: our own replies cannot be written in clear
+	released bool      // the per-client slot was given back (at the 221 to QUIT)
 
 	closeOnce sync.Once
 }
@@ -93,6 +136,9 @@ func (shutdownErr) Temporary() bool { return true }
 
 func (c *trackedConn) Read(b []byte) (int, error) {
 	for {
+		if err := c.deadErr(); err != nil {
+			return 0, err
+		}
 		busy := c.isBusy()
 		if c.s.isClosing() && !busy {
 			return 0, errShuttingDown
@@ -100,15 +146,26 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 		if busy {
 			// go-smtp sets the read deadline once per command, so a long
 			// DATA would have to arrive within read_timeout in total; make
-			// it an idle timeout instead, renewed as data keeps coming.
+			// it an idle timeout instead, renewed as data keeps coming, but
+			// never past the message's own deadline: renewing on every byte
+			// alone let a client sending one byte every few seconds hold
+			// the connection forever.
 			c.mu.Lock()
 			c.woken = false // this renewal supersedes a Shutdown wake-up
-			c.Conn.SetReadDeadline(time.Now().Add(c.s.srv.ReadTimeout))
+			c.Conn.SetReadDeadline(c.nextDeadlineLocked())
 			c.mu.Unlock()
 		}
 		n, err := c.Conn.Read(b)
 		if n == 0 && err != nil && c.retryAfterWake(err) {
 			continue
+		}
+		if n > 0 {
+			c.mu.Lock()
+			c.partial = b[n-1] != '\n'
+			c.mu.Unlock()
+		}
+		if isTimeout(err) {
+			return n, c.timedOut(err, busy)
 		}
 		if n > 0 && c.s.isClosing() && !c.isBusy() {
 			// A command that arrived while Shutdown began: answer 421
@@ -117,6 +174,68 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 		}
 		return n, err
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return err != nil && errors.As(err, &ne) && ne.Timeout()
+}
+
+// nextDeadlineLocked is the read deadline inside a message: read_timeout
+// from now, capped by the message's deadline. c.mu is held.
+func (c *trackedConn) nextDeadlineLocked() time.Time {
+	d := time.Now().Add(c.s.srv.ReadTimeout)
+	if !c.deadline.IsZero() && d.After(c.deadline) {
+		d = c.deadline
+	}
+	return d
+}
+
+// timedOut ends the session after a read timed out: every later read
+// fails, so go-smtp closes the connection after its reply. Whatever the
+// client sends next is the rest of a message or of a command, and reading
+// it as commands let a stalled message's body smuggle in a second message
+// ("MAIL FROM / RCPT TO / DATA" lines).
+//
+// Inside a message the error is the reply: 421, the message was not
+// received (go-smtp answers a BDAT chunk with its read error as it is).
+// Outside one, when part of a line is already read, go-smtp's line reader
+// (bufio) would hand that fragment on as a whole command before seeing the
+// error, and a client trickling bytes got 500 and a fresh read_timeout,
+// forever; the connection is closed here, after our own 421, first.
+func (c *trackedConn) timedOut(err error, busy bool) error {
+	c.mu.Lock()
+	switch {
+	case busy && !c.deadline.IsZero() && !time.Now().Before(c.deadline):
+		c.dead = c.s.errDataTimeout
+	case busy:
+		c.dead = c.s.errIdleTimeout
+	default:
+		c.dead = err // go-smtp answers 421 4.4.2 and closes
+	}
+	dead, abandon, inTLS := c.dead, !busy && c.partial && !c.woken, c.tls
+	c.mu.Unlock()
+	if abandon {
+		if !inTLS {
+			c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(c.Conn, "421 4.4.2 line not completed within %s, closing connection\r\n", c.s.srv.ReadTimeout)
+		}
+		c.Conn.Close()
+	}
+	return dead
+}
+
+// deadErr is the error that ended the session, nil while it runs.
+func (c *trackedConn) deadErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dead
+}
+
+func (c *trackedConn) setTLS() {
+	c.mu.Lock()
+	c.tls = true
+	c.mu.Unlock()
 }
 
 // retryAfterWake reports whether err is the deadline Shutdown set while this
@@ -133,7 +252,7 @@ func (c *trackedConn) retryAfterWake(err error) bool {
 		return false
 	}
 	c.woken = false
-	c.Conn.SetReadDeadline(time.Now().Add(c.s.srv.ReadTimeout))
+	c.Conn.SetReadDeadline(c.nextDeadlineLocked())
 	return true
 }
 
@@ -151,9 +270,16 @@ func (c *trackedConn) isBusy() bool {
 	return c.busy
 }
 
+// setBusy marks the start and end of one message. At the start, the
+// message gets its absolute deadline (smtp.data_timeout).
 func (c *trackedConn) setBusy(b bool) {
 	c.mu.Lock()
 	c.busy = b
+	if b {
+		c.deadline = time.Now().Add(c.s.dataTimeout)
+	} else {
+		c.deadline = time.Time{}
+	}
 	c.mu.Unlock()
 }
 
@@ -163,9 +289,39 @@ func (c *trackedConn) Close() error {
 		c.s.mu.Lock()
 		delete(c.s.conns, c)
 		c.s.mu.Unlock()
+		c.releaseClientSlot()
 		err = c.Conn.Close()
 	})
 	return err
+}
+
+// Write gives the per-client slot back as the 221 answering QUIT goes out:
+// a client that reconnects the moment it reads it (smtp-source does, an
+// MTA may) would otherwise find the slot still taken, for the instant
+// before go-smtp closes the connection, and be refused. 221 is only ever
+// the closing reply (RFC 5321 4.2.2). Under TLS the reply is encrypted
+// below us and the slot is given back at Close.
+func (c *trackedConn) Write(b []byte) (int, error) {
+	if bytes.HasPrefix(b, []byte("221 ")) {
+		c.releaseClientSlot()
+	}
+	return c.Conn.Write(b)
+}
+
+// releaseClientSlot gives back the connection's per-client slot, once.
+func (c *trackedConn) releaseClientSlot() {
+	c.mu.Lock()
+	done := c.released
+	c.released = true
+	c.mu.Unlock()
+	if done {
+		return
+	}
+	c.s.mu.Lock()
+	if c.s.perClient[c.key]--; c.s.perClient[c.key] <= 0 {
+		delete(c.s.perClient, c.key)
+	}
+	c.s.mu.Unlock()
 }
 
 // unwrapConn finds our trackedConn under a go-smtp connection, which is a

@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -101,6 +102,10 @@ func FuzzSession(f *testing.F) {
 	f.Add([]byte("EHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<s@elsewhere.test>\r\nRCPT TO:<\"a@b\"@support.example.test>\r\nDATA\r\n..dot\r\n.\r\n"))
 	f.Add([]byte("EHLO x\r\nMAIL FROM:<a@b.c> SIZE=10\r\nRCPT TO:<s@support.example.test>\r\nBDAT 5 LAST\r\nhello"))
 	f.Add([]byte("HELO x\r\nRSET\r\nMAIL FROM:<a@b.c>\r\nDATA\r\nSTARTTLS\r\nAUTH PLAIN AGFAYg==\r\n"))
+	// Issue 10: lines and header fields over the limits, by DATA and BDAT.
+	long := strings.Repeat("a", MaxLineLength+1)
+	f.Add([]byte("EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<s@support.example.test>\r\nDATA\r\nSubject: " + long + "\r\n\r\nx\r\n.\r\nQUIT\r\n"))
+	f.Add([]byte(fmt.Sprintf("EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<s@support.example.test>\r\nBDAT %d LAST\r\nSubject: %s\r\n\r\nQUIT\r\n", len(long)+13, long)))
 	// Real messages from testdata as DATA bodies.
 	files, _ := filepath.Glob(filepath.Join("testdata", "enmime", "*.raw"))
 	for _, p := range files {
@@ -151,4 +156,57 @@ func FuzzSession(f *testing.F) {
 			t.Errorf("the well-formed seed delivered %d messages, want 1: the harness is broken", delivered)
 		}
 	})
+}
+
+// FuzzLimitReader: the content limits refuse exactly the messages with a
+// line over MaxLineLength or a header field over MaxHeaderFieldBytes, the
+// same whatever the read sizes (DATA and BDAT deliver different chunks),
+// and pass everything else through unchanged.
+func FuzzLimitReader(f *testing.F) {
+	f.Add([]byte("Subject: x\r\n\r\nbody\r\n"))
+	f.Add([]byte("Subject: " + strings.Repeat("a", MaxLineLength) + "\r\n\r\n"))
+	f.Add([]byte("Subject: x\n\n" + strings.Repeat("b", MaxLineLength+1)))
+	f.Add([]byte("X: " + strings.Repeat("w\r\n ", MaxHeaderFieldBytes/3) + "\r\n\r\nbody"))
+	f.Add([]byte("\r\n" + strings.Repeat("w\r\n ", MaxHeaderFieldBytes/3)))
+	f.Add([]byte("A: 1\r\n\r \r" + strings.Repeat("w\r\n ", MaxHeaderFieldBytes/3)))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		want := refusedByReference(msg)
+		for _, r := range []io.Reader{bytes.NewReader(msg), iotest.OneByteReader(bytes.NewReader(msg)), iotest.HalfReader(bytes.NewReader(msg))} {
+			got, err := io.ReadAll(newLimitReader(r))
+			if (err != nil) != want {
+				t.Fatalf("refused = %v (%v), want %v", err != nil, err, want)
+			}
+			if err == nil && !bytes.Equal(got, msg) {
+				t.Fatalf("passed %d bytes, sent %d", len(got), len(msg))
+			}
+		}
+	})
+}
+
+// refusedByReference is the rule written plainly, line by line.
+func refusedByReference(msg []byte) bool {
+	lines := bytes.Split(msg, []byte("\n"))
+	field, body := 0, false
+	for _, l := range lines {
+		l = bytes.ReplaceAll(l, []byte("\r"), nil) // CR is never counted
+		n := len(l)
+		if n > MaxLineLength {
+			return true
+		}
+		if body {
+			continue
+		}
+		if n == 0 {
+			body = true
+			continue
+		}
+		if l[0] != ' ' && l[0] != '\t' {
+			field = 0
+		}
+		field += n
+		if field > MaxHeaderFieldBytes {
+			return true
+		}
+	}
+	return false
 }

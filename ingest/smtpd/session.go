@@ -21,9 +21,13 @@ type backend struct{ s *Server }
 func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	remote := c.Conn().RemoteAddr().String()
 	_, isTLS := c.TLSConnectionState()
+	tc := unwrapConn(c.Conn())
+	if tc != nil && isTLS {
+		tc.setTLS()
+	}
 	return &session{
 		s:      b.s,
-		conn:   unwrapConn(c.Conn()),
+		conn:   tc,
 		remote: remote,
 		helo:   c.Hostname(),
 		tls:    isTLS,
@@ -112,22 +116,20 @@ func (ss *session) deliver(r io.Reader) error {
 
 	sp := &spool{dir: ss.s.spoolDir, memLimit: ss.s.spoolMem}
 	defer sp.close()
-	if err := sp.fill(r); err != nil {
-		if errors.Is(err, smtp.ErrDataTooLarge) {
-			// go-smtp enforces MaxMessageBytes while reading (RFC 1870 6.3):
-			// 552 5.3.4, and the rest of the message is discarded unread.
-			log.Warn("smtp message refused", "outcome", "too_large", "bytes", sp.size, "limit", ss.s.cfg.MaxMessageBytes)
-			return smtp.ErrDataTooLarge
-		}
-		log.Warn("smtp message not received", "outcome", "transfer_failed", "bytes", sp.size, "err", err)
-		return errSpoolFail
+	if err := sp.fill(newLimitReader(r)); err != nil {
+		return ss.notReceived(log, sp, err)
 	}
 	raw, err := sp.reader()
 	if err != nil {
 		log.Error("smtp message not received", "outcome", "spool_failed", "bytes", sp.size, "err", err)
 		return errSpoolFail
 	}
-	out, err := ss.s.rcv.Receive(ss.s.base, env, io.MultiReader(strings.NewReader(ss.received(start)), raw))
+	trace := ss.received(start)
+	// TraceBytes: the size limit is on what the client sent, not on the
+	// field we add (a mail just under the limit got 250, then was
+	// recorded as refused for being over it).
+	env.TraceBytes = int64(len(trace))
+	out, err := ss.s.rcv.Receive(ss.s.base, env, io.MultiReader(strings.NewReader(trace), raw))
 	if err != nil {
 		// The full error stays in our log; the peer gets a short reason.
 		log.Error("smtp message deferred", "outcome", "tempfail", "bytes", sp.size,
@@ -139,6 +141,36 @@ func (ss *session) deliver(r io.Reader) error {
 		"bytes", sp.size, "duration", time.Since(start))
 	ss.messages++
 	return nil
+}
+
+// notReceived answers a transfer that did not complete: the receiver is not
+// called, so nothing partial is recorded (I4).
+func (ss *session) notReceived(log *slog.Logger, sp *spool, err error) error {
+	var refusal *smtp.SMTPError
+	switch {
+	case ss.conn != nil && ss.conn.deadErr() != nil:
+		// A timeout: the connection is closed after this reply, the rest
+		// of the message is still on the wire.
+		log.Warn("smtp message not received", "outcome", "timeout", "bytes", sp.size, "err", err)
+		if errors.As(err, &refusal) {
+			return refusal
+		}
+		return errSpoolFail
+	case errors.Is(err, smtp.ErrDataTooLarge):
+		// go-smtp enforces MaxMessageBytes while reading (RFC 1870 6.3):
+		// 552 5.3.4, and the rest of the message is discarded unread.
+		log.Warn("smtp message refused", "outcome", "too_large", "bytes", sp.size, "limit", ss.s.cfg.MaxMessageBytes)
+		return smtp.ErrDataTooLarge
+	case errors.Is(err, smtp.ErrTooLongLine):
+		// go-smtp's own line limit, met first in DATA: same answer as ours.
+		log.Warn("smtp message refused", "outcome", "line_too_long", "bytes", sp.size)
+		return errLineTooLong
+	case errors.As(err, &refusal):
+		log.Warn("smtp message refused", "outcome", "content_limit", "bytes", sp.size, "reason", refusal.Message)
+		return refusal
+	}
+	log.Warn("smtp message not received", "outcome", "transfer_failed", "bytes", sp.size, "err", err)
+	return errSpoolFail
 }
 
 // received is the trace field an SMTP server must add at the top of every

@@ -5,6 +5,12 @@
 // only after Receive returned nil (invariant I1); a Receive error answers
 // 451 4.3.0 so the sending MTA retries.
 //
+// Hostile clients are bounded (docs/security.md): connections in all and
+// per client address, a timeout per command and between reads, a deadline
+// per message, lines and header fields for DATA and BDAT alike. Any read
+// timeout ends the session, so the rest of a stalled message is never read
+// as commands.
+//
 // Extensions follow go-smtp: SIZE (RFC 1870), STARTTLS (RFC 3207),
 // ENHANCEDSTATUSCODES (RFC 2034/3463), PIPELINING (RFC 2920), CHUNKING
 // (RFC 3030) and LIMITS RCPTMAX (RFC 9422).
@@ -52,6 +58,19 @@ const (
 	DefaultSpoolMemory = 1 << 20
 	// defaultReadTimeout applies when the config leaves read_timeout at 0.
 	defaultReadTimeout = 5 * time.Minute
+	// defaultDataTimeout applies when the config leaves data_timeout at 0:
+	// 25 MB in 10 minutes is 42 kB/s, slower than any real MTA.
+	defaultDataTimeout = 10 * time.Minute
+	// MaxLineLength is the longest line, CRLF excluded, accepted in a
+	// command or a message, by DATA and BDAT alike. RFC 5322 2.1.1 allows
+	// 998; go-smtp's default of 2000 is kept for mailers that exceed it a
+	// little.
+	MaxLineLength = 2000
+	// MaxHeaderFieldBytes caps one header field with its folded
+	// continuation lines, as Postfix's header_size_limit does: nothing
+	// legitimate comes near it, and a huge Subject would become a huge case
+	// title and outbound Subject.
+	MaxHeaderFieldBytes = 100 << 10
 )
 
 // Option tunes a Server beyond what the config file says.
@@ -81,6 +100,14 @@ type Server struct {
 	maxRcpts  int
 	spoolDir  string
 	spoolMem  int
+	// dataTimeout bounds one whole message (smtp.data_timeout).
+	dataTimeout time.Duration
+	// errDataTimeout and errIdleTimeout are what every read returns once a
+	// message missed dataTimeout, or nothing of it came for read_timeout.
+	// They are *smtp.SMTPError because go-smtp answers a BDAT chunk with
+	// its read error as it is; at the next command read, an error that is
+	// not a timeout ends the session (421).
+	errDataTimeout, errIdleTimeout *smtp.SMTPError
 
 	srv *smtp.Server
 
@@ -94,6 +121,8 @@ type Server struct {
 	ln      *capListener
 	closing bool
 	conns   map[*trackedConn]struct{}
+	// perClient counts open connections by clientKey.
+	perClient map[string]int
 }
 
 // New checks cfg and builds a Server; it does not listen yet.
@@ -113,6 +142,12 @@ func New(cfg config.SMTP, rcv ingest.Receiver, pol Policy, log *slog.Logger, opt
 		maxRcpts: DefaultMaxRecipients,
 		spoolMem: DefaultSpoolMemory,
 		conns:    map[*trackedConn]struct{}{},
+
+		perClient:   map[string]int{},
+		dataTimeout: cfg.DataTimeout.Duration,
+	}
+	if s.dataTimeout <= 0 {
+		s.dataTimeout = defaultDataTimeout
 	}
 	switch cfg.Protocol {
 	case "", "smtp":
@@ -142,6 +177,12 @@ func New(cfg config.SMTP, rcv ingest.Receiver, pol Policy, log *slog.Logger, opt
 		srv.ReadTimeout = defaultReadTimeout
 	}
 	srv.WriteTimeout = srv.ReadTimeout
+	s.errDataTimeout = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2},
+		Message: fmt.Sprintf("message not received within %s, closing connection", s.dataTimeout)}
+	s.errIdleTimeout = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2},
+		Message: fmt.Sprintf("nothing received for %s in the middle of a message, closing connection", srv.ReadTimeout)}
+	// go-smtp counts the line's CR and the previous line's LF.
+	srv.MaxLineLength = MaxLineLength + 2
 	srv.ErrorLog = slogPrintf{log}
 	s.srv = srv
 
@@ -174,7 +215,8 @@ func (s *Server) Serve(l net.Listener) error {
 	s.mu.Unlock()
 	s.log.Info("smtp listener started", "addr", l.Addr().String(), "protocol", string(s.transport),
 		"domains", s.cfg.Domains, "max_message_bytes", s.cfg.MaxMessageBytes,
-		"max_connections", s.cfg.MaxConnections, "starttls", s.srv.TLSConfig != nil)
+		"max_connections", s.cfg.MaxConnections, "max_connections_per_client", s.cfg.MaxConnectionsPerClient,
+		"read_timeout", s.srv.ReadTimeout, "data_timeout", s.dataTimeout, "starttls", s.srv.TLSConfig != nil)
 	err := s.srv.Serve(cl)
 	if err != nil && s.isClosing() && errors.Is(err, net.ErrClosed) {
 		return nil
