@@ -51,7 +51,7 @@ func echoesCase(replyText, fullText string, c *casebook.Case) string {
 		ours = append(ours, cm.Body)
 	}
 	ours = append(ours, c.Description)
-	reply := unquote(replyText)
+	reply := newText(replyText)
 	full := unquote(fullText)
 	for _, o := range ours {
 		o = unquote(o)
@@ -66,6 +66,23 @@ func echoesCase(replyText, fullText string, c *casebook.Case) string {
 		}
 	}
 	return ""
+}
+
+// newText is what a reply says of its own: its lines that are not quoted,
+// with whitespace folded, and nothing when all it has besides the quote
+// is one line ending in a colon (the attribution, "On …, X wrote:", in
+// whatever language the mailer speaks).
+func newText(reply string) string {
+	var own []string
+	for line := range strings.Lines(reply) {
+		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, ">") {
+			own = append(own, t)
+		}
+	}
+	if len(own) == 1 && strings.HasSuffix(own[0], ":") {
+		return ""
+	}
+	return unquote(strings.Join(own, "\n"))
 }
 
 // unquote drops the quote marks at the start of each line and folds all
