@@ -381,6 +381,18 @@ func (c *Config) Validate() error {
 	if strings.Count(c.Policy.SubjectTag, "%d") != 1 {
 		bad("policy.subject_tag must contain %%d exactly once, not %q", c.Policy.SubjectTag)
 	}
+	for _, l := range []struct {
+		key string
+		v   int
+	}{{"max_mail_comments", c.Policy.MaxMailComments}, {"max_case_notifications", c.Policy.MaxCaseNotifications},
+		{"max_cc_watchers", c.Policy.MaxCcWatchers}, {"max_new_recipients_per_hour", c.Policy.MaxNewRecipientsPerHour}} {
+		if l.v < 0 {
+			bad("policy.%s must be 0 (no limit) or more, not %d", l.key, l.v)
+		}
+	}
+	if c.Policy.LoopWindow.Duration < 0 {
+		bad("policy.loop_window must not be negative, not %s", c.Policy.LoopWindow.Duration)
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
