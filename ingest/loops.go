@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/templates"
@@ -22,7 +23,7 @@ import (
 // suspectedLoop says why a reply from sender to case c looks like a loop,
 // "" when it does not.
 func (g *Gateway) suspectedLoop(ctx context.Context, in *inbound, c *casebook.Case, sender string) (string, error) {
-	if echo := echoesCase(in.parsed.ReplyText, in.parsed.Text, c); echo != "" {
+	if echo := echoesCase(in.parsed.ReplyText, in.parsed.Text, c, sender); echo != "" {
 		return echo, nil
 	}
 	p := g.cfg.Policy
@@ -45,12 +46,15 @@ func (g *Gateway) suspectedLoop(ctx context.Context, in *inbound, c *casebook.Ca
 // or its new text is itself one of them, word for word (an auto-responder
 // that pastes the mail it answers). Whitespace and quote marks do not
 // count, since every mailer wraps and quotes in its own way.
-func echoesCase(replyText, fullText string, c *casebook.Case) string {
-	ours := make([]string, 0, len(c.Comments)+1)
+func echoesCase(replyText, fullText string, c *casebook.Case, sender string) string {
+	// What we mailed the sender: the case (its acknowledgement) and the
+	// comments of others (nobody is notified of their own).
+	ours := []string{c.Description}
 	for _, cm := range c.Comments {
-		ours = append(ours, cm.Body)
+		if !strings.EqualFold(cm.Author, sender) {
+			ours = append(ours, cm.Body)
+		}
 	}
-	ours = append(ours, c.Description)
 	reply := newText(replyText)
 	full := unquote(fullText)
 	for _, o := range ours {
@@ -61,12 +65,17 @@ func echoesCase(replyText, fullText string, c *casebook.Case) string {
 		if reply == "" && strings.Contains(full, o) {
 			return fmt.Sprintf("the reply only quotes our own mail about case %d", c.ID)
 		}
-		if reply != "" && reply == o {
+		// A short text ("Thanks!") is said again by people too.
+		if reply == o && utf8.RuneCountInString(o) >= minEchoRunes {
 			return fmt.Sprintf("the reply repeats our own mail about case %d word for word", c.ID)
 		}
 	}
 	return ""
 }
+
+// minEchoRunes is the shortest text whose repetition, unquoted, counts as
+// an echo.
+const minEchoRunes = 40
 
 // newText is what a reply says of its own: its lines that are not quoted,
 // with whitespace folded, and nothing when all it has besides the quote

@@ -95,6 +95,11 @@ func TestEchoOfOurOwnMailIsALoop(t *testing.T) {
 			}
 		})
 	}
+	// People say short things twice: not an echo.
+	for range 2 {
+		out := h.receive(h.mail("carl@acme.test", "support@support.test", "Re: [Case #1] Server down", "Thanks, trying now."), "support@support.test")
+		h.want(out, "comment_added", "R9")
+	}
 	// A real answer under the quote is a comment as ever (R9).
 	out := h.receive(h.mail("carl@acme.test", "support@support.test", "Re: [Case #1] Server down",
 		"Done, the tunnel is back.\n\n> Please restart the VPN gateway and tell us whether\n> the tunnel comes back.\n"), "support@support.test")
