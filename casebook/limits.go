@@ -34,6 +34,19 @@ func taggedLike(key string) string {
 	return likeEscape(key[:at]) + "+%" + likeEscape(key[at:])
 }
 
+// taggedRange bounds the tagged variants of key for an index: every
+// local+…@domain sorts after "local+" and before "local,".
+func taggedRange(key string) (lo, hi string) {
+	local, _, _ := strings.Cut(key, "@")
+	return local + "+", local + ","
+}
+
+// keyArgs are ?2 key, ?3 LIKE pattern, ?5/?6 range of a limit query.
+func keyArgs(key string) (string, string, string, string) {
+	lo, hi := taggedRange(key)
+	return key, taggedLike(key), lo, hi
+}
+
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
@@ -43,8 +56,9 @@ func likeEscape(s string) string {
 // policy.loop_window is a suspected loop.
 func (b *Book) MailCommentsSince(ctx context.Context, caseID int64, sender string, since time.Time) (int, error) {
 	key := LimitKey(sender)
+	k, like, lo, hi := keyArgs(key)
 	var n int
-	if err := b.rdb.QueryRowContext(ctx, b.query("mail-comments-since"), caseID, key, taggedLike(key), ms(since)).Scan(&n); err != nil {
+	if err := b.rdb.QueryRowContext(ctx, b.query("mail-comments-since"), caseID, k, like, ms(since), lo, hi).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count comments by %s on case %d: %w", key, caseID, err)
 	}
 	return n, nil
@@ -83,10 +97,11 @@ func (h *heldList) note() string {
 // recipient never wrote.
 func (b *Book) hold(ctx context.Context, q querier, n notice, earlierNew int) (why string, isNew bool, err error) {
 	key := LimitKey(n.To)
+	k, like, lo, hi := keyArgs(key)
 	now := b.now()
 	if n.CaseID != 0 && b.opt.MaxCaseNotifications > 0 && b.opt.LoopWindow > 0 {
 		var c int
-		err := q.QueryRowContext(ctx, b.query("case-notifications-since"), n.CaseID, key, taggedLike(key), ms(now.Add(-b.opt.LoopWindow))).Scan(&c)
+		err := q.QueryRowContext(ctx, b.query("case-notifications-since"), n.CaseID, k, like, ms(now.Add(-b.opt.LoopWindow)), lo, hi).Scan(&c)
 		if err != nil {
 			return "", false, fmt.Errorf("count notifications to %s: %w", key, err)
 		}
@@ -97,12 +112,12 @@ func (b *Book) hold(ctx context.Context, q querier, n notice, earlierNew int) (w
 	}
 	if b.opt.MaxNewRecipientsPerHour > 0 && n.Template != templates.LoopSuspected {
 		var known bool
-		if err := q.QueryRowContext(ctx, b.query("wrote-before"), key, taggedLike(key)).Scan(&known); err != nil {
+		if err := q.QueryRowContext(ctx, b.query("wrote-before"), k, like, lo, hi).Scan(&known); err != nil {
 			return "", false, fmt.Errorf("look up %s: %w", key, err)
 		}
 		if !known {
 			var c int
-			if err := q.QueryRowContext(ctx, b.query("new-recipients-since"), ms(now.Add(-time.Hour))).Scan(&c); err != nil {
+			if err := q.QueryRowContext(ctx, b.query("new-recipients-since"), ms(now.Add(-time.Hour)), b.opt.MaxNewRecipientsPerHour).Scan(&c); err != nil {
 				return "", false, fmt.Errorf("count mail to new recipients: %w", err)
 			}
 			if c+earlierNew >= b.opt.MaxNewRecipientsPerHour {

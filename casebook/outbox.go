@@ -83,8 +83,8 @@ func (b *Book) noticeAllowed(ctx context.Context, q querier, to string) (bool, e
 		return true, nil
 	}
 	var n int
-	key := LimitKey(to)
-	err := q.QueryRowContext(ctx, b.query("outbox-notices-to-since"), key, taggedLike(key), ms(b.now().Add(-time.Hour))).Scan(&n)
+	k, like, lo, hi := keyArgs(LimitKey(to))
+	err := q.QueryRowContext(ctx, b.query("outbox-notices-to-since"), k, like, ms(b.now().Add(-time.Hour)), lo, hi).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("count notices: %w", err)
 	}
