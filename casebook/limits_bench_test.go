@@ -1,7 +1,9 @@
 package casebook
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +15,23 @@ import (
 // queuing one notification, in a store with 50,000 messages and 50,000
 // outbox rows (issue 10).
 func BenchmarkLimits(b *testing.B) {
-	t := &testing.T{}
-	f := newFixture(t)
-	f.opt.LoopWindow, f.opt.MaxCaseNotifications, f.opt.MaxNewRecipientsPerHour = 10*time.Minute, 10, 100
-	c := f.open(t, "acme", "ann@acme.test", "VPN", "carl@acme.test")
+	book, err := Open(filepath.Join(b.TempDir(), "cb.db"), Options{MessageIDDomain: "support.test",
+		LoopWindow: 10 * time.Minute, MaxCaseNotifications: 10, MaxNewRecipientsPerHour: 100})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { book.Close() })
+	f := &fixture{Book: book, ctx: context.Background()}
+	if err := f.AddAccount(f.ctx, Account{Address: "ann@acme.test", Verified: true}); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.CreateOrg(f.ctx, Org{Slug: "acme", Owner: "ann@acme.test", Products: []string{"cloud"}}); err != nil {
+		b.Fatal(err)
+	}
+	c, err := f.OpenCase(f.ctx, NewCase{Org: "acme", Product: "cloud", Title: "VPN", Description: "d", Requester: "ann@acme.test", Watchers: []string{"carl@acme.test"}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	ref, err := f.StoreRaw(f.ctx, strings.NewReader("From: x@y\r\n\r\nx\r\n"))
 	if err != nil {
 		b.Fatal(err)
