@@ -19,7 +19,7 @@ func (b *Book) Audience(ctx context.Context, d Delivery) ([]string, error) {
 		if err != nil || !ok {
 			return nil, err
 		}
-		return []string{normAddr(d.Notice.To)}, nil
+		return b.notHeld(ctx, q, notice{Template: d.Notice.Template, CaseID: d.CaseID}, []string{normAddr(d.Notice.To)})
 	}
 	switch d.Action {
 	case ActOpen:

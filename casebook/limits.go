@@ -172,21 +172,8 @@ func (b *Book) alertTeam(ctx context.Context, tx *sql.Tx, caseID int64, a Alert)
 	if told > 0 {
 		return "(the team was told already)", nil
 	}
-	rows, err := tx.QueryContext(ctx, b.query("agents"))
+	agents, err := b.team(ctx, tx)
 	if err != nil {
-		return "", fmt.Errorf("list agents: %w", err)
-	}
-	var agents []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return "", err
-		}
-		agents = append(agents, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return "", err
 	}
 	if len(agents) == 0 {
@@ -200,6 +187,29 @@ func (b *Book) alertTeam(ctx context.Context, tx *sql.Tx, caseID int64, a Alert)
 	return fmt.Sprintf("(the team was told: %s)", strings.Join(agents, ", ")), nil
 }
 
-// NoAgentToTell is noted in a message's reason when an alert had no agent
-// account to go to; the gateway logs it at WARN too.
-const NoAgentToTell = "no agent account to tell: add one with casemail account add --agent"
+// team is who hears about suspected loops: policy.team_addresses, else
+// every agent account.
+func (b *Book) team(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	if len(b.opt.TeamAddresses) > 0 {
+		return b.opt.TeamAddresses, nil
+	}
+	rows, err := tx.QueryContext(ctx, b.query("agents"))
+	if err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	var agents []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		agents = append(agents, s)
+	}
+	rows.Close()
+	return agents, rows.Err()
+}
+
+// NoAgentToTell is noted in a message's reason when an alert had nobody to
+// go to; the gateway logs it at WARN too.
+const NoAgentToTell = "nobody to tell: set policy.team_addresses or add an agent with casemail account add --agent"

@@ -161,3 +161,42 @@ func TestIsPermanent(t *testing.T) {
 		}
 	}
 }
+
+// I5: a suspected loop tells the team once per case and window: the agent
+// accounts, or policy.team_addresses when set; with nobody to tell, the
+// reason says so.
+func TestAlertTellsTheTeamOnce(t *testing.T) {
+	f := newFixture(t) // agent@support.test is an agent
+	f.opt.LoopWindow = 10 * time.Minute
+	c := f.open(t, "acme", "ann@acme.test", "VPN")
+	alert := &Alert{Template: templates.LoopSuspected, Data: map[string]string{"author": "ann@acme.test", "reason": "r"}}
+	quarantine := func(fp string) Recorded {
+		rec, err := f.Record(f.ctx, Delivery{Message: f.stored(t, fp, "ann@acme.test"), Action: ActQuarantine, CaseID: c.ID, Reason: "suspected mail loop", Alert: alert})
+		f.must(t, err)
+		return rec
+	}
+	if rec := quarantine("a1"); !strings.Contains(rec.Message.Reason, "the team was told: agent@support.test") || f.queuedTo(t, "agent@support.test") != 1 {
+		t.Fatalf("reason %q, %d mails to the agent", rec.Message.Reason, f.queuedTo(t, "agent@support.test"))
+	}
+	if rec := quarantine("a2"); !strings.Contains(rec.Message.Reason, "told already") || f.queuedTo(t, "agent@support.test") != 1 {
+		t.Fatalf("told twice: %q", rec.Message.Reason)
+	}
+	f.clock.Advance(11 * time.Minute)
+	f.opt.TeamAddresses = []string{"team@support.test"}
+	quarantine("a3")
+	if f.queuedTo(t, "team@support.test") != 1 || f.queuedTo(t, "agent@support.test") != 1 {
+		t.Fatal("policy.team_addresses was not used")
+	}
+
+	// Nobody to tell.
+	g := newFixture(t)
+	g.opt.LoopWindow, g.opt.TeamAddresses = 10*time.Minute, nil
+	_, err := g.db.Exec("UPDATE accounts SET agent = 0")
+	g.must(t, err)
+	c2 := g.open(t, "acme", "ann@acme.test", "VPN")
+	rec, err := g.Record(g.ctx, Delivery{Message: g.stored(t, "b1", "ann@acme.test"), Action: ActQuarantine, CaseID: c2.ID, Reason: "suspected mail loop", Alert: alert})
+	g.must(t, err)
+	if !strings.Contains(rec.Message.Reason, NoAgentToTell) {
+		t.Fatalf("reason %q", rec.Message.Reason)
+	}
+}

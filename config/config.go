@@ -125,6 +125,7 @@ type Policy struct {
 	MaxCaseNotifications    int      `toml:"max_case_notifications"`      // notifications per recipient and case in the window
 	MaxCcWatchers           int      `toml:"max_cc_watchers"`             // watchers one mail may add
 	MaxNewRecipientsPerHour int      `toml:"max_new_recipients_per_hour"` // mail to people who never wrote, all together
+	TeamAddresses           []string `toml:"team_addresses"`              // told about suspected loops; empty: every agent account
 }
 
 // Templates says where overrides live.
@@ -388,6 +389,11 @@ func (c *Config) Validate() error {
 		{"max_cc_watchers", c.Policy.MaxCcWatchers}, {"max_new_recipients_per_hour", c.Policy.MaxNewRecipientsPerHour}} {
 		if l.v < 0 {
 			bad("policy.%s must be 0 (no limit) or more, not %d", l.key, l.v)
+		}
+	}
+	for i, a := range c.Policy.TeamAddresses {
+		if _, err := mail.ParseAddress(a); err != nil {
+			bad("policy.team_addresses[%d] %q is not an address: %v", i, a, err)
 		}
 	}
 	if c.Policy.LoopWindow.Duration < 0 {

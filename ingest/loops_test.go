@@ -1,12 +1,17 @@
 package ingest
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/config"
+	"github.com/casemail/casemail/internal/testenv"
 	"github.com/casemail/casemail/replytoken"
 )
 
@@ -182,4 +187,37 @@ func TestForgedDSNSuppressesNobody(t *testing.T) {
 	out, err := h.gw.Receive(h.ctx, Envelope{Transport: TransportSMTP, Recipients: []string{rp}}, strings.NewReader(dsn(rp, "carl@acme.test", carls+"@support.test")))
 	h.must(err)
 	h.want(out, "ignored", "hard bounce")
+}
+
+// I5: with nobody to tell about a loop, the gateway says so at WARN and
+// the reason records it.
+func TestLoopWithNobodyToTellWarns(t *testing.T) {
+	// The harness has an agent: this store has none.
+	cfg, err := config.Parse([]byte(routes + "[policy]\nmax_mail_comments = 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := casebook.Open(filepath.Join(t.TempDir(), "cb.db"), casebook.Options{MessageIDDomain: "support.test", DefaultLocale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	var logs testenv.LogBuffer
+	gw, err := New(b, cfg, replytoken.New(b.Secret()), slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, ctx: context.Background(), book: b, gw: gw, cfg: cfg}
+	h.must(b.AddAccount(h.ctx, casebook.Account{Address: "ann@acme.test", Verified: true}))
+	h.must(b.CreateOrg(h.ctx, casebook.Org{Slug: "acme", Owner: "ann@acme.test", Products: []string{"cloud"}}))
+	h.open("ann@acme.test", "support@support.test")
+	for i := range 2 {
+		out := h.receive(h.mail("ann@acme.test", "support@support.test", "Re: [Case #1] Server down", fmt.Sprint("answer ", i)), "support@support.test")
+		if i == 1 {
+			h.want(out, "quarantined", casebook.NoAgentToTell)
+		}
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "no agent to tell") {
+		t.Fatalf("logs:\n%s", logs.String())
+	}
 }

@@ -138,6 +138,7 @@ func openBook(cfg *config.Config) (*casebook.Book, error) {
 		LoopWindow:              p.LoopWindow.Duration,
 		MaxCaseNotifications:    p.MaxCaseNotifications,
 		MaxNewRecipientsPerHour: p.MaxNewRecipientsPerHour,
+		TeamAddresses:           p.TeamAddresses,
 	})
 }
 
