@@ -34,6 +34,9 @@ func (b *Book) Audience(ctx context.Context, d Delivery) ([]string, error) {
 		// The case has no number yet: only the limit on new people applies.
 		return b.notHeld(ctx, q, notice{Template: templates.CaseOpened}, audience(Case{Requester: normAddr(nc.Requester), WatcherDetails: newCaseWatchers(nc)}, ""))
 	case ActComment:
+		if d.Internal {
+			return nil, nil // I3: an internal note is for agents only
+		}
 		c, err := b.caseTx(ctx, q, d.CaseID)
 		if err != nil {
 			return nil, err

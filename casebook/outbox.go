@@ -60,7 +60,11 @@ func (b *Book) enqueue(ctx context.Context, tx *sql.Tx, n notice) error {
 		capped["subject"] = capTitle(subj)
 		n.Data = capped
 	}
-	data, err := json.Marshal(n.Data)
+	local, err := b.localize(ctx, tx, n.Data, locale, n.To)
+	if err != nil {
+		return fmt.Errorf("queue %s for %s: %w", n.Template, n.To, err)
+	}
+	data, err := json.Marshal(local)
 	if err != nil {
 		return err
 	}

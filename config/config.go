@@ -25,6 +25,7 @@ type Config struct {
 	IMAP      []IMAP    `toml:"imap"`
 	Outbound  Outbound  `toml:"outbound"`
 	Routes    []Route   `toml:"route"`
+	Teams     []Team    `toml:"team"` // teams.go
 	Policy    Policy    `toml:"policy"`
 	Templates Templates `toml:"templates"`
 	HTTP      HTTP      `toml:"http"`
@@ -118,6 +119,11 @@ type Policy struct {
 	NoticesPerHour     int                 `toml:"notices_per_hour"`
 	ReplyTokenTTL      Duration            `toml:"reply_token_ttl"`
 	MaxAttachmentBytes int64               `toml:"max_attachment_bytes"`
+	// The support side (teams.go).
+	DefaultTeam          string   `toml:"default_team"`           // cases whose route names no team
+	EscalationNotify     []string `toml:"escalation_notify"`      // also told of every escalation (R15)
+	AgentAttachmentBytes int64    `toml:"agent_attachment_bytes"` // attachments mailed to agents up to this total
+	AssignOnFirstReply   bool     `toml:"assign_on_first_reply"`  // an agent answering an unassigned case takes it
 
 	// Loops and backscatter (I5, docs/security.md): 0 disables a limit.
 	LoopWindow              Duration `toml:"loop_window"`                 // the sliding window of the two below
@@ -194,12 +200,14 @@ func Default() *Config {
 			InitialResponse: map[string]Duration{
 				"P1": {time.Hour}, "P2": {4 * time.Hour}, "P3": {24 * time.Hour}, "P4": {48 * time.Hour},
 			},
-			DefaultPriority:    "P3",
-			Locale:             "fr",
-			SubjectTag:         "[Case #%d]",
-			NoticesPerHour:     5,
-			ReplyTokenTTL:      Duration{180 * 24 * time.Hour},
-			MaxAttachmentBytes: 25 << 20,
+			DefaultPriority:      "P3",
+			Locale:               "fr",
+			SubjectTag:           "[Case #%d]",
+			NoticesPerHour:       5,
+			ReplyTokenTTL:        Duration{180 * 24 * time.Hour},
+			MaxAttachmentBytes:   25 << 20,
+			AgentAttachmentBytes: 10 << 20,
+			AssignOnFirstReply:   true,
 
 			LoopWindow:              Duration{10 * time.Minute},
 			MaxMailComments:         5,
@@ -410,6 +418,7 @@ func (c *Config) Validate() error {
 		bad("log.level must be debug, info, warn or error, not %q", c.Log.Level)
 	}
 	ps = append(ps, c.staticProblems()...)
+	ps = append(ps, c.teamProblems()...)
 	return ps.err()
 }
 

@@ -100,6 +100,7 @@ func (g *Gateway) decide(ctx context.Context, in *inbound) (Decision, error) {
 	if why.quarantine != "" {
 		d.CaseID = why.claimed
 		d.delivery.CaseID = 0 // never link a forged claim to the case
+		d.delivery.Claimed = why.claimed
 		return set(casebook.ActQuarantine, why.quarantine), nil
 	}
 	if c != nil {

@@ -50,7 +50,7 @@ func TestLoopBetweenSilentAutoRespondersStops(t *testing.T) {
 		body := fmt.Sprintf("Thank you for your message (%d). I am reading my mail only now and then.", i)
 		out := h.receive(h.mail(from, "support@support.test", "Re: [Case #1] Server down", body), "support@support.test")
 		for _, n := range h.notices() {
-			if strings.HasSuffix(n, ":loop_suspected") {
+			if strings.HasSuffix(n, ":agent_loop_suspected") {
 				told++
 				if !strings.HasPrefix(n, "agent@support.test:") {
 					t.Errorf("loop notice to %s, want the agents", n)
@@ -94,7 +94,7 @@ func TestEchoOfOurOwnMailIsALoop(t *testing.T) {
 				t.Fatalf("outcome %s (%s), want a suspected loop", out.Result, out.Reason)
 			}
 			for _, n := range h.notices() {
-				if !strings.HasSuffix(n, ":loop_suspected") {
+				if !strings.HasSuffix(n, ":agent_loop_suspected") {
 					t.Fatalf("an echo notified %s", n)
 				}
 			}

@@ -26,7 +26,7 @@ const (
 	NoticeClosedCase    Name = "notice_closed_case"    // R13
 	NoticeImportedCase  Name = "notice_imported_case"  // R14
 	SigninLink          Name = "signin_link"           // the customer view's one-time sign-in link
-	LoopSuspected       Name = "loop_suspected"        // I5: to the team, once per case
+	LoopSuspected       Name = "agent_loop_suspected"  // I5: to the team, once per case
 )
 
 // caseNames are the templates that tell about a case; every other one

@@ -337,6 +337,7 @@ func OneLine(s string) string {
 // as for a P1 case, so every conditional branch that shows data runs.
 func SampleData() map[string]string {
 	return map[string]string{
+		"requester_display": "Alice Martin", "author_display": "Bob Agent", "org_display": "ACME Corp", "requester_of": "d'Alice Martin", "recipient_known": "1", "previous_priority": "P3",
 		"case_id": "42", "title": "Paiement refusé à l'étape 3 <b>", "org": "acme",
 		"product": "commerce", "priority": "P1", "status": "open",
 		"requester": "alice@example.test", "author": "Bob Agent <bob@support.example.test>",

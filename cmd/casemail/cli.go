@@ -41,6 +41,7 @@ type env struct {
 	configPath string
 	cfg        *config.Config
 	book       *casebook.Book
+	changed    int64 // the case a command created, for --json (a follow-up)
 }
 
 // command is one subcommand.
@@ -67,7 +68,7 @@ func parse(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, usageError("%s: see \"casemail help\"", fs.Name())
+				return nil, &helpRequest{fs: fs}
 			}
 			return nil, usageError("%s: %v", fs.Name(), err)
 		}
