@@ -12,7 +12,28 @@ import (
 // recorded d now. "casemail route test" prints it; Record queues through the
 // same functions (audience, newCaseWatchers, followUpOf, noticeAllowed, and
 // hold for the limits of limits.go), so the two cannot disagree.
+//
+// Customers and watchers come first, then the agents (agentAudience): the
+// assignee, else the case's team, never the author nor a customer.
 func (b *Book) Audience(ctx context.Context, d Delivery) ([]string, error) {
+	out, err := b.followerAudience(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	agents, err := b.agentAudience(ctx, b.rdb, d)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range agents {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// followerAudience is the customers and watchers Record would mail for d.
+func (b *Book) followerAudience(ctx context.Context, d Delivery) ([]string, error) {
 	q := b.rdb
 	if d.Notice != nil {
 		ok, err := b.noticeAllowed(ctx, q, d.Notice.To)

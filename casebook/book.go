@@ -43,6 +43,12 @@ type Options struct {
 	NoticesPerHour  int                      // refusal notices to one sender per hour; 0 = no limit
 	MessageIDDomain string                   // notifications' Message-IDs are <token@domain>
 
+	// The support side (agents.go): who at support hears of a case.
+	Teams            []Team
+	DefaultTeam      string   // the team of a case whose route names none
+	EscalationNotify []string // also told of every escalation (R15)
+	SupportName      string   // the display name of outbound.from: an agent without a name answers as it
+
 	// Limits against loops and backscatter (limits.go); 0 disables one.
 	LoopWindow              time.Duration // window of MaxCaseNotifications
 	MaxCaseNotifications    int           // notifications per recipient and case in LoopWindow

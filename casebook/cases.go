@@ -81,6 +81,9 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 	if nc.Priority == "" {
 		nc.Priority = b.opt.DefaultPriority
 	}
+	if nc.Team == "" && !nc.Imported {
+		nc.Team = b.opt.DefaultTeam // a case without a team goes to the default one
+	}
 	if !validPriority(nc.Priority) {
 		return 0, fmt.Errorf("priority must be P1..P4, not %q", nc.Priority)
 	}
@@ -159,6 +162,9 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 		if err := b.enqueue(ctx, tx, notice{Event: string(tmpl), Template: t, To: to, CaseID: id, Data: data, Locale: nc.Locale}); err != nil {
 			return 0, err
 		}
+	}
+	if err := b.agentCaseOpened(ctx, tx, c, messageID, nc.By); err != nil {
+		return 0, err
 	}
 	return id, nil
 }
@@ -445,8 +451,12 @@ func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, ful
 		return cm, fmt.Errorf("add comment to case %d: %w", c.ID, err)
 	}
 	cm.ID, _ = res.LastInsertId()
-	if _, err := tx.ExecContext(ctx, b.query("search-insert"), c.ID, body); err != nil {
-		return cm, fmt.Errorf("index comment: %w", err)
+	// R10 search is shared with customers: an internal note is not indexed,
+	// or a customer's search would reveal the words of a note (I3).
+	if !internal {
+		if _, err := tx.ExecContext(ctx, b.query("search-insert"), c.ID, body); err != nil {
+			return cm, fmt.Errorf("index comment: %w", err)
+		}
 	}
 	visibility := "public"
 	if internal {
@@ -459,11 +469,28 @@ func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, ful
 	if err := b.event(ctx, tx, c.ID, cm.Author, EventComment, "%s comment %d by %s", visibility, cm.ID, how); err != nil {
 		return cm, err
 	}
+	if !support || internal {
+		// Agents hear of the customer's and watchers' comments and of their
+		// colleagues' notes, never of a public answer a colleague sent.
+		if err := b.agentCommentAdded(ctx, tx, c, cm); err != nil {
+			return cm, err
+		}
+	}
 	if internal {
 		return cm, nil
 	}
 	data := caseData(c)
 	data["author"], data["body"] = cm.Author, body
+	if support {
+		// The customer sees the support identity under the agent's name,
+		// never the agent's own address.
+		data["author"] = b.agentName(ctx, tx, cm.Author)
+		data["from_name"] = data["author"]
+		// The agent's attachments go with the answer.
+		if err := b.attachFrom(ctx, tx, data, messageID); err != nil {
+			return cm, err
+		}
+	}
 	return cm, b.notifyFollowers(ctx, tx, c, templates.CommentAdded, cm.Author, data)
 }
 
@@ -591,7 +618,13 @@ func (b *Book) Escalate(ctx context.Context, caseID int64, reason EscalationReas
 		data := caseData(c)
 		data["escalation_reason"] = reason.Description()
 		data["escalation_reason@fr"] = reason.DescriptionFR()
-		return b.notifyFollowers(ctx, tx, c, templates.CaseEscalated, "", data)
+		if err := b.notifyFollowers(ctx, tx, c, templates.CaseEscalated, "", data); err != nil {
+			return err
+		}
+		data = caseData(c)
+		data["escalation_reason"], data["author"], data["assignee"] = reason.Description(), by, c.Assignee
+		data["escalation_reason@fr"] = reason.DescriptionFR()
+		return b.notifyAgents(ctx, tx, c, templates.AgentCaseEscalated, by, data, b.opt.EscalationNotify...)
 	})
 	if err == nil {
 		b.wake()

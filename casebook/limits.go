@@ -172,7 +172,7 @@ func (b *Book) alertTeam(ctx context.Context, tx *sql.Tx, caseID int64, a Alert)
 	if told > 0 {
 		return "(the team was told already)", nil
 	}
-	agents, err := b.team(ctx, tx)
+	agents, err := b.loopTeam(ctx, tx, caseID)
 	if err != nil {
 		return "", err
 	}
@@ -187,11 +187,25 @@ func (b *Book) alertTeam(ctx context.Context, tx *sql.Tx, caseID int64, a Alert)
 	return fmt.Sprintf("(the team was told: %s)", strings.Join(agents, ", ")), nil
 }
 
-// team is who hears about suspected loops: policy.team_addresses, else
-// every agent account.
-func (b *Book) team(ctx context.Context, tx *sql.Tx) ([]string, error) {
+// loopTeam is who hears about a suspected loop on case caseID:
+// policy.team_addresses, else who at support hears of the case (its
+// assignee, its team), else every agent account.
+func (b *Book) loopTeam(ctx context.Context, tx *sql.Tx, caseID int64) ([]string, error) {
 	if len(b.opt.TeamAddresses) > 0 {
 		return b.opt.TeamAddresses, nil
+	}
+	if caseID != 0 {
+		c, err := b.caseTx(ctx, tx, caseID)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, r := range b.agentsOf(c, "") {
+			out = append(out, r.To)
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
 	}
 	rows, err := tx.QueryContext(ctx, b.query("agents"))
 	if err != nil {

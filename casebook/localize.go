@@ -69,6 +69,9 @@ func (b *Book) localize(ctx context.Context, q querier, data map[string]string, 
 // displayName is how a person is named in mail: their account's name, else
 // their address.
 func (b *Book) displayName(ctx context.Context, q querier, addr string) (string, error) {
+	if !strings.Contains(addr, "@") {
+		return addr, nil // a name already: an agent's answer is signed so (agents.go)
+	}
 	a, err := b.account(ctx, q, addr)
 	if errors.Is(err, ErrNotFound) {
 		return normAddr(addr), nil

@@ -2,6 +2,7 @@ package casebook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -280,6 +281,9 @@ func (b *Book) apply(ctx context.Context, tx *sql.Tx, d Delivery, from, reason s
 		caseID = d.CaseID
 		if d.Action == ActRefuse || d.Action == ActQuarantine {
 			err = b.claimEvent(ctx, tx, d, from, id)
+		}
+		if claimed := cmp.Or(caseID, d.Claimed); err == nil && claimed != 0 && (d.Action == ActRefuse || d.Action == ActQuarantine) {
+			err = b.refusedClaim(ctx, tx, claimed, from, d.Reason, d.Message.Subject)
 		}
 	}
 	if err != nil {

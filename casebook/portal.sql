@@ -43,4 +43,7 @@ ORDER BY 1;
 -- name: case-mail-messages
 -- The inbound mails that became part of a case (its opening mail, its
 -- comments): their attachments belong to the case.
-SELECT id, raw_sha256 FROM messages WHERE case_id = ? AND outcome IN ('case_opened', 'comment_added') ORDER BY id;
+-- An agent's internal note by mail is agents' only (I3): its files are not
+-- the customer's.
+SELECT id, raw_sha256 FROM messages WHERE case_id = ? AND outcome IN ('case_opened', 'comment_added')
+  AND id NOT IN (SELECT message_id FROM comments WHERE internal = 1 AND message_id IS NOT NULL) ORDER BY id;

@@ -228,3 +228,7 @@ UPDATE orgs SET name = ?, owner = ? WHERE slug = ?;
 UPDATE outbox SET status = 'pending', next_at = ?, last_error = '' WHERE id = ? AND status != 'sent';
 -- name: outbox-requeue-failed
 UPDATE outbox SET status = 'pending', next_at = ?, last_error = '' WHERE status = 'failed' RETURNING id;
+
+-- name: message-raw-of
+-- The stored raw message of an inbound message record (agent mail attaches its files).
+SELECT raw_sha256 FROM messages WHERE id = ?

@@ -64,11 +64,15 @@ func (b *Book) Assign(ctx context.Context, id int64, to, by string) (Case, error
 		if detail == "" {
 			detail = Nobody
 		}
-		return b.event(ctx, tx, id, by, EventAssigned, "%s", detail)
+		if err := b.event(ctx, tx, id, by, EventAssigned, "%s", detail); err != nil {
+			return err
+		}
+		return b.agentCaseAssigned(ctx, tx, id, to, by)
 	})
 	if err != nil {
 		return Case{}, err
 	}
+	b.wake()
 	return b.Case(ctx, id)
 }
 

@@ -92,6 +92,11 @@ func (g *Gateway) decide(ctx context.Context, in *inbound) (Decision, error) {
 		return set(casebook.ActIgnore, fmt.Sprintf("%s stopped watching case %d", sender, caseID)), nil
 	}
 
+	// An agent's internal note (agent.go).
+	if dec, ok, err := g.agentNote(ctx, in, d, sender); ok || err != nil {
+		return dec, err
+	}
+
 	// I6: which case, if any.
 	c, why, err := g.whichCase(ctx, in, sender)
 	if err != nil {
@@ -130,6 +135,9 @@ func (g *Gateway) onCase(ctx context.Context, in *inbound, d *Decision, c *caseb
 		g.notice(d, templates.NoticeClosedCase, sender, in, c)
 		d.delivery.Notice.Data["reopen_until"] = g.book.ReopenDeadline(*c).Format("2006-01-02")
 		return set(casebook.ActRefuse, fmt.Sprintf("case %d is closed: a reply by mail never reopens it (R13)", c.ID)), nil
+	}
+	if dec, ok, err := g.agentReply(ctx, in, d, c, sender); ok || err != nil {
+		return dec, err // an agent answers, with commands (agent.go)
 	}
 	// I5: a loop between auto-responders that do not say so.
 	if why, err := g.suspectedLoop(ctx, in, c, sender); err != nil || why != "" {

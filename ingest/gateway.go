@@ -111,6 +111,7 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 	if err != nil {
 		return Outcome{}, err
 	}
+	g.afterAgentMail(ctx, in, rec)
 	out := outcomeOf(rec.Message, rec.Duplicate)
 	out.Unusable = in.notMail
 	if !rec.Duplicate && strings.Contains(out.Reason, casebook.NoAgentToTell) {
@@ -176,8 +177,9 @@ type inbound struct {
 	env     Envelope
 	parsed  *message.Parsed
 	msg     casebook.Message
-	notMail bool   // not a mail at all (exit 65 for deliver); still recorded
-	tooBig  string // why the message was too big to read
+	notMail bool       // not a mail at all (exit 65 for deliver); still recorded
+	tooBig  string     // why the message was too big to read
+	agent   *agentMail // an agent's mail: what to apply once it is recorded (agent.go)
 }
 
 // capBuffer keeps the first max bytes written to it (all when max is 0).

@@ -425,11 +425,18 @@ func TestCasePageRules(t *testing.T) {
 	if _, err := e.book.AddComment(e.ctx, cs.ID, "agent@support.test", "Support answer"); err != nil {
 		t.Fatal(err)
 	}
+	// I3: an agent's internal note is never shown to a customer.
+	if _, err := e.book.AddInternalNote(e.ctx, cs.ID, "agent@support.test", "Note interne : client VIP"); err != nil {
+		t.Fatal(err)
+	}
 	page := c.get("/case/1", 200).body
 	for _, w := range []string{"Secret plans", "Support answer", `class="comment support"`, "Close the case"} {
 		if !strings.Contains(page, w) {
 			t.Errorf("case page lacks %q", w)
 		}
+	}
+	if strings.Contains(page, "client VIP") {
+		t.Error("the customer's case page shows an internal note (I3)")
 	}
 	if strings.Index(page, "Support answer") > strings.Index(page, "about Secret plans") {
 		t.Error("thread is not newest first (R9)")

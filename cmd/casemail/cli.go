@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"strconv"
 	"strings"
@@ -136,11 +137,34 @@ func openBook(cfg *config.Config) (*casebook.Book, error) {
 		NoticesPerHour:  p.NoticesPerHour,
 		MessageIDDomain: cfg.Outbound.ReplyDomain,
 
+		Teams:            teamsOf(cfg),
+		DefaultTeam:      p.DefaultTeam,
+		EscalationNotify: p.EscalationNotify,
+		SupportName:      supportName(cfg.Outbound.From),
+
 		LoopWindow:              p.LoopWindow.Duration,
 		MaxCaseNotifications:    p.MaxCaseNotifications,
 		MaxNewRecipientsPerHour: p.MaxNewRecipientsPerHour,
 		TeamAddresses:           p.TeamAddresses,
 	})
+}
+
+// supportName is the display name of outbound.from ("Support" in
+// "Support <support@example.com>").
+func supportName(from string) string {
+	if a, err := mail.ParseAddress(from); err == nil {
+		return a.Name
+	}
+	return ""
+}
+
+// teamsOf is the casebook's view of the [[team]] tables.
+func teamsOf(cfg *config.Config) []casebook.Team {
+	var out []casebook.Team
+	for _, t := range cfg.Teams {
+		out = append(out, casebook.Team{Name: t.Name, Members: t.Members, Address: t.Address, Locale: t.Locale})
+	}
+	return out
 }
 
 func (e *env) printJSON(v any) error {
