@@ -53,7 +53,7 @@ type Options struct {
 	LoopWindow              time.Duration // window of MaxCaseNotifications
 	MaxCaseNotifications    int           // notifications per recipient and case in LoopWindow
 	MaxNewRecipientsPerHour int           // mail to people who never wrote, all together
-	TeamAddresses           []string      // told about suspected loops; empty: every agent account
+	TeamAddresses           []string      // told about suspected loops; empty: the case's assignee or team, else every agent
 }
 
 // Book is the casebook over one SQLite database. It is safe for concurrent use.

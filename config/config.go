@@ -131,7 +131,7 @@ type Policy struct {
 	MaxCaseNotifications    int      `toml:"max_case_notifications"`      // notifications per recipient and case in the window
 	MaxCcWatchers           int      `toml:"max_cc_watchers"`             // watchers one mail may add
 	MaxNewRecipientsPerHour int      `toml:"max_new_recipients_per_hour"` // mail to people who never wrote, all together
-	TeamAddresses           []string `toml:"team_addresses"`              // told about suspected loops; empty: every agent account
+	TeamAddresses           []string `toml:"team_addresses"`              // told about suspected loops; empty: the case's assignee or team, else every agent
 }
 
 // Templates says where overrides live.
