@@ -50,7 +50,8 @@ type Options struct {
 	SupportName      string   // the display name of outbound.from: an agent without a name answers as it
 
 	// Limits against loops and backscatter (limits.go); 0 disables one.
-	LoopWindow              time.Duration // window of MaxCaseNotifications
+	LoopWindow              time.Duration // window of MaxMailComments and MaxCaseNotifications
+	MaxMailComments         int           // comments by mail per author and case in LoopWindow (checked again in Record)
 	MaxCaseNotifications    int           // notifications per recipient and case in LoopWindow
 	MaxNewRecipientsPerHour int           // mail to people who never wrote, all together
 	TeamAddresses           []string      // told about suspected loops; empty: the case's assignee or team, else every agent

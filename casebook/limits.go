@@ -64,6 +64,30 @@ func (b *Book) MailCommentsSince(ctx context.Context, caseID int64, sender strin
 	return n, nil
 }
 
+// I5 is the rule that refuses a comment past policy.max_mail_comments.
+const I5 Rule = "I5" // no loops
+
+// mailCommentsOver checks policy.max_mail_comments again inside Record's
+// transaction (the message being recorded is not linked to the case yet,
+// so not counted): two
+// mails decided at the same time cannot both slip past the limit. The
+// refusal has the gateway decide again, and that decision sees the
+// comments committed meanwhile.
+func (b *Book) mailCommentsOver(ctx context.Context, tx *sql.Tx, caseID int64, author string) error {
+	if b.opt.MaxMailComments <= 0 || b.opt.LoopWindow <= 0 {
+		return nil
+	}
+	k, like, lo, hi := keyArgs(LimitKey(author))
+	var n int
+	if err := tx.QueryRowContext(ctx, b.query("mail-comments-since"), caseID, k, like, ms(b.now().Add(-b.opt.LoopWindow)), lo, hi).Scan(&n); err != nil {
+		return fmt.Errorf("count comments by %s on case %d: %w", k, caseID, err)
+	}
+	if n >= b.opt.MaxMailComments {
+		return refuse(I5, "%s has added %d comments by mail to case %d in %s (policy.max_mail_comments)", k, n, caseID, b.opt.LoopWindow)
+	}
+	return nil
+}
+
 // heldKey carries, through one Record, the notifications the limits held
 // back.
 type heldKey struct{}

@@ -200,3 +200,28 @@ func TestAlertTellsTheTeamOnce(t *testing.T) {
 		t.Fatalf("reason %q", rec.Message.Reason)
 	}
 }
+
+// I5: Record checks max_mail_comments again in its transaction, so mails
+// decided at the same time cannot all pass; the refusal is a rule's, which
+// the gateway answers by deciding again (IsPermanent).
+func TestRecordRefusesCommentsPastTheLoopLimit(t *testing.T) {
+	f := newFixture(t)
+	f.opt.LoopWindow, f.opt.MaxMailComments = 10*time.Minute, 2
+	c := f.open(t, "acme", "ann@acme.test", "VPN")
+	for i := range 3 {
+		_, err := f.Record(f.ctx, Delivery{Message: f.stored(t, fmt.Sprint("c", i), "ann+x@acme.test"), Action: ActComment, CaseID: c.ID,
+			Author: "ann@acme.test", Body: fmt.Sprint("comment ", i), Reason: "comment"})
+		if i < 2 {
+			f.must(t, err)
+			continue
+		}
+		if RuleOf(err) != string(I5) || !IsPermanent(err) {
+			t.Fatalf("third comment: %v, want an I5 refusal", err)
+		}
+	}
+	got, err := f.Case(f.ctx, c.ID)
+	f.must(t, err)
+	if len(got.Comments) != 2 {
+		t.Fatalf("%d comments, want 2", len(got.Comments))
+	}
+}

@@ -344,6 +344,9 @@ func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messag
 	if c.Status == StatusClosed || c.Imported {
 		return 0, refuse(R13, "case %d is closed", c.ID)
 	}
+	if err := b.mailCommentsOver(ctx, tx, c.ID, d.Author); err != nil {
+		return 0, err // I5: a loop, decided at the same time as another mail
+	}
 	body := d.Body
 	if strings.TrimSpace(body) == "" {
 		body = d.FullText

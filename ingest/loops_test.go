@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,24 +193,8 @@ func TestForgedDSNSuppressesNobody(t *testing.T) {
 // I5: with nobody to tell about a loop, the gateway says so at WARN and
 // the reason records it.
 func TestLoopWithNobodyToTellWarns(t *testing.T) {
-	// The harness has an agent: this store has none.
-	cfg, err := config.Parse([]byte(routes + "[policy]\nmax_mail_comments = 1\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := casebook.Open(filepath.Join(t.TempDir(), "cb.db"), casebook.Options{MessageIDDomain: "support.test", DefaultLocale: "en"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
 	var logs testenv.LogBuffer
-	gw, err := New(b, cfg, replytoken.New(b.Secret()), slog.New(slog.NewTextHandler(&logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, ctx: context.Background(), book: b, gw: gw, cfg: cfg}
-	h.must(b.AddAccount(h.ctx, casebook.Account{Address: "ann@acme.test", Verified: true}))
-	h.must(b.CreateOrg(h.ctx, casebook.Org{Slug: "acme", Owner: "ann@acme.test", Products: []string{"cloud"}}))
+	h := bareHarness(t, "[policy]\nmax_mail_comments = 1\n", &logs) // no agent
 	h.open("ann@acme.test", "support@support.test")
 	for i := range 2 {
 		out := h.receive(h.mail("ann@acme.test", "support@support.test", "Re: [Case #1] Server down", fmt.Sprint("answer ", i)), "support@support.test")
@@ -219,5 +204,59 @@ func TestLoopWithNobodyToTellWarns(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "no agent to tell") {
 		t.Fatalf("logs:\n%s", logs.String())
+	}
+}
+
+// bareHarness is a gateway over a store with the casebook limits of
+// config extra, one account (ann, owner of acme) and no agent.
+func bareHarness(t *testing.T, extra string, logs *testenv.LogBuffer) *harness {
+	t.Helper()
+	cfg, err := config.Parse([]byte(routes + extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Policy
+	b, err := casebook.Open(filepath.Join(t.TempDir(), "cb.db"), casebook.Options{MessageIDDomain: "support.test", DefaultLocale: "en",
+		LoopWindow: p.LoopWindow.Duration, MaxMailComments: p.MaxMailComments, MaxCaseNotifications: p.MaxCaseNotifications})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	gw, err := New(b, cfg, replytoken.New(b.Secret()), slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, ctx: context.Background(), book: b, gw: gw, cfg: cfg}
+	h.must(b.AddAccount(h.ctx, casebook.Account{Address: "ann@acme.test", Verified: true}))
+	h.must(b.CreateOrg(h.ctx, casebook.Org{Slug: "acme", Owner: "ann@acme.test", Products: []string{"cloud"}}))
+	return h
+}
+
+// I5, I4: mails of a loop that arrive at the same time cannot all pass the
+// limit between decision and record: Record checks it again, and the mail
+// it refuses is decided again into a quarantine, never an error.
+func TestConcurrentLoopMailsStayWithinTheLimit(t *testing.T) {
+	h := bareHarness(t, "[policy]\nmax_mail_comments = 3\n", &testenv.LogBuffer{})
+	_, c := h.open("ann@acme.test", "support@support.test")
+	var wg sync.WaitGroup
+	errs := make(chan error, 12)
+	for i := range 12 {
+		raw := h.mail("ann@acme.test", "support@support.test", "Re: [Case #1] Server down", fmt.Sprint("auto answer ", i))
+		wg.Go(func() {
+			_, err := h.gw.Receive(h.ctx, Envelope{Transport: TransportSMTP, MailFrom: "ann@acme.test", Recipients: []string{"support@support.test"}}, strings.NewReader(raw))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a loop mail got a temporary failure: %v", err)
+		}
+	}
+	got, _ := h.book.Case(h.ctx, c.ID)
+	msgs, _ := h.book.Messages(h.ctx, casebook.OutcomeQuarantined)
+	if len(got.Comments) != 3 || len(msgs) != 9 {
+		t.Fatalf("%d comments and %d quarantined, want 3 and 9", len(got.Comments), len(msgs))
 	}
 }

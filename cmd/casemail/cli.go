@@ -143,6 +143,7 @@ func openBook(cfg *config.Config) (*casebook.Book, error) {
 		SupportName:      supportName(cfg.Outbound.From),
 
 		LoopWindow:              p.LoopWindow.Duration,
+		MaxMailComments:         p.MaxMailComments,
 		MaxCaseNotifications:    p.MaxCaseNotifications,
 		MaxNewRecipientsPerHour: p.MaxNewRecipientsPerHour,
 		TeamAddresses:           p.TeamAddresses,

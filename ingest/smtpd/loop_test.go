@@ -40,7 +40,7 @@ product = "cloud"
 	}
 	ctx := context.Background()
 	book, err := casebook.Open(filepath.Join(t.TempDir(), "cb.db"), casebook.Options{MessageIDDomain: "support.example.test",
-		NoticesPerHour: cfg.Policy.NoticesPerHour, LoopWindow: cfg.Policy.LoopWindow.Duration,
+		NoticesPerHour: cfg.Policy.NoticesPerHour, LoopWindow: cfg.Policy.LoopWindow.Duration, MaxMailComments: cfg.Policy.MaxMailComments,
 		MaxCaseNotifications: cfg.Policy.MaxCaseNotifications, MaxNewRecipientsPerHour: cfg.Policy.MaxNewRecipientsPerHour})
 	if err != nil {
 		t.Fatal(err)
