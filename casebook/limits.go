@@ -3,6 +3,7 @@ package casebook
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -76,6 +77,13 @@ const I5 Rule = "I5" // no loops
 func (b *Book) mailCommentsOver(ctx context.Context, tx *sql.Tx, caseID int64, author string) error {
 	if b.opt.MaxMailComments <= 0 || b.opt.LoopWindow <= 0 {
 		return nil
+	}
+	// Agents' mail is the gateway's agent path (ingest/agent.go), which
+	// the limit does not apply to: a busy agent may answer often.
+	if a, err := b.account(ctx, tx, author); err == nil && a.Agent {
+		return nil
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
 	}
 	k, like, lo, hi := keyArgs(LimitKey(author))
 	var n int

@@ -219,9 +219,15 @@ func TestRecordRefusesCommentsPastTheLoopLimit(t *testing.T) {
 			t.Fatalf("third comment: %v, want an I5 refusal", err)
 		}
 	}
+	// An agent answering by mail is not limited.
+	for i := range 3 {
+		_, err := f.Record(f.ctx, Delivery{Message: f.stored(t, fmt.Sprint("a", i), "agent@support.test"), Action: ActComment, CaseID: c.ID,
+			Author: "agent@support.test", Body: fmt.Sprint("answer ", i), Reason: "comment"})
+		f.must(t, err)
+	}
 	got, err := f.Case(f.ctx, c.ID)
 	f.must(t, err)
-	if len(got.Comments) != 2 {
-		t.Fatalf("%d comments, want 2", len(got.Comments))
+	if len(got.Comments) != 5 {
+		t.Fatalf("%d comments, want 5", len(got.Comments))
 	}
 }
