@@ -73,6 +73,10 @@ func (b *Book) DisableAccount(ctx context.Context, addr string) (Account, error)
 	if err := b.exec(ctx, "account-disable", a.Address); err != nil {
 		return a, fmt.Errorf("disable account %s: %w", a.Address, err)
 	}
+	// The customer view's sessions and sign-in links end with the account.
+	if err := b.EndSessions(ctx, a.Address); err != nil {
+		return a, err
+	}
 	a.Disabled = true
 	return a, nil
 }

@@ -16,6 +16,8 @@ SELECT s.address FROM portal_sessions s JOIN accounts a ON a.address = s.address
 DELETE FROM portal_sessions WHERE id_hash = ?;
 -- name: sessions-delete-of
 DELETE FROM portal_sessions WHERE address = ?;
+-- name: signins-delete-of
+DELETE FROM portal_signins WHERE address = ?;
 -- name: session-purge
 DELETE FROM portal_sessions WHERE expires_at < ?;
 

@@ -312,10 +312,19 @@ func TestSignIn(t *testing.T) {
 func TestSessionEndedForAccount(t *testing.T) {
 	e := newEnv(t)
 	c := e.as("carl@acme.test")
-	if err := e.book.EndSessions(e.ctx, "carl@acme.test"); err != nil {
+	// A sign-in link mailed before the account is disabled dies with it.
+	e.anon().post("/signin", url.Values{"address": {"carl@acme.test"}}, http.StatusOK)
+	pending := e.lastSignInToken("carl@acme.test")
+	if _, err := e.book.DisableAccount(e.ctx, "carl@acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	c.get("/cases", http.StatusSeeOther)
+	e.anon().post("/signin/confirm", url.Values{"token": {pending}}, http.StatusForbidden)
+	// A disabled account is sent no new link (the page is the same).
+	e.anon().post("/signin", url.Values{"address": {"carl@acme.test"}}, http.StatusOK)
+	if tok := e.lastSignInToken("carl@acme.test"); tok != pending {
+		t.Error("a disabled account was mailed a new sign-in link")
+	}
 }
 
 func TestSignInRateLimited(t *testing.T) {
