@@ -8,8 +8,9 @@
 //     (the same signed token: mail to it is a note agents only see);
 //   - its unsubscribe address, LOCAL+unsubscribe-TOKEN@reply_domain
 //     (RFC 2369 List-Unsubscribe, R8);
-//   - its return path, bounce+TOKEN@reply_domain, and its Message-ID,
-//     TOKEN@reply_domain (the outbox row's token: a bounce finds the row);
+//   - its Message-ID, TOKEN@reply_domain (the outbox row's token), and its
+//     return path, bounce+TOKEN-MAC@reply_domain (replytoken.Signer.ReturnPath:
+//     only a bounce of that very mail finds the row);
 //   - a route with an organisation tag, support+acme@example.test (R4).
 //
 // All of them are subaddresses in the sense of RFC 5233: a local part, "+",

@@ -50,6 +50,13 @@ type Options struct {
 	SupportName      string        // the display name of outbound.from: an agent without a name answers as it
 	BatchMax         int           // RecordRaw: most mails per commit; 64 when zero
 	BatchWait        time.Duration // RecordRaw: how long a batch waits for more mails; none when zero
+
+	// Limits against loops and backscatter (limits.go); 0 disables one.
+	LoopWindow              time.Duration // window of MaxMailComments and MaxCaseNotifications
+	MaxMailComments         int           // comments by mail per author and case in LoopWindow (checked again in Record)
+	MaxCaseNotifications    int           // notifications per recipient and case in LoopWindow
+	MaxNewRecipientsPerHour int           // mail to people who never wrote, all together
+	TeamAddresses           []string      // told about suspected loops; empty: the case's assignee or team, else every agent
 }
 
 // Book is the casebook over one SQLite database. It is safe for concurrent use.

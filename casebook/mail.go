@@ -177,6 +177,7 @@ type Delivery struct {
 
 	Reason string
 	Notice *Notice // answered refusal (R1–R5, R13, R14); rate-limited per sender
+	Alert  *Alert  // tell the team (a suspected loop), once per case (limits.go)
 }
 
 // Recorded is what Record did.
@@ -212,6 +213,8 @@ func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 // batch's savepoint: see batch.go).
 func (b *Book) recordTx(ctx context.Context, tx *sql.Tx, d Delivery) (Recorded, error) {
 	var rec Recorded
+	// The notifications the limits hold back, for this attempt only.
+	ctx, held := withHeld(ctx)
 	err := func() error {
 		if m, err := b.messageWhere(ctx, tx, "WHERE fingerprint = ?", d.Message.Fingerprint); err == nil {
 			rec = Recorded{Message: m, Duplicate: true}
@@ -248,6 +251,16 @@ func (b *Book) recordTx(ctx context.Context, tx *sql.Tx, d Delivery) (Recorded, 
 			return err
 		}
 		m.Reason = reason
+		if d.Alert != nil {
+			note, err := b.alertTeam(ctx, tx, caseID, *d.Alert)
+			if err != nil {
+				return err
+			}
+			m.Reason = strings.TrimSpace(m.Reason + " " + note)
+		}
+		if note := held.note(); note != "" {
+			m.Reason = strings.TrimSpace(m.Reason + " " + note)
+		}
 		if caseID != 0 {
 			m.CaseID = &caseID
 		}
@@ -345,6 +358,9 @@ func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messag
 	// R13: there is no reopening by mail, whatever the mail says.
 	if c.Status == StatusClosed || c.Imported {
 		return 0, refuse(R13, "case %d is closed", c.ID)
+	}
+	if err := b.mailCommentsOver(ctx, tx, c.ID, d.Author); err != nil {
+		return 0, err // I5: a loop, decided at the same time as another mail
 	}
 	body := d.Body
 	if strings.TrimSpace(body) == "" {

@@ -143,6 +143,40 @@ SELECT slug FROM orgs ORDER BY slug;
 -- name: outbox-stats
 SELECT status, count(*), coalesce(min(created_at), 0) FROM outbox GROUP BY status;
 
+-- Limits against loops and backscatter (limits.go, I5). ?key is an address
+-- normalised by LimitKey; its plus-tag variants local+…@domain are the
+-- addresses between ?lo (local+) and ?hi (local,) that match the LIKE
+-- pattern ?tagged: the range lets the index find them.
+-- name: mail-comments-since
+-- (+outcome, +case_id: look the sender up in messages_from, not every comment.)
+SELECT count(*) FROM messages WHERE +outcome = 'comment_added' AND +case_id = ?1 AND received_at >= ?4
+	AND (from_addr = ?2 OR (from_addr > ?5 AND from_addr < ?6 AND from_addr LIKE ?3 ESCAPE '\'));
+-- name: case-notifications-since
+SELECT count(*) FROM outbox WHERE +case_id = ?1 AND created_at >= ?4
+	AND (recipient = ?2 OR (recipient > ?5 AND recipient < ?6 AND recipient LIKE ?3 ESCAPE '\'));
+-- name: outbox-notices-to-since
+-- Every mail to someone who is not (yet) on a case: refusal notices, and a
+-- redirect route's own template, whatever it is named.
+SELECT count(*) FROM outbox WHERE created_at >= ?3
+	AND (template LIKE 'notice\_%' ESCAPE '\' OR case_id IS NULL)
+	AND (recipient = ?1 OR (recipient > ?4 AND recipient < ?5 AND recipient LIKE ?2 ESCAPE '\'));
+-- name: wrote-before
+-- Someone we correspond with: an account, or the author of a case or comment by mail.
+SELECT EXISTS (SELECT 1 FROM accounts WHERE address = ?1)
+	OR EXISTS (SELECT 1 FROM messages WHERE from_addr = ?1 AND outcome IN ('case_opened', 'comment_added'))
+	OR EXISTS (SELECT 1 FROM messages WHERE from_addr > ?3 AND from_addr < ?4 AND from_addr LIKE ?2 ESCAPE '\'
+		AND +outcome IN ('case_opened', 'comment_added'));
+-- name: new-recipients-since
+-- Counts up to ?2, the limit: enough to tell whether it is reached.
+SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.created_at >= ?1
+	AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.address = o.recipient)
+	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.from_addr = o.recipient AND m.outcome IN ('case_opened', 'comment_added'))
+	LIMIT ?2);
+-- name: loop-notices-since
+SELECT count(*) FROM outbox WHERE case_id = ?1 AND template = ?2 AND created_at >= ?3;
+-- name: agents
+SELECT address FROM accounts WHERE agent = 1 AND disabled = 0 ORDER BY address;
+
 -- Support side (issue 11): the queue, assignment, case fields, history, replays, admin.
 
 -- name: case-assign

@@ -124,6 +124,14 @@ type Policy struct {
 	EscalationNotify     []string `toml:"escalation_notify"`      // also told of every escalation (R15)
 	AgentAttachmentBytes int64    `toml:"agent_attachment_bytes"` // attachments mailed to agents up to this total
 	AssignOnFirstReply   bool     `toml:"assign_on_first_reply"`  // an agent answering an unassigned case takes it
+
+	// Loops and backscatter (I5, docs/security.md): 0 disables a limit.
+	LoopWindow              Duration `toml:"loop_window"`                 // the sliding window of the two below
+	MaxMailComments         int      `toml:"max_mail_comments"`           // comments by mail per sender and case in the window
+	MaxCaseNotifications    int      `toml:"max_case_notifications"`      // notifications per recipient and case in the window
+	MaxCcWatchers           int      `toml:"max_cc_watchers"`             // watchers one mail may add
+	MaxNewRecipientsPerHour int      `toml:"max_new_recipients_per_hour"` // mail to people who never wrote, all together
+	TeamAddresses           []string `toml:"team_addresses"`              // told about suspected loops; empty: the case's assignee or team, else every agent
 }
 
 // Templates says where overrides live.
@@ -200,6 +208,12 @@ func Default() *Config {
 			MaxAttachmentBytes:   25 << 20,
 			AgentAttachmentBytes: 10 << 20,
 			AssignOnFirstReply:   true,
+
+			LoopWindow:              Duration{10 * time.Minute},
+			MaxMailComments:         5,
+			MaxCaseNotifications:    10,
+			MaxCcWatchers:           20,
+			MaxNewRecipientsPerHour: 100,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9025"},
 		Log:  Log{Format: "text", Level: "info"},
@@ -375,6 +389,23 @@ func (c *Config) Validate() error {
 	}
 	if strings.Count(c.Policy.SubjectTag, "%d") != 1 {
 		bad("policy.subject_tag must contain %%d exactly once, not %q", c.Policy.SubjectTag)
+	}
+	for _, l := range []struct {
+		key string
+		v   int
+	}{{"max_mail_comments", c.Policy.MaxMailComments}, {"max_case_notifications", c.Policy.MaxCaseNotifications},
+		{"max_cc_watchers", c.Policy.MaxCcWatchers}, {"max_new_recipients_per_hour", c.Policy.MaxNewRecipientsPerHour}} {
+		if l.v < 0 {
+			bad("policy.%s must be 0 (no limit) or more, not %d", l.key, l.v)
+		}
+	}
+	for i, a := range c.Policy.TeamAddresses {
+		if _, err := mail.ParseAddress(a); err != nil {
+			bad("policy.team_addresses[%d] %q is not an address: %v", i, a, err)
+		}
+	}
+	if c.Policy.LoopWindow.Duration < 0 {
+		bad("policy.loop_window must not be negative, not %s", c.Policy.LoopWindow.Duration)
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -123,41 +123,74 @@ func (pr *prepared) commit(ctx context.Context, t Turn) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("look up fingerprint: %w", err)
 	}
 
-	var rec casebook.Recorded
-	// Decide, record; if the casebook refuses because the state changed
-	// between the two (the case was closed meanwhile), decide again.
-	for attempt := 0; ; attempt++ {
-		d, err := g.decide(ctx, in)
-		if err != nil {
-			return Outcome{}, err
-		}
-		if err := g.sideEffects(ctx, in, d); err != nil {
-			return Outcome{}, err
-		}
-		if err := t.wait(ctx); err != nil {
-			return Outcome{}, err
-		}
-		if pr.raw != nil {
-			rec, err = g.book.RecordRaw(casebook.WithQueued(ctx, t.queued), pr.raw, d.delivery)
-		} else {
-			rec, err = g.book.Record(ctx, d.delivery)
-		}
-		if err == nil {
-			break
-		}
-		if casebook.RuleOf(err) == "" || attempt == 2 {
-			return Outcome{}, fmt.Errorf("record message: %w", err)
-		}
-		g.log.Info("decision refused by the casebook, deciding again", "rule", casebook.RuleOf(err), "err", err)
+	rec, err := g.decideAndRecord(ctx, pr, t)
+	if err != nil {
+		return Outcome{}, err
 	}
 	g.afterAgentMail(ctx, in, rec)
 	out := outcomeOf(rec.Message, rec.Duplicate)
 	out.Unusable = in.notMail
+	if !rec.Duplicate && strings.Contains(out.Reason, casebook.NoAgentToTell) {
+		g.log.Warn("suspected mail loop and no agent to tell", "case", out.CaseID, "from", in.msg.From, "reason", out.Reason)
+	}
 	g.log.Info("message recorded", "transport", in.env.Transport, "from", in.msg.From, "message_id", in.msg.MessageID,
 		"outcome", out.Result, "case", out.CaseID, "reason", out.Reason, "bytes", in.msg.Size, "duplicate", out.Duplicate,
 		"elapsed", time.Since(pr.start))
 	return out, nil
 }
+
+// decideAndRecord decides and records. If the casebook refuses because the
+// state changed between the two (the case was closed meanwhile), it decides
+// again; a refusal that persists is permanent, so the mail is quarantined
+// with the refusal as its reason: only a storage failure is an error, the
+// one thing a retry by the sender can fix (I1, I4).
+func (g *Gateway) decideAndRecord(ctx context.Context, pr *prepared, t Turn) (casebook.Recorded, error) {
+	in := pr.in
+	// record keeps the decision, with the raw bytes in the same shared
+	// commit when they are held in memory (RecordRaw), once t's turn came.
+	record := func(d casebook.Delivery) (casebook.Recorded, error) {
+		if err := t.wait(ctx); err != nil {
+			return casebook.Recorded{}, err
+		}
+		if pr.raw != nil {
+			return g.book.RecordRaw(casebook.WithQueued(ctx, t.queued), pr.raw, d)
+		}
+		return g.book.Record(ctx, d)
+	}
+	var refusal error
+	for range maxDecisions {
+		d, err := g.decide(ctx, in)
+		if err != nil {
+			return casebook.Recorded{}, err
+		}
+		if err := g.sideEffects(ctx, in, d); err != nil {
+			return casebook.Recorded{}, err
+		}
+		rec, err := record(d.delivery)
+		if err == nil || !casebook.IsPermanent(err) {
+			if err != nil {
+				err = fmt.Errorf("record message: %w", err)
+			}
+			return rec, err
+		}
+		refusal = err
+		g.log.Info("decision refused by the casebook, deciding again", "rule", casebook.RuleOf(err), "err", err)
+	}
+	d := Decision{delivery: casebook.Delivery{Message: in.msg}}
+	reason := "the casebook refused every decision: " + refusal.Error()
+	if rule := casebook.RuleOf(refusal); rule != "" {
+		reason += " (" + rule + ")"
+	}
+	rec, err := record(d.set(casebook.ActQuarantine, reason).delivery)
+	if err != nil {
+		return rec, fmt.Errorf("record message: %w", err)
+	}
+	return rec, nil
+}
+
+// maxDecisions bounds deciding again after the casebook refused: the state
+// rarely changes twice between a decision and its record.
+const maxDecisions = 3
 
 func outcomeOf(m casebook.Message, dup bool) Outcome {
 	o := Outcome{MessageID: m.ID, Result: m.Outcome, Reason: m.Reason, Duplicate: dup}

@@ -385,6 +385,7 @@ func TestBounceSuppressesWatcher(t *testing.T) {
 			tok = it.Token
 		}
 	}
+	tok = replytoken.New(h.book.Secret()).ReturnPath(tok) // the return path the notification was sent with
 	dsn := "From: MAILER-DAEMON@mx.else.test\r\nTo: bounce+" + tok + "@support.test\r\nSubject: Undelivered Mail Returned to Sender\r\n" +
 		"Message-ID: <dsn1@mx.else.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n" +
 		"--b\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not be delivered.\r\n" +

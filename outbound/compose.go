@@ -43,7 +43,7 @@ const MaxReferences = 20
 
 // Message is one composed notification, ready for a Transport.
 type Message struct {
-	MailFrom string   // envelope sender: bounce+TOKEN@reply_domain
+	MailFrom string   // envelope sender: bounce+TOKEN-MAC@reply_domain (replytoken.Signer.ReturnPath)
 	To       []string // envelope recipients
 	Subject  string   // decoded subject, recorded by MarkSent
 	Bytes    []byte   // the whole message, CRLF line endings
@@ -335,8 +335,15 @@ func (c *Composer) compose(item casebook.OutboxItem, thread []string, files []Fi
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("outbox %d: compose: %w", item.ID, err)
 	}
+	// The return path carries a MAC of the token (never the Message-ID's
+	// token alone, which other recipients see in References), so that only
+	// a DSN about this very mail can suppress its recipient.
+	returnPath := item.Token
+	if c.Signer != nil {
+		returnPath = c.Signer.ReturnPath(item.Token)
+	}
 	return &Message{
-		MailFrom: address.ForBounce(item.Token, c.ReplyDomain),
+		MailFrom: address.ForBounce(returnPath, c.ReplyDomain),
 		To:       []string{rcpt.Address},
 		Subject:  subject,
 		Bytes:    buf.Bytes(),

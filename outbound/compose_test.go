@@ -146,7 +146,9 @@ func TestHeaders(t *testing.T) {
 			if id, _ := h.MessageID(); id != tc.item.Token+"@support.example.test" {
 				t.Errorf("Message-ID %q", id)
 			}
-			if msg.MailFrom != "bounce+"+tc.item.Token+"@support.example.test" {
+			// I5: the return path carries a MAC of the token, never the
+			// Message-ID's token alone, which References show to others.
+			if tok, ok := replytoken.New(testSecret).CheckReturnPath(strings.TrimSuffix(strings.TrimPrefix(msg.MailFrom, "bounce+"), "@support.example.test")); !ok || tok != tc.item.Token {
 				t.Errorf("MAIL FROM %q", msg.MailFrom)
 			}
 			from, _ := h.AddressList("From")

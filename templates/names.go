@@ -37,6 +37,7 @@ const (
 	AgentRefused        Name = "agent_refused"         // a mail that claimed the case was refused or quarantined
 	AgentCaseAssigned   Name = "agent_case_assigned"   // the case has a new assignee
 	AgentCommandRefused Name = "agent_command_refused" // a #command in an agent's reply could not be applied
+	LoopSuspected       Name = "agent_loop_suspected"  // I5: to the team, once per case
 )
 
 // caseNames are the templates that tell about a case; every other one
@@ -55,7 +56,7 @@ var Names = []string{
 	string(NoticeUnknownSender), string(NoticeUnverified), string(NoticeNotEntitled), string(NoticeWhichOrg),
 	string(NoticeRedirect), string(NoticeClosedCase), string(NoticeImportedCase), string(SigninLink),
 	string(AgentCaseOpened), string(AgentCommentAdded), string(AgentCaseEscalated), string(AgentRefused),
-	string(AgentCaseAssigned), string(AgentCommandRefused),
+	string(AgentCaseAssigned), string(AgentCommandRefused), string(LoopSuspected),
 }
 
 // fallbackName is what a route's unknown template name renders as (R5).

@@ -141,6 +141,12 @@ func openBook(cfg *config.Config) (*casebook.Book, error) {
 		DefaultTeam:      p.DefaultTeam,
 		EscalationNotify: p.EscalationNotify,
 		SupportName:      supportName(cfg.Outbound.From),
+
+		LoopWindow:              p.LoopWindow.Duration,
+		MaxMailComments:         p.MaxMailComments,
+		MaxCaseNotifications:    p.MaxCaseNotifications,
+		MaxNewRecipientsPerHour: p.MaxNewRecipientsPerHour,
+		TeamAddresses:           p.TeamAddresses,
 	})
 }
 
