@@ -334,7 +334,7 @@ func checkAddr(a string) (string, error) {
 }
 
 func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || pgUnique(err))
 }
 
 // Orgs lists the slugs of every organisation.

@@ -142,17 +142,17 @@ func (b *Book) runBatch(batch []*batchReq) {
 				results[i].err = fmt.Errorf("record message: %w", err)
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT mail"); err != nil {
+			if _, err := tx.ExecContext(ctx, b.query("savepoint")); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
 			rec, err := b.recordRawTx(ctx, tx, r.raw, r.d)
 			if err != nil {
 				// This mail alone: undo what it wrote, keep the others.
-				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO mail"); rerr != nil {
+				if _, rerr := tx.ExecContext(ctx, b.query("savepoint-rollback")); rerr != nil {
 					return fmt.Errorf("rollback to savepoint: %w (after %v)", rerr, err)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, "RELEASE mail"); err != nil {
+			if _, err := tx.ExecContext(ctx, b.query("savepoint-release")); err != nil {
 				return fmt.Errorf("release savepoint: %w", err)
 			}
 			results[i] = batchResult{rec: rec, err: err}

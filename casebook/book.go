@@ -16,11 +16,11 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,9 +29,6 @@ import (
 
 	"github.com/mattn/go-sqlite3" // the SQLite driver, and its error codes
 )
-
-//go:embed migrations/*.sql queries.sql
-var sqlFiles embed.FS
 
 // Options are the policy knobs the rules need.
 type Options struct {
@@ -63,6 +60,7 @@ type Options struct {
 type Book struct {
 	db      *sql.DB // the one writer
 	rdb     *sql.DB // readers: WAL lets them run beside the writer
+	d       dialect
 	q       map[string]string
 	opt     Options
 	secret  []byte
@@ -103,7 +101,10 @@ func Open(path string, opt Options) (*Book, error) {
 	if opt.MessageIDDomain == "" {
 		opt.MessageIDDomain = "localhost"
 	}
-	q, err := loadQueries()
+	if IsPostgres(path) {
+		return openPostgres(path, opt)
+	}
+	q, err := sqliteDialect.queries()
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ func Open(path string, opt Options) (*Book, error) {
 	// One writing connection: SQLite has one writer anyway, and this keeps
 	// every transaction serialised in Go rather than in busy retries.
 	db.SetMaxOpenConns(1)
-	b := &Book{db: db, q: q, opt: opt, path: path, batchq: make(chan *batchReq), closed: make(chan struct{})}
+	b := &Book{db: db, d: sqliteDialect, q: q, opt: opt, path: path, batchq: make(chan *batchReq), closed: make(chan struct{})}
 	if err := b.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -201,6 +202,9 @@ func storeFailure(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || RuleOf(err) != "" || errors.Is(err, ErrNotFound) {
 		return false
 	}
+	if constraint, ok := pgConstraint(err); ok {
+		return !constraint
+	}
 	var se sqlite3.Error
 	if errors.As(err, &se) {
 		return se.Code != sqlite3.ErrConstraint
@@ -230,36 +234,6 @@ func (b *Book) Secret() []byte { return b.secret }
 
 func (b *Book) now() time.Time { return b.opt.Now() }
 
-func loadQueries() (map[string]string, error) {
-	src, err := sqlFiles.ReadFile("queries.sql")
-	if err != nil {
-		return nil, err
-	}
-	q := map[string]string{}
-	name := ""
-	var body strings.Builder
-	flush := func() {
-		if name != "" {
-			q[name] = strings.TrimSpace(body.String())
-		}
-		body.Reset()
-	}
-	for _, line := range strings.Split(string(src), "\n") {
-		if n, ok := strings.CutPrefix(line, "-- name: "); ok {
-			flush()
-			name = strings.TrimSpace(n)
-			continue
-		}
-		if strings.HasPrefix(strings.TrimSpace(line), "--") {
-			continue
-		}
-		body.WriteString(line)
-		body.WriteByte('\n')
-	}
-	flush()
-	return q, nil
-}
-
 func (b *Book) query(name string) string {
 	s, ok := b.q[name]
 	if !ok {
@@ -268,23 +242,23 @@ func (b *Book) query(name string) string {
 	return s
 }
 
-// migrate applies migrations/NNNN_*.sql in order, each in its own
-// transaction, recording the version in PRAGMA user_version.
+// migrate applies the dialect's migrations/NNNN_*.sql in order, each in
+// its own transaction with the new schema version (PRAGMA user_version in
+// SQLite, the schema_version table in PostgreSQL).
 func (b *Book) migrate(ctx context.Context) error {
+	if _, err := b.db.ExecContext(ctx, b.query("schema-version-init")); err != nil {
+		return fmt.Errorf("schema version: %w", err)
+	}
 	var version int
-	if err := b.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+	if err := b.db.QueryRowContext(ctx, b.query("schema-version-get")).Scan(&version); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	files, err := fs.Glob(sqlFiles, "migrations/*.sql")
+	files, err := b.d.migrations()
 	if err != nil {
 		return err
 	}
-	sort.Strings(files)
-	if err := uniqueMigrations(files); err != nil {
-		return err
-	}
 	for _, f := range files {
-		base := strings.TrimPrefix(f, "migrations/")
+		base := path.Base(f)
 		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", f)
@@ -300,7 +274,7 @@ func (b *Book) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(src)); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", n))
+			_, err := tx.ExecContext(ctx, fmt.Sprintf(b.query("schema-version-set"), n))
 			return err
 		})
 		if err != nil {
@@ -315,9 +289,10 @@ func (b *Book) migrate(ctx context.Context) error {
 // branches each adding migration N would otherwise apply only one of them,
 // silently, and the other never.
 func uniqueMigrations(files []string) error {
+	sort.Strings(files)
 	seen := map[int]string{}
 	for _, f := range files {
-		base := strings.TrimPrefix(f, "migrations/")
+		base := path.Base(f)
 		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", f)

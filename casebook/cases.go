@@ -100,12 +100,12 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 		followUp = nc.FollowUpOf
 	}
 	now := b.now()
-	res, err := tx.ExecContext(ctx, b.query("case-insert"), nc.Org, nc.Product, nc.Team, nc.Priority, nc.Title, nc.Description,
-		normAddr(nc.Requester), boolInt(nc.Imported), string(fields), ms(now), followUp)
+	var id int64
+	err = tx.QueryRowContext(ctx, b.query("case-insert"), nc.Org, nc.Product, nc.Team, nc.Priority, nc.Title, nc.Description,
+		normAddr(nc.Requester), boolInt(nc.Imported), string(fields), ms(now), followUp).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("open case: %w", err)
 	}
-	id, _ := res.LastInsertId()
 	if _, err := tx.ExecContext(ctx, b.query("search-insert"), id, nc.Title+"\n"+nc.Description); err != nil {
 		return 0, fmt.Errorf("index case %d: %w", id, err)
 	}
@@ -446,11 +446,10 @@ func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, ful
 	if messageID != 0 {
 		msg = messageID
 	}
-	res, err := tx.ExecContext(ctx, b.query("comment-insert"), c.ID, cm.Author, boolInt(support), body, full, msg, ms(cm.CreatedAt), boolInt(internal))
+	err = tx.QueryRowContext(ctx, b.query("comment-insert"), c.ID, cm.Author, boolInt(support), body, full, msg, ms(cm.CreatedAt), boolInt(internal)).Scan(&cm.ID)
 	if err != nil {
 		return cm, fmt.Errorf("add comment to case %d: %w", c.ID, err)
 	}
-	cm.ID, _ = res.LastInsertId()
 	// R10 search is shared with customers: an internal note is not indexed,
 	// or a customer's search would reveal the words of a note (I3).
 	if !internal {

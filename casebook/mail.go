@@ -96,10 +96,10 @@ func (b *Book) storeRawStream(ctx context.Context, buf []byte, r io.Reader) (Raw
 		var one int
 		switch err := tx.QueryRowContext(ctx, b.query("raw-exists"), sum).Scan(&one); {
 		case err == nil: // already stored
-			if _, err := tx.ExecContext(ctx, "DELETE FROM raw_chunks WHERE sha256 = ?", tmp); err != nil {
+			if _, err := tx.ExecContext(ctx, b.query("raw-chunks-delete"), tmp); err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, "DELETE FROM raw_messages WHERE sha256 = ?", tmp)
+			_, err = tx.ExecContext(ctx, b.query("raw-delete"), tmp)
 			return err
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
@@ -107,10 +107,10 @@ func (b *Book) storeRawStream(ctx context.Context, buf []byte, r io.Reader) (Raw
 		if _, err := tx.ExecContext(ctx, b.query("raw-insert"), sum, size, ms(b.now())); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE raw_chunks SET sha256 = ? WHERE sha256 = ?", sum, tmp); err != nil {
+		if _, err := tx.ExecContext(ctx, b.query("raw-chunks-rename"), sum, tmp); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM raw_messages WHERE sha256 = ?", tmp)
+		_, err := tx.ExecContext(ctx, b.query("raw-delete"), tmp)
 		return err
 	})
 	if err != nil {
@@ -264,7 +264,7 @@ func (b *Book) recordTx(ctx context.Context, tx *sql.Tx, d Delivery) (Recorded, 
 		if caseID != 0 {
 			m.CaseID = &caseID
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE messages SET case_id = ?, reason = ? WHERE id = ?", nullID(caseID), m.Reason, id); err != nil {
+		if _, err := tx.ExecContext(ctx, b.query("message-decision-set"), nullID(caseID), m.Reason, id); err != nil {
 			return err
 		}
 		rec = Recorded{Message: m}
@@ -397,12 +397,13 @@ func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messag
 func (b *Book) insertMessage(ctx context.Context, tx *sql.Tx, m Message) (int64, error) {
 	rcpts, _ := json.Marshal(nonNil(m.Recipients))
 	problems, _ := json.Marshal(nonNil(m.Problems))
-	res, err := tx.ExecContext(ctx, b.query("message-insert"), m.MessageID, m.Fingerprint, normAddr(m.From), m.MailFrom, string(rcpts),
-		m.Subject, ms(m.ReceivedAt), m.Transport, string(m.Outcome), m.Reason, nil, m.RawSHA256, m.Size, string(problems))
+	var id int64
+	err := tx.QueryRowContext(ctx, b.query("message-insert"), m.MessageID, m.Fingerprint, normAddr(m.From), m.MailFrom, string(rcpts),
+		m.Subject, ms(m.ReceivedAt), m.Transport, string(m.Outcome), m.Reason, nil, m.RawSHA256, m.Size, string(problems)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("record message: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // MessageByFingerprint returns the record of an already received message.
@@ -421,7 +422,7 @@ func (b *Book) Messages(ctx context.Context, outcome Outcome) ([]Message, error)
 	if outcome != "" {
 		where, args = "WHERE outcome = ? ORDER BY id", []any{string(outcome)}
 	}
-	rows, err := b.rdb.QueryContext(ctx, b.query("message-cols")+" "+where, args...)
+	rows, err := b.rdb.QueryContext(ctx, b.where("message-cols", where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
@@ -438,7 +439,7 @@ func (b *Book) Messages(ctx context.Context, outcome Outcome) ([]Message, error)
 }
 
 func (b *Book) messageWhere(ctx context.Context, q querier, where string, args ...any) (Message, error) {
-	m, err := scanMessage(q.QueryRowContext(ctx, b.query("message-cols")+" "+where, args...))
+	m, err := scanMessage(q.QueryRowContext(ctx, b.where("message-cols", where), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, notFound("there is no such message")
 	}

@@ -184,7 +184,7 @@ func (b *Book) OutboxByToken(ctx context.Context, token string) (OutboxItem, err
 }
 
 func (b *Book) outboxWhere(ctx context.Context, q querier, where string, args ...any) ([]OutboxItem, error) {
-	rows, err := q.QueryContext(ctx, b.query("outbox-cols")+" "+where, args...)
+	rows, err := q.QueryContext(ctx, b.where("outbox-cols", where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}

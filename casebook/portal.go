@@ -16,27 +16,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 )
 
-//go:embed portal.sql
-var portalSQL string
-
-var (
-	portalOnce    sync.Once
-	portalQueries map[string]string
-)
-
 // pq returns a named query of portal.sql.
-func (b *Book) pq(name string) string {
-	portalOnce.Do(func() { portalQueries = parseQueries(portalSQL) })
-	s, ok := portalQueries[name]
-	if !ok {
-		panic("casebook: no portal query named " + name)
-	}
-	return s
-}
+func (b *Book) pq(name string) string { return b.query(name) }
 
 // parseQueries reads "-- name: NAME" sections, skipping comment lines.
 func parseQueries(src string) map[string]string {

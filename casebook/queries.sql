@@ -44,7 +44,7 @@ ORDER BY 1;
 
 -- name: case-insert
 INSERT INTO cases (org, product, team, priority, title, description, requester, status, imported, fields, created_at, follow_up_of)
-VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?);
+VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?) RETURNING id;
 -- name: case-get
 SELECT id, org, product, team, priority, title, description, requester, status, imported, fields,
 	created_at, closed_at, reopened_at, follow_up_of, escalated_at, escalation_reason, assignee,
@@ -82,7 +82,7 @@ SELECT 1 FROM watchers WHERE case_id = ? AND address = ?;
 UPDATE watchers SET suppressed = 1, suppressed_reason = ? WHERE address = ?;
 
 -- name: comment-insert
-INSERT INTO comments (case_id, author, by_support, body, full_text, message_id, created_at, internal) VALUES (?, ?, ?, ?, ?, ?, ?, ?);
+INSERT INTO comments (case_id, author, by_support, body, full_text, message_id, created_at, internal) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id;
 -- name: comments-of
 SELECT id, case_id, author, by_support, body, full_text, message_id, created_at, internal FROM comments WHERE case_id = ? ORDER BY created_at DESC, id DESC;
 
@@ -99,7 +99,7 @@ SELECT data FROM raw_chunks WHERE sha256 = ? AND seq = ?;
 
 -- name: message-insert
 INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id;
 -- name: message-cols
 SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems FROM messages
 -- name: message-case-by-id
@@ -232,3 +232,31 @@ UPDATE outbox SET status = 'pending', next_at = ?, last_error = '' WHERE status 
 -- name: message-raw-of
 -- The stored raw message of an inbound message record (agent mail attaches its files).
 SELECT raw_sha256 FROM messages WHERE id = ?
+
+-- Raw-message staging (mail.go StoreRaw): a raw stored under a temporary
+-- key is renamed to its checksum, or dropped when that one exists already.
+-- name: raw-chunks-delete
+DELETE FROM raw_chunks WHERE sha256 = ?;
+-- name: raw-delete
+DELETE FROM raw_messages WHERE sha256 = ?;
+-- name: raw-chunks-rename
+UPDATE raw_chunks SET sha256 = ? WHERE sha256 = ?;
+-- name: message-decision-set
+UPDATE messages SET case_id = ?, reason = ? WHERE id = ?;
+
+-- One mail of a group commit (batch.go): its refusal undoes it alone.
+-- name: savepoint
+SAVEPOINT mail;
+-- name: savepoint-rollback
+ROLLBACK TO mail;
+-- name: savepoint-release
+RELEASE mail;
+
+-- Schema version (book.go migrate). %d is the version, formatted in: a
+-- PRAGMA takes no parameter.
+-- name: schema-version-init
+SELECT 1;
+-- name: schema-version-get
+PRAGMA user_version;
+-- name: schema-version-set
+PRAGMA user_version = %d;

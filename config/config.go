@@ -39,7 +39,16 @@ type Config struct {
 
 // Store says where cases and messages are kept.
 type Store struct {
-	Path string `toml:"path"` // SQLite file
+	Path string `toml:"path"` // SQLite file, the default
+	DSN  string `toml:"dsn"`  // postgres://…: PostgreSQL instead of SQLite
+}
+
+// Location is what casebook.Open takes: the DSN when set, else the path.
+func (s Store) Location() string {
+	if s.DSN != "" {
+		return s.DSN
+	}
+	return s.Path
 }
 
 // SMTP is the inbound listener.
@@ -281,6 +290,11 @@ func decode(b []byte) (*Config, Problems, error) {
 	if !md.IsDefined("route") {
 		c.Routes = Default().Routes
 	}
+	// A dsn replaces the default path; a path written beside it is refused
+	// by Validate, since which one holds the data would be a guess.
+	if md.IsDefined("store", "dsn") && !md.IsDefined("store", "path") {
+		c.Store.Path = ""
+	}
 	if err := c.Validate(); err != nil {
 		ps = append(ps, err.(Problems)...)
 	}
@@ -296,7 +310,12 @@ func (c *Config) Validate() error {
 		msg := fmt.Sprintf(format, a...)
 		ps = append(ps, c.At(c.keyOf(msg), msg))
 	}
-	if c.Store.Path == "" {
+	switch {
+	case c.Store.Path != "" && c.Store.DSN != "":
+		bad("store.dsn and store.path are both set: keep path for SQLite or dsn for PostgreSQL, not both")
+	case c.Store.DSN != "" && !strings.HasPrefix(c.Store.DSN, "postgres://") && !strings.HasPrefix(c.Store.DSN, "postgresql://"):
+		bad("store.dsn must be a PostgreSQL URL (postgres://user@host/db), not %q", c.Store.DSN)
+	case c.Store.Path == "" && c.Store.DSN == "":
 		bad("store.path must not be empty")
 	}
 	switch c.SMTP.Protocol {

@@ -129,7 +129,7 @@ func openBook(cfg *config.Config) (*casebook.Book, error) {
 	for k, v := range p.InitialResponse {
 		ir[k] = v.Duration
 	}
-	return casebook.Open(cfg.Store.Path, casebook.Options{
+	return casebook.Open(cfg.Store.Location(), casebook.Options{
 		ReopenWindow:    p.ReopenWindow.Duration,
 		InitialResponse: ir,
 		DefaultPriority: p.DefaultPriority,

@@ -47,7 +47,7 @@ func checkMembers(cfg *config.Config) (config.Problems, error) {
 	if len(cfg.Teams) == 0 {
 		return nil, nil
 	}
-	if _, err := os.Stat(cfg.Store.Path); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(cfg.Store.Path); cfg.Store.DSN == "" && errors.Is(err, fs.ErrNotExist) {
 		return cfg.MemberProblems(func(string) (bool, error) { return false, nil })
 	}
 	b, err := openBook(cfg)

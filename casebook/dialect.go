@@ -1,0 +1,98 @@
+package casebook
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+)
+
+// The SQL of each store: migrations/*.sql and its named queries. The Go code
+// is the same for both; a dialect only says which files to read and how to
+// reach the database.
+//
+//go:embed migrations/*.sql queries.sql portal.sql postgres/migrations/*.sql postgres/queries.sql postgres/portal.sql
+var sqlFiles embed.FS
+
+// dialect is one store's SQL.
+type dialect struct {
+	name   string // "sqlite" or "postgres"
+	driver string // the database/sql driver
+	dir    string // where its SQL files are in sqlFiles
+	// numbered: placeholders are $1, $2… (PostgreSQL) rather than ?, which
+	// the few WHERE clauses composed in Go (where) are rewritten to.
+	numbered bool
+}
+
+var (
+	sqliteDialect   = dialect{name: "sqlite", driver: "sqlite3", dir: "."}
+	postgresDialect = dialect{name: "postgres", driver: "pgx", dir: "postgres", numbered: true}
+)
+
+// IsPostgres tells a PostgreSQL connection string (postgres:// or
+// postgresql://) from a SQLite file path.
+func IsPostgres(store string) bool {
+	return strings.HasPrefix(store, "postgres://") || strings.HasPrefix(store, "postgresql://")
+}
+
+func (d dialect) file(name string) string {
+	if d.dir == "." {
+		return name
+	}
+	return d.dir + "/" + name
+}
+
+// queries reads the named queries of queries.sql and portal.sql.
+func (d dialect) queries() (map[string]string, error) {
+	q := map[string]string{}
+	for _, f := range []string{"queries.sql", "portal.sql"} {
+		src, err := sqlFiles.ReadFile(d.file(f))
+		if err != nil {
+			return nil, fmt.Errorf("%s queries: %w", d.name, err)
+		}
+		for name, body := range parseQueries(string(src)) {
+			if _, dup := q[name]; dup {
+				return nil, fmt.Errorf("%s queries: %s is named twice", d.name, name)
+			}
+			q[name] = body
+		}
+	}
+	return q, nil
+}
+
+// migrations lists the dialect's migration files in order.
+func (d dialect) migrations() ([]string, error) {
+	files, err := fs.Glob(sqlFiles, d.file("migrations/*.sql"))
+	if err != nil {
+		return nil, err
+	}
+	if err := uniqueMigrations(files); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// rebind turns the ? placeholders of a clause composed in Go into $n.
+// Those clauses hold no string literal with a question mark.
+func (d dialect) rebind(s string) string {
+	if !d.numbered || !strings.Contains(s, "?") {
+		return s
+	}
+	var out strings.Builder
+	n := 0
+	for _, r := range s {
+		if r == '?' {
+			n++
+			out.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		out.WriteRune(r)
+	}
+	return out.String()
+}
+
+// where is a named query (a SELECT without its WHERE) followed by clause.
+func (b *Book) where(name, clause string) string {
+	return b.d.rebind(b.query(name) + " " + clause)
+}

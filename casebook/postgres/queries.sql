@@ -1,0 +1,264 @@
+-- Named queries of the PostgreSQL store. Each starts with "-- name: NAME".
+
+-- name: setting-get
+SELECT value FROM settings WHERE key = $1;
+-- name: setting-put
+INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING;
+
+-- name: account-insert
+INSERT INTO accounts (address, name, verified, agent, locale, created_at) VALUES ($1, $2, $3, $4, $5, $6);
+-- name: account-get
+SELECT address, name, verified, agent, locale, created_at, disabled FROM accounts WHERE address = $1;
+
+-- name: org-insert
+INSERT INTO orgs (slug, name, owner, created_at) VALUES ($1, $2, $3, $4);
+-- name: org-get
+SELECT slug, name, owner FROM orgs WHERE slug = $1;
+-- name: entitlement-insert
+INSERT INTO entitlements (org, product) VALUES ($1, $2) ON CONFLICT DO NOTHING;
+-- name: entitlements-of
+SELECT product FROM entitlements WHERE org = $1 ORDER BY product;
+
+-- name: grant-upsert
+INSERT INTO grants (org, grantee, granted_by, perm_open, perm_view, source, revoked, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)
+ON CONFLICT (org, grantee) DO UPDATE SET granted_by = excluded.granted_by, perm_open = excluded.perm_open,
+	perm_view = excluded.perm_view, source = excluded.source, revoked = 0, updated_at = excluded.updated_at;
+-- name: grant-get
+SELECT org, grantee, granted_by, perm_open, perm_view, source, revoked, created_at FROM grants WHERE org = $1 AND grantee = $2;
+-- name: grant-strip
+UPDATE grants SET perm_open = 0, perm_view = 0, updated_at = $1 WHERE org = $2 AND grantee = $3;
+-- name: grant-revoke
+UPDATE grants SET perm_open = 0, perm_view = 0, revoked = 1, updated_at = $1 WHERE org = $2 AND grantee = $3;
+-- name: grants-of-org
+SELECT org, grantee, granted_by, perm_open, perm_view, source, revoked, created_at FROM grants WHERE org = $1 ORDER BY grantee;
+
+-- name: memberships
+-- The organisations an address belongs to: as owner, or through an active grant.
+SELECT slug, 1, 1, 1 FROM orgs WHERE owner = $1
+UNION
+SELECT org, 0, perm_open, perm_view FROM grants
+WHERE grantee = $1 AND revoked = 0 AND (perm_open = 1 OR perm_view = 1)
+	AND org NOT IN (SELECT slug FROM orgs WHERE owner = $1)
+ORDER BY 1;
+
+-- name: case-insert
+INSERT INTO cases (org, product, team, priority, title, description, requester, status, imported, fields, created_at, follow_up_of)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11) RETURNING id;
+-- name: case-get
+SELECT id, org, product, team, priority, title, description, requester, status, imported, fields,
+	created_at, closed_at, reopened_at, follow_up_of, escalated_at, escalation_reason, assignee,
+	coalesce((SELECT max(at) FROM events WHERE case_id = cases.id), created_at)
+FROM cases WHERE id = $1;
+-- name: case-close
+UPDATE cases SET status = 'closed', closed_at = $1 WHERE id = $2 AND status = 'open';
+-- name: case-reopen
+UPDATE cases SET status = 'open', reopened_at = $1, closed_at = NULL WHERE id = $2 AND status = 'closed';
+-- name: case-escalate
+UPDATE cases SET escalated_at = $1, escalation_reason = $2 WHERE id = $3 AND escalated_at IS NULL;
+-- name: cases-of-org
+-- R7: everything in one organisation (owners and members allowed to view).
+SELECT id FROM cases WHERE org = $1 AND ($2 = '' OR status = $2) ORDER BY id DESC;
+-- name: cases-of-participant
+-- R7: in one organisation, the cases a user submitted or watches.
+SELECT id FROM cases WHERE org = $1 AND ($2 = '' OR status = $2)
+	AND (requester = $3 OR id IN (SELECT case_id FROM watchers WHERE address = $3))
+ORDER BY id DESC;
+-- name: search-insert
+INSERT INTO search (case_id, body) VALUES ($1, $2);
+-- name: search-org
+-- $1 is the FTS4 query of ftsQuery ("w1*" "w2*"), read here as the
+-- tsquery w1:* & w2:* (every word, as a prefix).
+SELECT DISTINCT c.id FROM search s JOIN cases c ON c.id = s.case_id
+WHERE s.tsv @@ to_tsquery('casemail_search', replace(replace(replace($1, '*"', ':*'), '"', ''), ' ', ' & ')) AND c.org = $2 ORDER BY c.id DESC;
+
+-- name: watcher-add
+INSERT INTO watchers (case_id, address, added_by, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING;
+-- name: watcher-remove
+DELETE FROM watchers WHERE case_id = $1 AND address = $2;
+-- name: watchers-of
+SELECT address, added_by, suppressed, suppressed_reason FROM watchers WHERE case_id = $1 ORDER BY created_at, address;
+-- name: watcher-is
+SELECT 1 FROM watchers WHERE case_id = $1 AND address = $2;
+-- name: watcher-suppress
+UPDATE watchers SET suppressed = 1, suppressed_reason = $1 WHERE address = $2;
+
+-- name: comment-insert
+INSERT INTO comments (case_id, author, by_support, body, full_text, message_id, created_at, internal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id;
+-- name: comments-of
+SELECT id, case_id, author, by_support, body, full_text, message_id, created_at, internal FROM comments WHERE case_id = $1 ORDER BY created_at DESC, id DESC;
+
+-- name: raw-exists
+SELECT 1 FROM raw_messages WHERE sha256 = $1;
+-- name: raw-insert
+INSERT INTO raw_messages (sha256, size, created_at) VALUES ($1, $2, $3);
+-- name: raw-insert-new
+INSERT INTO raw_messages (sha256, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING;
+-- name: raw-chunk-insert
+INSERT INTO raw_chunks (sha256, seq, data) VALUES ($1, $2, $3);
+-- name: raw-chunk-get
+SELECT data FROM raw_chunks WHERE sha256 = $1 AND seq = $2;
+
+-- name: message-insert
+INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id;
+-- name: message-cols
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems FROM messages
+-- name: message-case-by-id
+SELECT case_id FROM messages WHERE message_id = $1 AND case_id IS NOT NULL ORDER BY id LIMIT 1;
+
+-- name: outbox-insert
+INSERT INTO outbox (event, template, recipient, locale, case_id, token, data, status, next_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9);
+-- name: outbox-cols
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at FROM outbox
+-- name: outbox-lease
+UPDATE outbox SET next_at = $1, claimed_at = $2 WHERE id = $3 AND status = 'pending';
+-- name: outbox-reclaim
+-- Rows claimed by a process that is gone are due now (one gateway per store).
+UPDATE outbox SET next_at = $1, claimed_at = NULL WHERE status = 'pending' AND claimed_at IS NOT NULL AND next_at > $1;
+-- name: outbox-sent
+UPDATE outbox SET status = 'sent', subject = $1, sent_at = $2, attempts = attempts + 1, last_error = '', claimed_at = NULL WHERE id = $3;
+-- name: outbox-retry
+UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_at = $2, claimed_at = NULL WHERE id = $3 AND status = 'pending';
+-- name: outbox-failed
+UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $1, claimed_at = NULL WHERE id = $2;
+-- name: outbox-notices-since
+SELECT count(*) FROM outbox WHERE recipient = $1 AND template LIKE 'notice\_%' ESCAPE '\' AND created_at >= $2;
+-- name: case-thread
+-- R9/I6: the Message-IDs of a case's mails, oldest first (tokens are turned into Message-IDs by the caller).
+SELECT kind, ref, at FROM (
+	SELECT 'in' AS kind, message_id AS ref, received_at AS at, id FROM messages WHERE case_id = $1 AND message_id != ''
+	UNION ALL
+	SELECT 'out', token, coalesce(sent_at, created_at), id FROM outbox WHERE case_id = $1 AND status = 'sent'
+) AS t ORDER BY at, kind, id;
+
+-- name: checkpoint-get
+SELECT uid_validity, last_uid FROM checkpoints WHERE mailbox = $1;
+-- name: checkpoint-put
+INSERT INTO checkpoints (mailbox, uid_validity, last_uid, updated_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at;
+
+-- name: orgs-all
+SELECT slug FROM orgs ORDER BY slug;
+
+-- name: outbox-stats
+SELECT status, count(*), coalesce(min(created_at), 0) FROM outbox GROUP BY status;
+
+-- Limits against loops and backscatter (limits.go, I5). $1 is an address
+-- normalised by LimitKey; its plus-tag variants local+…@domain are the
+-- addresses between $3 (local+) and $4 (local,) that match the LIKE
+-- pattern $2: the range lets the index find them.
+-- name: mail-comments-since
+-- SELECT count(*) FROM messages WHERE outcome = 'comment_added' AND case_id = $1 AND received_at >= $4
+	AND (from_addr = $2 OR (from_addr > $5 AND from_addr < $6 AND from_addr LIKE $3 ESCAPE '\'));
+-- name: case-notifications-since
+SELECT count(*) FROM outbox WHERE case_id = $1 AND created_at >= $4
+	AND (recipient = $2 OR (recipient > $5 AND recipient < $6 AND recipient LIKE $3 ESCAPE '\'));
+-- name: outbox-notices-to-since
+-- Every mail to someone who is not (yet) on a case: refusal notices, and a
+-- redirect route's own template, whatever it is named.
+SELECT count(*) FROM outbox WHERE created_at >= $3
+	AND (template LIKE 'notice\_%' ESCAPE '\' OR case_id IS NULL)
+	AND (recipient = $1 OR (recipient > $4 AND recipient < $5 AND recipient LIKE $2 ESCAPE '\'));
+-- name: wrote-before
+-- Someone we correspond with: an account, or the author of a case or comment by mail.
+SELECT EXISTS (SELECT 1 FROM accounts WHERE address = $1)
+	OR EXISTS (SELECT 1 FROM messages WHERE from_addr = $1 AND outcome IN ('case_opened', 'comment_added'))
+	OR EXISTS (SELECT 1 FROM messages WHERE from_addr > $3 AND from_addr < $4 AND from_addr LIKE $2 ESCAPE '\'
+		AND outcome IN ('case_opened', 'comment_added'));
+-- name: new-recipients-since
+-- Counts up to $2, the limit: enough to tell whether it is reached.
+SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.created_at >= $1
+	AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.address = o.recipient)
+	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.from_addr = o.recipient AND m.outcome IN ('case_opened', 'comment_added'))
+	LIMIT $2) AS t;
+-- name: loop-notices-since
+SELECT count(*) FROM outbox WHERE case_id = $1 AND template = $2 AND created_at >= $3;
+-- name: agents
+SELECT address FROM accounts WHERE agent = 1 AND disabled = 0 ORDER BY address;
+
+-- Support side (issue 11): the queue, assignment, case fields, history, replays, admin.
+
+-- name: case-assign
+UPDATE cases SET assignee = $1 WHERE id = $2;
+-- name: case-set
+UPDATE cases SET priority = $1, product = $2, org = $3, title = $4, team = $5 WHERE id = $6;
+-- name: cases-queue
+-- The support queue across organisations: most urgent first, then oldest.
+-- $3 = 1 filters on the assignee $4 ('' for unassigned); $8 is a JSON array
+-- of teams the viewer works in (NULL: every team), whose cases they see with
+-- those assigned to them ($10).
+SELECT id FROM cases
+WHERE ($1 = '' OR org = $1) AND ($2 = '' OR team = $2) AND ($3 = 0 OR assignee = $4)
+	AND ($5 = '' OR status = $5) AND ($6 = '' OR priority = $6) AND ($7 = 0 OR created_at <= $7)
+	AND ($8::jsonb IS NULL OR team IN (SELECT jsonb_array_elements_text($8::jsonb)) OR ($10 != '' AND assignee = $10))
+ORDER BY priority, created_at, id
+LIMIT $9;
+
+-- name: event-insert
+INSERT INTO events (case_id, at, actor, kind, detail) VALUES ($1, $2, $3, $4, $5);
+-- name: events-of
+SELECT at, actor, kind, detail FROM events WHERE case_id = $1 ORDER BY at, id;
+
+-- name: replay-insert
+INSERT INTO replays (message_id, at, outcome, reason, case_id) VALUES ($1, $2, $3, $4, $5);
+-- name: replays-of
+SELECT at, outcome, reason, case_id FROM replays WHERE message_id = $1 ORDER BY id;
+-- name: messages-of-case
+-- The mails that opened a case or were added to it, on arrival or by a
+-- replay or release, oldest first (their attachments).
+SELECT id FROM messages WHERE case_id = $1 AND outcome IN ('case_opened', 'comment_added')
+UNION SELECT message_id FROM replays WHERE case_id = $1 AND outcome IN ('case_opened', 'comment_added')
+UNION SELECT message_id FROM comments WHERE case_id = $1 AND message_id IS NOT NULL
+ORDER BY 1;
+-- name: message-case-set
+UPDATE messages SET case_id = $1 WHERE id = $2;
+
+-- name: accounts-all
+SELECT address, name, verified, agent, locale, created_at, disabled FROM accounts ORDER BY address;
+-- name: account-update
+UPDATE accounts SET name = $1, locale = $2, agent = $3 WHERE address = $4;
+-- name: account-disable
+UPDATE accounts SET disabled = 1 WHERE address = $1;
+-- name: org-update
+UPDATE orgs SET name = $1, owner = $2 WHERE slug = $3;
+
+-- name: outbox-requeue
+-- "outbox retry": a failed (or waiting) notification is due again now.
+UPDATE outbox SET status = 'pending', next_at = $1, last_error = '' WHERE id = $2 AND status != 'sent';
+-- name: outbox-requeue-failed
+UPDATE outbox SET status = 'pending', next_at = $1, last_error = '' WHERE status = 'failed' RETURNING id;
+
+-- name: message-raw-of
+-- The stored raw message of an inbound message record (agent mail attaches its files).
+SELECT raw_sha256 FROM messages WHERE id = $1
+
+-- Raw-message staging (mail.go StoreRaw): a raw stored under a temporary
+-- key is renamed to its checksum, or dropped when that one exists already.
+-- name: raw-chunks-delete
+DELETE FROM raw_chunks WHERE sha256 = $1;
+-- name: raw-delete
+DELETE FROM raw_messages WHERE sha256 = $1;
+-- name: raw-chunks-rename
+UPDATE raw_chunks SET sha256 = $1 WHERE sha256 = $2;
+-- name: message-decision-set
+UPDATE messages SET case_id = $1, reason = $2 WHERE id = $3;
+
+-- One mail of a group commit (batch.go): its refusal undoes it alone.
+-- name: savepoint
+SAVEPOINT mail;
+-- name: savepoint-rollback
+ROLLBACK TO mail;
+-- name: savepoint-release
+RELEASE mail;
+
+-- Schema version (book.go migrate), one row; %d is the version, formatted
+-- in as in the SQLite store, whose PRAGMA takes no parameter.
+-- name: schema-version-init
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+-- name: schema-version-get
+SELECT version FROM schema_version;
+-- name: schema-version-set
+UPDATE schema_version SET version = %d;
