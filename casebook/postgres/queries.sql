@@ -150,7 +150,7 @@ SELECT status, count(*), coalesce(min(created_at), 0) FROM outbox GROUP BY statu
 -- addresses between $3 (local+) and $4 (local,) that match the LIKE
 -- pattern $2: the range lets the index find them.
 -- name: mail-comments-since
--- SELECT count(*) FROM messages WHERE outcome = 'comment_added' AND case_id = $1 AND received_at >= $4
+SELECT count(*) FROM messages WHERE outcome = 'comment_added' AND case_id = $1 AND received_at >= $4
 	AND (from_addr = $2 OR (from_addr > $5 AND from_addr < $6 AND from_addr LIKE $3 ESCAPE '\'));
 -- name: case-notifications-since
 SELECT count(*) FROM outbox WHERE case_id = $1 AND created_at >= $4
@@ -191,10 +191,11 @@ UPDATE cases SET priority = $1, product = $2, org = $3, title = $4, team = $5 WH
 -- those assigned to them ($10).
 SELECT id FROM cases
 WHERE ($1 = '' OR org = $1) AND ($2 = '' OR team = $2) AND ($3 = 0 OR assignee = $4)
-	AND ($5 = '' OR status = $5) AND ($6 = '' OR priority = $6) AND ($7 = 0 OR created_at <= $7)
+	AND ($5 = '' OR status = $5) AND ($6 = '' OR priority = $6) AND ($7::bigint = 0 OR created_at <= $7)
 	AND ($8::jsonb IS NULL OR team IN (SELECT jsonb_array_elements_text($8::jsonb)) OR ($10 != '' AND assignee = $10))
 ORDER BY priority, created_at, id
-LIMIT $9;
+-- A negative limit is none, as in SQLite.
+LIMIT CASE WHEN $9::bigint < 0 THEN NULL ELSE $9 END;
 
 -- name: event-insert
 INSERT INTO events (case_id, at, actor, kind, detail) VALUES ($1, $2, $3, $4, $5);
