@@ -14,7 +14,6 @@ import (
 	gotextproto "github.com/emersion/go-message/textproto"
 	"github.com/inbucket/html2text"
 	"github.com/jhillyerd/enmime/v2"
-	"github.com/jhillyerd/enmime/v2/mediatype"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
 )
@@ -57,9 +56,19 @@ func ParseLarge(r io.Reader, opt Options) (*Parsed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read header: %w", err)
 	}
-	hdr, _, err := p.prepare(head)
+	hdr, rest, err := p.prepare(head)
 	if err != nil {
 		return nil, err
+	}
+	// prepare's repairs (bare CR line ends, a header without its blank
+	// line) can move the end of the header: what follows it is body.
+	var body io.Reader = br
+	if rest != nil {
+		hdr = append(hdr, rest...)
+	}
+	if end := headerEnd(hdr); end < len(hdr) {
+		body = io.MultiReader(bytes.NewReader(hdr[end:]), br)
+		hdr = hdr[:end]
 	}
 	if cut {
 		p.problemf("header section over %d bytes: the rest read as body", LargeHeaderMax)
@@ -68,7 +77,7 @@ func ParseLarge(r io.Reader, opt Options) (*Parsed, error) {
 	// The header fields go through enmime as in Parse, without the body
 	// and with Content-Type renamed, so that enmime reads no MIME
 	// structure but joins continuation lines exactly as Parse does.
-	env, err := parserTrust.ReadEnvelope(bytes.NewReader(append(ctFieldName.ReplaceAll(hdr, []byte(hiddenCT+":")), '\r', '\n')))
+	env, err := readEnvelope(parserTrust, bytes.NewReader(append(ctFieldName.ReplaceAll(hdr, []byte(hiddenCT+":")), '\r', '\n')))
 	if err != nil {
 		return nil, fmt.Errorf("read header fields: %w", err)
 	}
@@ -91,7 +100,7 @@ func ParseLarge(r io.Reader, opt Options) (*Parsed, error) {
 	}
 	ct, _ := w.mediaType(top.Get("Content-Type"))
 	w.alternative = ct == "multipart/alternative"
-	w.entity(top, br, 0)
+	w.entity(top, body, 0)
 	// Whatever follows the MIME structure (an epilogue, or what was left
 	// after a structural error) is read, not parsed.
 	if _, err := io.Copy(io.Discard, br); err != nil {
@@ -182,6 +191,9 @@ type walker struct {
 	html        string
 	keep        int64 // attachment content still allowed in memory
 	stopped     bool  // a structural error ended the walk
+	// digest[d] is true while the parts at depth d are in a
+	// multipart/digest (their default type is message/rfc822).
+	digest [largeMaxDepth + 2]bool
 }
 
 // mediaType parses a Content-Type or Content-Disposition value leniently,
@@ -190,7 +202,7 @@ func (w *walker) mediaType(v string) (string, map[string]string) {
 	if v == "" {
 		return "", map[string]string{}
 	}
-	t, params, _, err := mediatype.Parse(v)
+	t, params, _, err := parseMediaType(v)
 	if err != nil || params == nil {
 		return strings.ToLower(t), map[string]string{}
 	}
@@ -203,6 +215,9 @@ func (w *walker) entity(h gotextproto.Header, body io.Reader, depth int) {
 	ct, params := w.mediaType(h.Get("Content-Type"))
 	if ct == "" {
 		ct = "text/plain" // RFC 2045 5.2 default
+		if w.digest[depth] {
+			ct = "message/rfc822" // RFC 2046 5.1.5
+		}
 	}
 	if strings.HasPrefix(ct, "multipart/") {
 		boundary := params["boundary"]
@@ -214,6 +229,7 @@ func (w *walker) entity(h gotextproto.Header, body io.Reader, depth int) {
 			w.p.problemf("multipart nested over %d levels: the deeper parts skipped", largeMaxDepth)
 			return
 		default:
+			w.digest[depth+1] = ct == "multipart/digest"
 			w.multipart(body, boundary, depth)
 			return
 		}
@@ -234,7 +250,6 @@ func (w *walker) entity(h gotextproto.Header, body io.Reader, depth int) {
 	if name == "" {
 		name = params["file"]
 	}
-	name = enmime.DecodeRFC2047(name)
 
 	if (ct == "text/plain" || ct == "text/html") && disp != "attachment" {
 		w.bodyPart(e.Body, ct, params["charset"], disp, name, h)
@@ -282,7 +297,7 @@ func (w *walker) bodyPart(r io.Reader, ct, charset, disp, name string, h gotextp
 		w.p.problemf("%s body of %d bytes cut: text bodies are kept up to %d bytes", ct, size, LargeTextMax)
 		raw = trimPartialRune(raw)
 	}
-	text := w.decodeCharset(raw, charset)
+	text := w.decodeCharset(raw, charset, ct == "text/html")
 	if ct == "text/plain" {
 		w.texts = append(w.texts, text)
 		w.textBytes += len(text)
@@ -363,9 +378,12 @@ func trimPartialRune(b []byte) []byte {
 // decodeCharset converts a text body to UTF-8 from its declared charset
 // (RFC 2046 section 4.1.2). With none declared, valid UTF-8 stays as is
 // and anything else is read as windows-1252, the usual undeclared charset.
-func (w *walker) decodeCharset(b []byte, charset string) string {
+func (w *walker) decodeCharset(b []byte, charset string, html bool) string {
 	cs := strings.ToLower(strings.TrimSpace(charset))
 	switch cs {
+	case undeclaredCharset:
+		s, _ := decodeUndeclared(b, html)
+		return s
 	case "", "us-ascii", "ascii", "utf-8", "utf8":
 		if utf8.Valid(b) || cs == "utf-8" || cs == "utf8" {
 			return string(b)
