@@ -15,6 +15,31 @@ type Bounce struct {
 	// Status is the RFC 3463 status code of the first failed recipient
 	// ("5.1.1"), "" when the report gives none.
 	Status string `json:"status,omitempty"`
+	// Complaint is true for a feedback-loop report (RFC 5965 ARF, a
+	// provider's complaint notification): Recipients marked our mail as
+	// spam. A complaint is always Permanent: the address gets no more mail.
+	Complaint bool `json:"complaint,omitempty"`
+	// FeedbackType is the ARF Feedback-Type of a complaint ("abuse",
+	// "fraud"...), "" for a delivery report.
+	FeedbackType string `json:"feedback_type,omitempty"`
+}
+
+// Suppress reports whether the recipients should get no more mail: a
+// permanent failure or a complaint. A delay (Action: delayed, 4.x.x, a
+// provider's transient bounce) never suppresses.
+func (b *Bounce) Suppress() bool { return b != nil && (b.Permanent || b.Complaint) }
+
+// Reason is why the recipients are suppressed, for the suppression record:
+// "complaint" or "hard bounce"; "" when Suppress is false.
+func (b *Bounce) Reason() string {
+	switch {
+	case !b.Suppress():
+		return ""
+	case b.Complaint:
+		return "complaint"
+	default:
+		return "hard bounce"
+	}
 }
 
 // detectBounce returns the bounce report in p, nil when p is no bounce.

@@ -214,5 +214,10 @@ func dsnAddress(v string) string {
 	if m := addrSpec.FindString(v); m != "" {
 		return m
 	}
+	// An address whose domain is no host name ("user@#example.net", a
+	// typing error the MTA reports): the report still names it as sent.
+	if strings.Count(v, "@") == 1 && !strings.ContainsAny(v, " \t<>,;\"") && !strings.HasPrefix(v, "@") && !strings.HasSuffix(v, "@") {
+		return v
+	}
 	return ""
 }

@@ -12,11 +12,11 @@ import (
 // from; MDaemon is the mail server that signs its reports with its name.
 var daemonFrom = regexp.MustCompile(`(?i)^(?:mailer-daemon|mailer_daemon|postmaster|mail-daemon|maildaemon|mail delivery (?:system|subsystem)|mailerdaemon|mdaemon|nobody|bounces?)$`)
 
-var bounceSubject = regexp.MustCompile(`(?i)undeliver|undelivered mail|returned mail|mail (?:delivery )?(?:failed|failure|problem)|not (?:yet )?been delivered|delivery (?:status notification|failure|failed|problem|notification|warning)|non-?delivery|failed mail|failure notice|non[- ]?remis|non distribuable|unzustellbar|nondeliverable|could not (?:be )?deliver|message not delivered|delivery has failed|warning: could not send|delayed mail|returned to sender|mail system error|rejected:|error sending message|nicht zugestellt`)
+var bounceSubject = regexp.MustCompile(`(?i)undeliver|undelivered mail|returned mail|mail (?:delivery )?(?:failed|failure|problem)|not (?:yet )?been delivered|delivery (?:status notification|failure|failed|problem|notification|warning)|non[- ]?delivery|failed mail|failure notice|non[- ]?remis|non distribuable|unzustellbar|nondeliverable|could not (?:be )?deliver|message not delivered|delivery has failed|warning: could not send|delayed mail|returned to sender|mail system error|rejected:|error sending message|nicht zugestellt`)
 
 var bounceBody = regexp.MustCompile(`(?i)could not be delivered|undeliverable|delivery to the following recipient|permanent (?:error|fatal)|user unknown|no such user|unknown user|mailbox (?:unavailable|not found|is full|full)|recipient address rejected|this is a permanent error|message could not be delivered|delivery has failed|not be delivered to|host unknown|unknown host|returned mail|address rejected|did not reach the following recipient|failed recipient|delivery failed|unable to deliver|non-delivery|cannot be delivered|is not a valid mailbox|account (?:is )?(?:disabled|suspended|inactive|not available)|` +
 	// Exim's opening line and its delay warning; a full mailbox.
-	`mail delivery software|has not (?:yet )?been delivered|full mailbox`)
+	`mail delivery software|has not (?:yet )?been delivered|full mailbox|not a valid (?:user|recipient|address|mailbox)`)
 
 // qmailList is qmail's failure list: each failed recipient as
 // "<user@host>:" on a line of its own, in any language. A person may quote
@@ -44,8 +44,11 @@ func looksLikeBounce(d *diag, nullSender bool) bool {
 	if daemon && p.Subject == "" {
 		return true
 	}
+	// Mail without a usable From that says it is auto-submitted is a
+	// machine's, as the null sender is.
+	anonymousAuto := p.From == "" && auto != "" && auto != "no"
 	// The body scan is the costly part: only for mail with another sign.
-	if !daemon && !subj && !nullSender {
+	if !daemon && !subj && !nullSender && !anonymousAuto {
 		return false
 	}
 	if daemon && subj {
