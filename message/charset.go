@@ -51,16 +51,16 @@ func lookupCharset(name string) encoding.Encoding {
 	return nil
 }
 
-// decodeUndeclared reads text whose charset was not declared: valid UTF-8
-// as is, else the charset an HTML part names in its meta tag, else the
+// decodeUndeclared reads text whose charset was not declared in its MIME
+// header: the charset an HTML part names in its meta tag, else valid UTF-8
+// as is, else the
 // detected one when detection is confident, else Windows-1252 (the
 // superset of Latin-1 that undeclared Western mail uses). It returns the
 // text and the charset used.
 func decodeUndeclared(b []byte, html bool) (string, string) {
-	if utf8.Valid(b) {
-		return string(b), "utf-8"
-	}
 	if html {
+		// A meta tag is a declaration (HTML 4.01 5.2.2): it wins over the
+		// UTF-8 reading.
 		if m := metaCharset.FindSubmatch(b[:min(len(b), 4096)]); m != nil {
 			if e := lookupCharset(string(m[1])); e != nil && e != encoding.Nop {
 				if out, err := e.NewDecoder().Bytes(b); err == nil {
@@ -68,6 +68,9 @@ func decodeUndeclared(b []byte, html bool) (string, string) {
 				}
 			}
 		}
+	}
+	if utf8.Valid(b) {
+		return string(b), "utf-8"
 	}
 	var d *chardet.Detector
 	if html {
@@ -101,8 +104,6 @@ var metaCharset = regexp.MustCompile(`(?i)<meta[^>]+charset\s*=\s*["']?([A-Za-z0
 //     message/rfc822 inside multipart/digest (RFC 2046 5.1.5), not an
 //     anonymous attachment;
 //   - text that declares no charset is decoded by decodeUndeclared.
-//
-// It reports whether it changed anything.
 func fixTree(root *enmime.Part) {
 	var walk func(p *enmime.Part, digest bool)
 	walk = func(p *enmime.Part, digest bool) {

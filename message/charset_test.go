@@ -103,6 +103,7 @@ func TestDecodeUndeclared(t *testing.T) {
 	}{
 		{in: "déjà vu", want: "déjà vu", cs: "utf-8"},
 		{in: "d\xe9j\xe0 vu", want: "déjà vu", cs: "windows-1252"},
+		{in: `<meta charset="windows-1250"/>Euro: ` + "\x80 \x8a", want: "Euro: € Š", cs: "windows-1250", html: true},
 		{in: "\x93quoted\x94", want: "\u201cquoted\u201d", cs: "windows-1252"},
 		{in: `<meta http-equiv="Content-Type" content="text/html; charset=koi8-r"><p>` + "\xf0\xd2\xc9\xd7\xc5\xd4", want: "Привет", cs: "koi8-r", html: true},
 	}

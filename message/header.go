@@ -156,6 +156,9 @@ func parseMediaType(v string) (string, map[string]string, []string, error) {
 	if err != nil {
 		return mtype, params, invalid, err
 	}
+	if params == nil {
+		params = map[string]string{} // mediatype.Parse returns nil for some garbage
+	}
 	if strings.Contains(v, "*") {
 		for name, val := range rfc2231Params(v) {
 			params[name] = val

@@ -91,3 +91,27 @@ func TestHeader8bit(t *testing.T) {
 		t.Errorf("subject %q name %q", p.Subject, p.FromName)
 	}
 }
+
+// TestMediaTypeGarbage: a Content-Type that enmime's parser returns no
+// parameters for is read, not a panic (found by FuzzParseMediaType; I4:
+// nothing lost to an odd header).
+func TestMediaTypeGarbage(t *testing.T) {
+	for _, ct := range []string{`"000000000;00000000*0=`, `;*=`, `text/plain; charset*0*=%; charset*1="`, `multipart/mixed; boundary*0="a"; boundary*1*=%FF`} {
+		raw := hdrs("From: a@b.example", "Subject: s", "Content-Type: "+ct, "") + "the text"
+		p, err := Parse([]byte(raw), Options{})
+		if err != nil {
+			t.Errorf("%q: %v", ct, err)
+			continue
+		}
+		if !strings.Contains(p.Text+string(firstContent(p)), "the text") {
+			t.Errorf("%q: text %q lost", ct, p.Text)
+		}
+	}
+}
+
+func firstContent(p *Parsed) []byte {
+	if len(p.Attachments) > 0 {
+		return p.Attachments[0].Content
+	}
+	return nil
+}

@@ -126,8 +126,8 @@ func (p *Parsed) HeaderValues(name string) []string {
 // detection was wrong and turned "ö" into "Ã¶". The mislabelled cases are
 // the sender's error and rare; a correctly declared UTF-8 body garbled is
 // ours, and detection costs over half of enmime's CPU (BenchmarkParse:
-// 2-3x faster without it). Parts that declare no charset are still
-// detected (undeclared Big5, Latin-1).
+// 2-3x faster without it). Parts that declare no charset (or US-ASCII)
+// are UTF-8 when they are valid UTF-8, else detected: see charset.go.
 var (
 	parserTrust = enmime.NewParser(enmime.DisableCharacterDetection(true), enmime.SetReadPartErrorPolicy(enmime.AllowCorruptTextPartErrorPolicy),
 		enmime.SetCustomParseMediaType(parseMediaType))
