@@ -18,17 +18,24 @@ var challengeHeaders = []string{"X-Bluebottle-Request", "X-Boxbe-Notice", "X-Spa
 
 // challengeText is what a challenge asks of the sender: approve itself,
 // be added to a list, prove it is a person. Customers may write such words
-// too, so it counts only in mail that also bears a machine's sign.
-var challengeText = regexp.MustCompile(`(?i)sender (?:is )?not pre-?approved|requires? (?:your )?confirmation|` +
+// too, so it counts only in mail that also bears a machine's sign. It is
+// matched on lower-cased text, after challengeWords found one of its words.
+var challengeText = regexp.MustCompile(`sender (?:is )?not pre-?approved|requires? (?:your )?confirmation|` +
 	`(?:guest|allowed|approved|safe|accepted)[- ]senders?[- ]list|(?:guest|allowed|approved) list|waitlisted|` +
 	`verify (?:that )?you are (?:a )?(?:real )?(?:person|human)|(?:complete|finish) (?:the|this) (?:sender )?verification|` +
 	`challenge[- ]response|have your (?:e-?mail )?address added|to be added to (?:my|the|our)|prove (?:that )?you are (?:a )?(?:person|human)`)
+
+// challengeWords are the literal words of challengeText, one of which
+// every match contains: a cheap test before the expression (bounces run
+// this on every diagnostic text).
+var challengeWords = []string{"approved", "confirmation", "list", "verif", "challenge", "added", "prove"}
 
 // noReplyLocal matches the local parts of addresses nobody reads.
 var noReplyLocal = regexp.MustCompile(`(?i)^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|notifications?|auto(?:mated)?[-_.]?(?:mail|responder|reply)?)$`)
 
 // challenge reports a challenge-response request.
-func challenge(p *Parsed, nullSender bool) bool {
+func challenge(d *diag, nullSender bool) bool {
+	p := d.p
 	for _, h := range challengeHeaders {
 		if p.Header(h) != "" {
 			return true
@@ -40,14 +47,19 @@ func challenge(p *Parsed, nullSender bool) bool {
 	}
 	auto := headerToken(p.Header("Auto-Submitted"))
 	machine := nullSender || p.From == "" || noReplyLocal.MatchString(local) || daemonFrom.MatchString(local) ||
-		(auto != "" && auto != "no") || deliveryStatus(p) != nil
+		(auto != "" && auto != "no") || d.status() != nil
 	if !machine {
 		return false
 	}
 	// The challenge, not the returned mail (a list digest may say
 	// anything).
-	t := diagnosticText(p)
-	return challengeText.MatchString(t[:min(len(t), 16<<10)])
+	t := strings.ToLower(d.text()[:min(len(d.text()), 16<<10)])
+	for _, w := range challengeWords {
+		if strings.Contains(t, w) {
+			return challengeText.MatchString(t)
+		}
+	}
+	return false
 }
 
 // readReceipt reports an RFC 8098 message disposition notification.
@@ -67,6 +79,9 @@ func readReceipt(p *Parsed) bool {
 // (RFC 6522), lower-cased, "" for other mail.
 func reportType(p *Parsed) string {
 	ct := p.Header("Content-Type")
+	if !containsFold(ct, "report") {
+		return "" // most mail: no media type to parse
+	}
 	mt, params, _, err := parseMediaType(ct)
 	if err != nil || mt != "multipart/report" {
 		return ""
@@ -77,8 +92,10 @@ func reportType(p *Parsed) string {
 // calendarReply reports an iMIP reply (RFC 6047 2.3, RFC 5546 3.2.3):
 // the attendee's calendar answered an invitation.
 func calendarReply(p *Parsed) bool {
-	if mt, params, _, err := parseMediaType(p.Header("Content-Type")); err == nil && mt == "text/calendar" && strings.EqualFold(params["method"], "reply") {
-		return true
+	if ct := p.Header("Content-Type"); containsFold(ct, "calendar") {
+		if mt, params, _, err := parseMediaType(ct); err == nil && mt == "text/calendar" && strings.EqualFold(params["method"], "reply") {
+			return true
+		}
 	}
 	for _, a := range p.Attachments {
 		if !strings.HasPrefix(strings.ToLower(a.ContentType), "text/calendar") && !strings.HasSuffix(strings.ToLower(a.Filename), ".ics") {
@@ -105,4 +122,15 @@ func icalMethod(s string) string {
 		}
 	}
 	return ""
+}
+
+// containsFold reports whether s contains the lower-case ASCII word sub,
+// in any case, without allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }

@@ -47,9 +47,9 @@ func (b *Bounce) Reason() string {
 // (Exim, qmail, old Postfix, Exchange, GroupWise, AOL, Yahoo...) are
 // recognised by their sender, subject or wording and their recipients read
 // from the diagnostic text.
-func detectBounce(p *Parsed, nullSender bool) *Bounce {
-	d := &diag{p: p}
-	if b, ok := dsnFromFields(d, deliveryStatus(p)); ok {
+func detectBounce(d *diag, nullSender bool) *Bounce {
+	p := d.p
+	if b, ok := dsnFromFields(d, d.status()); ok {
 		return b
 	}
 	if v := p.HeaderValues("X-Failed-Recipients"); len(v) > 0 {
@@ -95,6 +95,17 @@ type diag struct {
 	p    *Parsed
 	t    string
 	done bool
+	// st is the delivery-status part, read once (stDone).
+	st     *dsnFields
+	stDone bool
+}
+
+// status is deliveryStatus(d.p), read once.
+func (d *diag) status() *dsnFields {
+	if !d.stDone {
+		d.st, d.stDone = deliveryStatus(d.p), true
+	}
+	return d.st
 }
 
 func (d *diag) text() string {

@@ -79,8 +79,8 @@ func dsnFromFields(d *diag, st *dsnFields) (*Bounce, bool) {
 
 // successDSN reports a DSN that announces only successful delivery: no
 // bounce, but machine-generated, never answered (I5).
-func successDSN(p *Parsed) bool {
-	st := deliveryStatus(p)
+func successDSN(d *diag) bool {
+	st := d.status()
 	return st != nil && len(st.recipients) > 0
 }
 

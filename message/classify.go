@@ -40,11 +40,14 @@ func classify(p *Parsed, mailFrom *string) {
 		p.Kind, p.Bounce = KindBounce, b
 		return
 	}
-	if challenge(p, nullSender) {
+	// The diagnostic text and the delivery-status part are read once for
+	// the rules that need them.
+	d := &diag{p: p}
+	if challenge(d, nullSender) {
 		p.Kind = KindAutoReply
 		return
 	}
-	if b := detectBounce(p, nullSender); b != nil {
+	if b := detectBounce(d, nullSender); b != nil {
 		p.Kind, p.Bounce = KindBounce, b
 		return
 	}
@@ -56,7 +59,7 @@ func classify(p *Parsed, mailFrom *string) {
 		p.Kind = KindList
 		return
 	}
-	if autoReplySubject(p) || nullSender || successDSN(p) {
+	if autoReplySubject(p) || nullSender || successDSN(d) {
 		p.Kind = KindAutoReply
 	}
 }

@@ -79,13 +79,15 @@ var arfOther = regexp.MustCompile(`(?im)^(?:user-agent|version|original-rcpt-to|
 // inlineFeedback reads ARF fields from the body or a text attachment,
 // nil when there are none.
 func inlineFeedback(p *Parsed) textproto.MIMEHeader {
-	texts := []string{p.Text}
-	for _, a := range p.Attachments {
-		if strings.HasPrefix(strings.ToLower(a.ContentType), "text/plain") && a.Content != nil && len(a.Content) < 64<<10 {
-			texts = append(texts, string(a.Content))
+	for i := -1; i < len(p.Attachments); i++ {
+		t := p.Text
+		if i >= 0 {
+			a := p.Attachments[i]
+			if !strings.HasPrefix(strings.ToLower(a.ContentType), "text/plain") || a.Content == nil || len(a.Content) >= 64<<10 {
+				continue
+			}
+			t = string(a.Content)
 		}
-	}
-	for _, t := range texts {
 		t = t[:min(len(t), 64<<10)]
 		if !strings.Contains(t, "eedback-Type") && !strings.Contains(t, "eedback-type") && !strings.Contains(t, "EEDBACK-TYPE") {
 			continue

@@ -125,6 +125,9 @@ func FuzzHeaderRepair(f *testing.F) {
 			t.Fatalf("crToCRLF(%q) = %q", h, c)
 		}
 		loneCRHeader(h)
+		if isFieldLine(h) != fieldLine.Match(h) {
+			t.Fatalf("isFieldLine(%q) = %v", h, isFieldLine(h))
+		}
 		r, n := repairStrayLines(h)
 		if len(r) < len(h) || len(r) > len(h)+n+2 {
 			t.Fatalf("repairStrayLines: %d bytes from %d, %d repairs", len(r), len(h), n)
@@ -158,7 +161,7 @@ func FuzzAutomatic(f *testing.F) {
 				}
 			}
 		}
-		challenge(p, true)
+		challenge(&diag{p: p}, true)
 		calendarReply(p)
 		readReceipt(p)
 	})

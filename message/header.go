@@ -379,20 +379,25 @@ var knownField = regexp.MustCompile(`(?i)^(?:from|to|cc|bcc|date|subject|message
 // body. Either way its text is kept (enmime would drop it). h is the
 // header section without its blank line; n counts the lines repaired.
 func repairStrayLines(h []byte) ([]byte, int) {
-	lines := bytes.SplitAfter(h, []byte("\n"))
 	stray := func(l []byte) bool {
 		t := bytes.TrimRight(l, "\r\n")
-		return len(t) > 0 && t[0] != ' ' && t[0] != '\t' && !fieldLine.Match(t)
+		return len(t) > 0 && t[0] != ' ' && t[0] != '\t' && !isFieldLine(t)
 	}
-	n := 0
-	for _, l := range lines[1:] {
-		if stray(l) {
-			n++
+	// Most headers have none: find out without splitting.
+	found := false
+	for rest, first := h, true; len(rest) > 0 && !found; first = false {
+		l := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			l = rest[:i+1]
 		}
+		rest = rest[len(l):]
+		found = !first && stray(l)
 	}
-	if n == 0 {
+	if !found {
 		return h, 0
 	}
+	lines := bytes.SplitAfter(h, []byte("\n"))
+	n := 0
 	out := make([]byte, 0, len(h)+n+2)
 	n = 0
 	for i, l := range lines {
@@ -418,4 +423,20 @@ func repairStrayLines(h []byte) ([]byte, int) {
 		out = append(append(out, ' '), l...)
 	}
 	return out, n
+}
+
+// isFieldLine is fieldLine.Match without the regular expression: it runs
+// on every header line of every mail.
+func isFieldLine(l []byte) bool {
+	i := 0
+	for i < len(l) && l[i] >= '!' && l[i] <= '~' && l[i] != ':' {
+		i++
+	}
+	if i == 0 {
+		return false
+	}
+	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
+		i++
+	}
+	return i < len(l) && l[i] == ':'
 }

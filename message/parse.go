@@ -22,6 +22,7 @@ import (
 	"net/mail"
 	"net/textproto"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -389,11 +390,14 @@ func (p *Parsed) fillHeader(env *enmime.Envelope) {
 	// encoded words that split a character (header.go).
 	p.header = textproto.MIMEHeader{}
 	for k, vs := range env.Root.Header {
-		d := make([]string, len(vs))
-		for i, v := range vs {
-			d[i] = decodeWords(v)
+		if slices.ContainsFunc(vs, func(v string) bool { return strings.Contains(v, "=?") }) {
+			d := make([]string, len(vs))
+			for i, v := range vs {
+				d[i] = decodeWords(v)
+			}
+			vs = d
 		}
-		p.header[textproto.CanonicalMIMEHeaderKey(k)] = d
+		p.header[textproto.CanonicalMIMEHeaderKey(k)] = vs
 	}
 
 	if from := p.addresses(env, "From"); len(from) > 0 {
