@@ -52,10 +52,10 @@ func TestUndeclaredAndDefaults(t *testing.T) {
 		{name: "header without blank line", raw: "From: a@b.example\r\nSubject: s\r\nThis is the text\r\nmore text\r\n",
 			text: "This is the text\r\nmore text"},
 		{name: "boundary over 70 chars never matching", raw: hdrs("From: a@b.example", "Subject: s", `Content-Type: multipart/mixed; boundary="`+strings.Repeat("x", 5000)+`"`, "") +
-			"--" + strings.Repeat("x", 40) + crlf + crlf + "the customer's text" + crlf, text: "the customer's text", notLarge: true},
+			"--" + strings.Repeat("x", 40) + crlf + crlf + "the customer's text" + crlf, text: "the customer's text"},
 		{name: "whole body is a forwarded message", raw: hdrs("From: a@b.example", "Subject: s", "Content-Type: message/rfc822", "") +
 			hdrs("From: c@d.example", "Subject: inner", "Content-Type: text/plain; charset=utf-8", "") + "texte transféré",
-			text: "texte transféré", attach: "message/rfc822", notLarge: true},
+			text: "texte transféré", attach: "message/rfc822"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -109,6 +109,13 @@ func ParseLarge(r io.Reader, opt Options) (*Parsed, error) {
 
 	p.Text = strings.Join(w.texts, "\n--\n")
 	p.HTML = w.html
+	if p.Text == "" && p.HTML == "" && ct == "message/rfc822" && len(p.Attachments) == 1 && p.Attachments[0].Content != nil {
+		// The whole body is a message (kept, so at most largeKeepMax):
+		// its text is what was sent, as in Parse.
+		if inner, err := parse(p.Attachments[0].Content, Options{MaxAttachmentBytes: opt.MaxAttachmentBytes}, 1); err == nil {
+			p.Text, p.HTML = inner.Text, inner.HTML
+		}
+	}
 	if p.Text == "" && p.HTML != "" {
 		// As enmime does for an HTML-only mail (same library, same options).
 		if t, err := html2text.FromString(p.HTML); err == nil {
@@ -264,11 +271,29 @@ func contentID(h gotextproto.Header) string {
 
 // multipart reads the parts of a multipart body (RFC 2046 section 5.1).
 func (w *walker) multipart(body io.Reader, boundary string, depth int) {
+	// At the top, the first bytes are kept while no part is found: a
+	// boundary that never matches (one over RFC 2046's 70 characters)
+	// would otherwise lose the whole body, as Parse's lostBody says.
+	var head *headKeeper
+	if depth == 0 {
+		head = &headKeeper{r: body, room: LargeTextMax}
+		body = head
+	}
 	mr := gotextproto.NewMultipartReader(body, boundary)
-	for !w.stopped {
+	for parts := 0; !w.stopped; parts++ {
 		part, err := mr.NextPart()
+		if err != nil && parts == 0 && head != nil && len(bytes.TrimSpace(head.b)) > 0 {
+			w.drain(body, "")
+			w.p.problemf("no MIME part found in the multipart body (%v): body read as plain text", err)
+			w.texts = append(w.texts, w.decodeCharset(head.b, undeclaredCharset, false))
+			w.stopped = true
+			return
+		}
 		if err == io.EOF {
 			return
+		}
+		if head != nil {
+			head.b, head.room = nil, 0 // a part was found: keep nothing
 		}
 		if err != nil {
 			w.p.problemf("MIME structure unreadable (%v): the rest of the body skipped", err)
@@ -277,6 +302,22 @@ func (w *walker) multipart(body io.Reader, boundary string, depth int) {
 		}
 		w.entity(part.Header, part, depth+1)
 	}
+}
+
+// headKeeper passes reads through and keeps a copy of the first room bytes.
+type headKeeper struct {
+	r    io.Reader
+	b    []byte
+	room int
+}
+
+func (k *headKeeper) Read(p []byte) (int, error) {
+	n, err := k.r.Read(p)
+	if keep := min(n, k.room); keep > 0 {
+		k.b = append(k.b, p[:keep]...)
+		k.room -= keep
+	}
+	return n, err
 }
 
 // bodyPart keeps a text or HTML body, decoded to UTF-8 and bounded.
