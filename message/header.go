@@ -47,9 +47,12 @@ func decodeWords(v string) string {
 	var out strings.Builder
 	prev, lastDecoded := 0, false
 	for i := 0; i < len(locs); {
-		// A run of adjacent words of one charset.
+		// A run of adjacent words of one known charset (an unknown one is
+		// no run: trying each long run again from its next word would be
+		// quadratic).
 		cs := charsetOf(v[locs[i][2]:locs[i][3]])
 		raw, ok := wordBytes(v[locs[i][4]:locs[i][5]], v[locs[i][6]:locs[i][7]])
+		ok = ok && lookupCharset(cs) != nil
 		j := i + 1
 		for ok && j < len(locs) && isBlank(v[locs[j-1][1]:locs[j][0]]) &&
 			strings.EqualFold(charsetOf(v[locs[j][2]:locs[j][3]]), cs) {
@@ -71,8 +74,7 @@ func decodeWords(v string) string {
 		if decoded {
 			out.WriteString(text)
 		} else {
-			j = i + 1 // kept as written; the next words are tried alone
-			out.WriteString(v[locs[i][0]:locs[i][1]])
+			out.WriteString(v[locs[i][0]:locs[j-1][1]]) // kept as written
 		}
 		prev, lastDecoded = locs[j-1][1], decoded
 		if out.Len() > maxDecodedHeader {
@@ -439,4 +441,45 @@ func isFieldLine(l []byte) bool {
 		i++
 	}
 	return i < len(l) && l[i] == ':'
+}
+
+// mergeWords rewrites each run of adjacent encoded words of one charset
+// into a single B-encoded word holding their joined bytes, so that a
+// decoder that takes words one by one (the address parser) gets whole
+// characters. Everything else is left as written.
+func mergeWords(v string) string {
+	if !strings.Contains(v, "?=") {
+		return v
+	}
+	locs := encodedWord.FindAllStringSubmatchIndex(v, -1)
+	if len(locs) < 2 {
+		return v
+	}
+	var out strings.Builder
+	prev := 0
+	for i := 0; i < len(locs); {
+		cs := v[locs[i][2]:locs[i][3]]
+		raw, ok := wordBytes(v[locs[i][4]:locs[i][5]], v[locs[i][6]:locs[i][7]])
+		ok = ok && lookupCharset(charsetOf(cs)) != nil
+		j := i + 1
+		for ok && j < len(locs) && isBlank(v[locs[j-1][1]:locs[j][0]]) &&
+			strings.EqualFold(charsetOf(v[locs[j][2]:locs[j][3]]), charsetOf(cs)) {
+			b, ok2 := wordBytes(v[locs[j][4]:locs[j][5]], v[locs[j][6]:locs[j][7]])
+			if !ok2 {
+				break
+			}
+			raw = append(raw, b...)
+			j++
+		}
+		out.WriteString(v[prev:locs[i][0]])
+		if j-i > 1 {
+			out.WriteString("=?" + charsetOf(cs) + "?B?" + base64.StdEncoding.EncodeToString(raw) + "?=")
+		} else {
+			out.WriteString(v[locs[i][0]:locs[i][1]])
+		}
+		prev = locs[j-1][1]
+		i = j
+	}
+	out.WriteString(v[prev:])
+	return out.String()
 }

@@ -3,6 +3,7 @@ package message
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDecodeWords: RFC 2047 encoded words as mailers really write them.
@@ -114,4 +115,68 @@ func firstContent(p *Parsed) []byte {
 		return p.Attachments[0].Content
 	}
 	return nil
+}
+
+// TestAddressNames: display names as mailers write them (R6: the
+// requester's name), with a character split across encoded words too.
+func TestAddressNames(t *testing.T) {
+	cases := []struct{ from, name string }{
+		{`"=?UTF-8?Q?Ren=C3=A9?=" <r@b.example>`, "René"},
+		{`=?GB2312?B?1g==?= =?GB2312?B?0M7E?= <r@b.example>`, "中文"},
+		{`=?UTF-8?B?w6nD?= =?UTF-8?B?qQ==?= <r@b.example>`, "éé"},
+		{`=?ISO-8859-1?Q?Ren=E9?= Dupont <r@b.example>`, "René Dupont"},
+		{"Ren\xc3\xa9 <r@b.example>", "René"},
+	}
+	for _, c := range cases {
+		p, err := Parse([]byte("From: "+c.from+"\r\nSubject: s\r\n\r\nx"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.FromName != c.name || p.From != "r@b.example" {
+			t.Errorf("From: %s read as %q <%s>, want %q", c.from, p.FromName, p.From, c.name)
+		}
+	}
+}
+
+// TestHostileHeaderNoHang: header values built to make the decoders
+// quadratic (runs of encoded words in an unknown charset or with broken
+// encodings, within the 1 MB header bound) return promptly: a hang
+// detector, not a speed check (I4: one hostile mail must not stall
+// ingest). Speed is in BenchmarkDecodeWordsHostile.
+func TestHostileHeaderNoHang(t *testing.T) {
+	for _, v := range hostileValues() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			raw := "From: a@b.example\r\nSubject: " + v + "\r\nTo: " + v + " <c@d.example>\r\nContent-Type: text/plain; name*0*=" + v + "\r\n\r\nx"
+			if _, err := Parse([]byte(raw), Options{}); err != nil {
+				t.Error(err)
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("Parse did not return on a %d-byte hostile header", len(v))
+		}
+	}
+}
+
+func hostileValues() []string {
+	return []string{
+		strings.Repeat("=?x-unknown?Q?a?=", 50000),
+		strings.Repeat("=?UTF-8?B?!?=", 50000),
+		strings.Repeat("=?UTF-8?Q?=C3", 50000),
+		strings.Repeat("=?GB2312?B?1g==?= ", 40000),
+	}
+}
+
+// BenchmarkDecodeWordsHostile: the cost of the hostile header values.
+func BenchmarkDecodeWordsHostile(b *testing.B) {
+	vs := hostileValues()
+	for b.Loop() {
+		for _, v := range vs {
+			decodeWords(v)
+			mergeWords(v)
+		}
+	}
 }

@@ -388,6 +388,13 @@ func (p *Parsed) fill(env *enmime.Envelope, opt Options) {
 func (p *Parsed) fillHeader(env *enmime.Envelope) {
 	// Values are decoded here rather than by enmime: decodeWords joins
 	// encoded words that split a character (header.go).
+	// Address fields: a character split across encoded words is joined
+	// before enmime's address parser decodes the words one by one.
+	for _, k := range []string{"From", "To", "Cc", "Reply-To", "Sender"} {
+		for i, v := range env.Root.Header[k] {
+			env.Root.Header[k][i] = mergeWords(v)
+		}
+	}
 	p.header = textproto.MIMEHeader{}
 	for k, vs := range env.Root.Header {
 		if slices.ContainsFunc(vs, func(v string) bool { return strings.Contains(v, "=?") }) {
