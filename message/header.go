@@ -9,8 +9,10 @@ package message
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -195,10 +197,9 @@ var paramRe = regexp.MustCompile(`;\s*([A-Za-z0-9!#$%&'+.^_` + "`" + `|~-]+?)(?:
 // decoding, so a character split across segments survives.
 func rfc2231Params(v string) map[string]string {
 	type seg struct {
-		n        int
-		ext      bool
-		val      string
-		hasOrder bool
+		n   int
+		ext bool
+		val string
 	}
 	segs := map[string][]seg{}
 	for _, m := range paramRe.FindAllStringSubmatch(v, -1) {
@@ -208,20 +209,23 @@ func rfc2231Params(v string) map[string]string {
 		}
 		n := 0
 		if m[2] != "" {
-			n, _ = strconv.Atoi(m[2])
+			var err error
+			if n, err = strconv.Atoi(m[2]); err != nil {
+				n = -1 // out of range: no segment
+			}
 		}
 		val := unquote(m[4])
-		segs[name] = append(segs[name], seg{n: n, ext: m[3] != "", val: val, hasOrder: m[2] != ""})
+		segs[name] = append(segs[name], seg{n: n, ext: m[3] != "", val: val})
 	}
 	out := map[string]string{}
 	for name, ss := range segs {
+		// Segments 0, 1, 2... in order, up to the first gap (RFC 2231 3);
+		// a repeated number counts once.
+		slices.SortStableFunc(ss, func(a, b seg) int { return cmp.Compare(a.n, b.n) })
 		ordered := make([]seg, 0, len(ss))
-		for want := 0; want <= len(ss); want++ {
-			for _, s := range ss {
-				if s.n == want {
-					ordered = append(ordered, s)
-					break
-				}
+		for _, s := range ss {
+			if s.n == len(ordered) {
+				ordered = append(ordered, s)
 			}
 		}
 		if len(ordered) == 0 {
@@ -400,22 +404,20 @@ func repairStrayLines(h []byte) ([]byte, int) {
 	}
 	lines := bytes.SplitAfter(h, []byte("\n"))
 	n := 0
+	lastKnown := -1 // the last line that is a known field
+	for i, l := range lines {
+		if knownField.Match(l) {
+			lastKnown = i
+		}
+	}
 	out := make([]byte, 0, len(h)+n+2)
-	n = 0
 	for i, l := range lines {
 		if i == 0 || !stray(l) {
 			out = append(out, l...)
 			continue
 		}
 		n++
-		later := false
-		for _, m := range lines[i+1:] {
-			if knownField.Match(m) {
-				later = true
-				break
-			}
-		}
-		if !later {
+		if lastKnown < i {
 			out = append(out, '\r', '\n') // the body starts here
 			for _, m := range lines[i:] {
 				out = append(out, m...)

@@ -167,6 +167,8 @@ func hostileValues() []string {
 		strings.Repeat("=?UTF-8?B?!?=", 50000),
 		strings.Repeat("=?UTF-8?Q?=C3", 50000),
 		strings.Repeat("=?GB2312?B?1g==?= ", 40000),
+		strings.Repeat("x; name*1*=a", 50000),                         // RFC 2231 segments of one name
+		"x\r\n" + strings.Repeat("stray line\r\n", 50000) + "To: a@b", // lines neither field nor continuation
 	}
 }
 
