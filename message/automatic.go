@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-// challengeHeader names the headers challenge-response systems add.
+// challengeHeaders names the headers challenge-response systems add.
 var challengeHeaders = []string{"X-Bluebottle-Request", "X-Boxbe-Notice", "X-Spamarrest-Challenge", "X-Choicemail-Registration", "X-Sendio-Challenge"}
 
 // challengeText is what a challenge asks of the sender: approve itself,

@@ -14,7 +14,7 @@ import (
 // never suppress. Human mail with the same words stays normal.
 func TestAutomaticMail(t *testing.T) {
 	const ourID = "n42.abc@casemail.test"
-	returned := "From: support@casemail.test\r\nTo: client@example.org\r\nSubject: [#42] Votre demande\r\nMessage-ID: <" + ourID + ">\r\n\r\nBonjour\r\n"
+	returned := "Return-Path: <bounce+tok42@casemail.test>\r\nFrom: support@casemail.test\r\nTo: client@example.org\r\nSubject: [#42] Votre demande\r\nMessage-ID: <" + ourID + ">\r\n\r\nBonjour\r\n"
 	report := func(reportType, ctype, fields string, rest ...string) string {
 		s := hdrs("From: fbl@mx.example.net", "To: bounce+tok@casemail.test", "Subject: report", "MIME-Version: 1.0",
 			`Content-Type: multipart/report; report-type=`+reportType+`; boundary="r"`, "") +
@@ -45,16 +45,17 @@ func TestAutomaticMail(t *testing.T) {
 		suppress   bool
 		recipients []string // nil: not checked
 		originalID string
+		mailFrom   string // the original's envelope sender, complaints only
 	}{
 		{name: "ARF complaint", raw: report("feedback-report", "message/feedback-report",
 			"Feedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\nVersion: 1\r\nOriginal-Mail-From: <bounce+tok@casemail.test>\r\nOriginal-Rcpt-To: <client@example.org>", rfc822),
-			kind: KindBounce, complaint: true, suppress: true, recipients: []string{"client@example.org"}, originalID: ourID},
+			kind: KindBounce, complaint: true, suppress: true, recipients: []string{"client@example.org"}, originalID: ourID, mailFrom: "bounce+tok@casemail.test"},
 		{name: "ARF complaint, recipient redacted", raw: report("feedback-report", "message/feedback-report",
 			"Feedback-Type: abuse\r\nUser-Agent: Yahoo!-Mail-Feedback/2.0\r\nVersion: 0.1", headersOnly),
 			kind: KindBounce, complaint: true, suppress: true, recipients: []string{"client@example.org"}, originalID: ourID},
 		{name: "ARF fields without the MIME type", raw: hdrs("From: feedback@isp.example.net", "To: abuse@casemail.test", "Subject: Abuse report", "") +
 			"This is an email abuse report.\r\n\r\nFeedback-Type: abuse\r\nUser-Agent: ISP-FBL/1.0\r\nVersion: 1\r\nOriginal-Rcpt-To: client@example.org\r\n\r\n" + returned,
-			kind: KindBounce, complaint: true, suppress: true, recipients: []string{"client@example.org"}, originalID: ourID},
+			kind: KindBounce, complaint: true, suppress: true, recipients: []string{"client@example.org"}, originalID: ourID, mailFrom: "bounce+tok42@casemail.test"},
 		{name: "Microsoft JMRP", raw: hdrs("From: staff@hotmail.com", "To: fbl@casemail.test", "Subject: complaint about message from 192.0.2.1",
 			"X-HmXmrOriginalRecipient: <client@example.org>", "MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="r"`, "") +
 			"--r\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report\r\n--r\r\n" + rfc822 + "\r\n--r--\r\n",
@@ -120,6 +121,9 @@ func TestAutomaticMail(t *testing.T) {
 			}
 			if c.recipients != nil && !slices.Equal(b.Recipients, c.recipients) {
 				t.Errorf("recipients %q, want %q", b.Recipients, c.recipients)
+			}
+			if c.mailFrom != "" && b.OriginalMailFrom != c.mailFrom {
+				t.Errorf("original mail from %q, want %q", b.OriginalMailFrom, c.mailFrom)
 			}
 			if b.OriginalMessageID != c.originalID {
 				t.Errorf("original message id %q, want %q", b.OriginalMessageID, c.originalID)

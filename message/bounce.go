@@ -22,6 +22,12 @@ type Bounce struct {
 	// FeedbackType is the ARF Feedback-Type of a complaint ("abuse",
 	// "fraud"...), "" for a delivery report.
 	FeedbackType string `json:"feedback_type,omitempty"`
+	// OriginalMailFrom is the envelope sender of the mail complained
+	// about (ARF Original-Mail-From, else the returned mail's
+	// Return-Path), "" when not given: casemail's bounce+TOKEN address,
+	// which finds the notification as a bounce's recipient does.
+	// Complaints arrive at the feedback address, not at that one.
+	OriginalMailFrom string `json:"original_mail_from,omitempty"`
 }
 
 // Suppress reports whether the recipients should get no more mail: a

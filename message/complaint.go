@@ -56,7 +56,34 @@ func detectComplaint(p *Parsed) *Bounce {
 		}
 	}
 	b.OriginalMessageID = originalMessageID(p, "")
+	b.OriginalMailFrom = dsnAddress(fields.Get("Original-Mail-From"))
+	if b.OriginalMailFrom == "" {
+		b.OriginalMailFrom = returnedField(p, "return-path")
+	}
 	return b
+}
+
+// returnedField is the address in a header field of the mail a report
+// returns (a message/rfc822 or text/rfc822-headers part, else the text
+// after the report's own fields), "" when absent.
+func returnedField(p *Parsed, name string) string {
+	var found string
+	look := func(b []byte) {
+		eachField(b, name, func(v []byte, _ int) bool {
+			found = dsnAddress(string(v))
+			return found == ""
+		})
+	}
+	for _, a := range p.Attachments {
+		ct := strings.ToLower(a.ContentType)
+		if found == "" && (ct == "message/rfc822" || ct == "text/rfc822-headers" || ct == "message/global" || ct == "message/global-headers") {
+			look(a.Content[:headerEnd(a.Content)])
+		}
+	}
+	if found == "" {
+		look([]byte(p.Text[:min(len(p.Text), 64<<10)]))
+	}
+	return found
 }
 
 // readFields parses a block of header-like fields; nil when there is none.

@@ -1,8 +1,10 @@
 // Package message reads one inbound mail: it parses raw RFC 5322 / MIME
 // bytes with enmime into a Parsed value (what "casemail parse --json"
-// prints) and classifies it as normal mail, an auto-reply (RFC 3834), a
-// bounce (RFC 3464 DSN or one of the common non-standard formats) or list
-// mail (RFC 2369 / RFC 2919), so that ingest never answers machines (I5).
+// prints) and classifies it as normal mail, an auto-reply (RFC 3834, and
+// other automatic mail: read receipts, calendar replies, challenges), a
+// bounce (RFC 3464 DSN, one of the common non-standard formats, or a
+// feedback-loop complaint) or list mail (RFC 2369 / RFC 2919), so that
+// ingest never answers machines (I5).
 //
 // Parse never panics on malformed input: whatever was wrong is read as well
 // as possible and described in Parsed.Problems. Only input that is not a mail
@@ -11,8 +13,9 @@
 // RFCs followed: RFC 5322 (message format, 998-byte line limit), RFC 2045-2049
 // (MIME), RFC 2047 (encoded words), RFC 2231 (parameter values), RFC 3834
 // (Auto-Submitted), RFC 3464 / RFC 3463 (delivery status notifications and
-// status codes), RFC 6522 (multipart/report), RFC 2369 / RFC 2919 (list
-// headers).
+// status codes), RFC 6522 (multipart/report), RFC 5965 (feedback reports),
+// RFC 8098 (disposition notifications), RFC 6047 (iMIP), RFC 2369 / RFC 2919
+// (list headers).
 package message
 
 import (
@@ -386,8 +389,6 @@ func (p *Parsed) fill(env *enmime.Envelope, opt Options) {
 // fillHeader reads the top-level header fields. Both Parse and ParseLarge
 // use it, so a mail reads the same whatever its size.
 func (p *Parsed) fillHeader(env *enmime.Envelope) {
-	// Values are decoded here rather than by enmime: decodeWords joins
-	// encoded words that split a character (header.go).
 	// Address fields: a character split across encoded words is joined
 	// before enmime's address parser decodes the words one by one.
 	for _, k := range []string{"From", "To", "Cc", "Reply-To", "Sender"} {
@@ -395,6 +396,8 @@ func (p *Parsed) fillHeader(env *enmime.Envelope) {
 			env.Root.Header[k][i] = mergeWords(v)
 		}
 	}
+	// Values are decoded here rather than by enmime: decodeWords joins
+	// encoded words that split a character (header.go).
 	p.header = textproto.MIMEHeader{}
 	for k, vs := range env.Root.Header {
 		if slices.ContainsFunc(vs, func(v string) bool { return strings.Contains(v, "=?") }) {

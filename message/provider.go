@@ -55,7 +55,7 @@ func sesEvent(m map[string]any) (*Bounce, bool) {
 	if mail == nil {
 		return nil, false // no SES notification without its mail object
 	}
-	b := &Bounce{Recipients: []string{}, OriginalMessageID: sesMessageID(mail)}
+	b := &Bounce{Recipients: []string{}, OriginalMessageID: sesMessageID(mail), OriginalMailFrom: dsnAddress(str(mail, "source"))}
 	switch strings.ToLower(kind) {
 	case "bounce":
 		bo := obj(m, "bounce")
