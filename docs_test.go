@@ -29,8 +29,9 @@ var (
 	snake = regexp.MustCompile(`^[a-z0-9]+(_[a-z0-9]+)+$`)
 )
 
-// rulesRefs reads the "- Enforced:" and "- Tested:" items of a rules page
-// (an item goes on over its indented lines): a backticked path ending in
+// rulesRefs reads the list items of a rules page ("- Enforced: ...",
+// "- Tested: ...", or a paragraph on one aspect of a rule; an item goes on
+// over its indented lines): a backticked path ending in
 // .go sets the file, and each backticked identifier after it, up to the
 // next file, is a name declared there.
 func rulesRefs(text string) []ref {
@@ -38,7 +39,7 @@ func rulesRefs(text string) []ref {
 	lines := strings.Split(text, "\n")
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
-		if !strings.HasPrefix(l, "- Enforced:") && !strings.HasPrefix(l, "- Tested:") {
+		if !strings.HasPrefix(l, "- ") {
 			continue
 		}
 		start := i + 1
