@@ -1,0 +1,60 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// A new user types a group's name ("casemail case", "casemail help case")
+// or a mistyped command: the answer names what they typed and, for a group,
+// lists its commands, instead of an internal rewriting like "case --help".
+func TestHelpForGroupsAndUnknownCommands(t *testing.T) {
+	c := newCLI(t)
+	tests := []struct {
+		args           []string
+		code           int
+		stdout, stderr []string // each must appear
+		notStderr      string
+	}{
+		{[]string{"help", "case"}, 0, []string{"casemail case list", "casemail case open", "casemail case watchers"}, nil, "--help"},
+		{[]string{"case", "--help"}, 0, []string{"casemail case list", "casemail case close"}, nil, "--help"},
+		{[]string{"account"}, 2, nil, []string{"casemail account add", "casemail account disable"}, ""},
+		{[]string{"help", "foo"}, 2, nil, []string{`unknown command "foo"`}, "--help"},
+		{[]string{"case", "frobnicate", "1"}, 2, nil, []string{`unknown command "case frobnicate"`, `casemail help case`}, ""},
+		{[]string{"no-such-command"}, 2, nil, []string{`unknown command "no-such-command"`}, ""},
+		{[]string{"--version"}, 0, []string{"casemail "}, nil, ""},
+		{[]string{"--config", "x.toml"}, 2, nil, []string{"no command given"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			out, errs, code := c.run("", tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stdout %q, stderr %q", code, tc.code, out, errs)
+			}
+			for _, w := range tc.stdout {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.stderr {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errs)
+				}
+			}
+			if tc.notStderr != "" && strings.Contains(errs, tc.notStderr) {
+				t.Errorf("stderr shows %q:\n%s", tc.notStderr, errs)
+			}
+		})
+	}
+}
+
+// The command list has no trailing blanks after commands without arguments
+// ("version ", "config example ").
+func TestHelpLinesEndClean(t *testing.T) {
+	out := newCLI(t).ok("help")
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasSuffix(l, " ") {
+			t.Errorf("help line ends with a blank: %q", l)
+		}
+	}
+}
