@@ -58,3 +58,16 @@ func TestHelpLinesEndClean(t *testing.T) {
 		}
 	}
 }
+
+// The "http listening" log line says the customer view is served when
+// [http] public_url is set, not only /healthz and /metrics.
+func TestHTTPPathsLogged(t *testing.T) {
+	for _, tc := range []struct{ publicURL, want string }{
+		{"", "/healthz /metrics"},
+		{"https://desk.example.test", "/healthz /metrics, the customer view at https://desk.example.test"},
+	} {
+		if got := httpPaths(tc.publicURL); got != tc.want {
+			t.Errorf("httpPaths(%q) = %q, want %q", tc.publicURL, got, tc.want)
+		}
+	}
+}
