@@ -868,3 +868,21 @@ func TestSupportAnswerNamesNoAgentAddress(t *testing.T) {
 		}
 	}
 }
+
+// I3: an internal note is invisible to customers, also as activity: it
+// neither dates a case's "last activity" nor moves it up the customer's list.
+func TestInternalNoteIsNoActivity(t *testing.T) {
+	e := newEnv(t)
+	cs := e.open("ann@acme.test", "VPN down") // 09:00
+	e.clock.Advance(2 * time.Hour)
+	if _, err := e.book.AddInternalNote(e.ctx, cs.ID, "agent@support.test", "Customer is on the old firmware"); err != nil {
+		t.Fatal(err)
+	}
+	page := e.as("ann@acme.test").get("/cases", 200).body
+	if !strings.Contains(page, "VPN down") {
+		t.Fatalf("the list lacks the case:\n%s", page)
+	}
+	if strings.Contains(page, "11:00") || !strings.Contains(page, "09:00") {
+		t.Errorf("last activity is the internal note's time, not the opening's:\n%s", page)
+	}
+}
