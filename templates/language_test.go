@@ -70,3 +70,24 @@ func TestEnglishIsSeen(t *testing.T) {
 		}
 	}
 }
+
+// A watcher is told about someone else's request: no mail a watcher can
+// receive calls it theirs, its web links included ("See your request").
+func TestWatcherMailSaysWhoseRequest(t *testing.T) {
+	s := mustNew(t, "")
+	yours := regexp.MustCompile(`(?i)\byour request\b|\bvotre demande\b`)
+	data := SampleData() // requester_of is set: the recipient is a watcher
+	for _, name := range []string{"case_opened_watcher", "watcher_added", "comment_added", "case_closed", "case_reopened", "case_priority_changed", "case_escalated"} {
+		for _, loc := range Locales {
+			r, err := s.Render(name, loc, data)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", loc, name, err)
+			}
+			for part, text := range map[string]string{"subject": r.Subject, "text": r.Text, "html": r.HTML} {
+				if m := yours.FindString(text); m != "" {
+					t.Errorf("%s/%s %s tells a watcher %q", loc, name, part, m)
+				}
+			}
+		}
+	}
+}
