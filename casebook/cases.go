@@ -682,6 +682,12 @@ func (b *Book) followUp(ctx context.Context, tx *sql.Tx, caseID int64, by, title
 
 // AddWatcher adds addr as a watcher of a case (R8) and tells them how to stop.
 func (b *Book) AddWatcher(ctx context.Context, caseID int64, addr string) error {
+	return b.AddWatcherBy(ctx, caseID, addr, "")
+}
+
+// AddWatcherBy is AddWatcher done by someone (an agent's #watch), whom the
+// case's history names; "" is the administrator's console.
+func (b *Book) AddWatcherBy(ctx context.Context, caseID int64, addr, by string) error {
 	a, err := checkAddr(addr)
 	if err != nil {
 		return err
@@ -698,7 +704,7 @@ func (b *Book) AddWatcher(ctx context.Context, caseID int64, addr string) error 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%s already watches case %d", a, caseID)
 		}
-		if err := b.event(ctx, tx, caseID, "", EventWatcherAdded, "%s (manual)", a); err != nil {
+		if err := b.event(ctx, tx, caseID, by, EventWatcherAdded, "%s (manual)", a); err != nil {
 			return err
 		}
 		data := caseData(c)
