@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs the real servers the tests use when
-# they are missing (Dovecot, Postfix tools, swaks, Chromium), checks formatting and vet,
+# they are missing (Dovecot, Postfix tools, swaks, Chromium, PostgreSQL), checks formatting and vet,
 # then go test -race. With CI=true the real-server tests may not skip.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,6 +10,7 @@ command -v dovecot >/dev/null || need+=(dovecot-imapd)
 [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
 command -v swaks >/dev/null || need+=(swaks)
 command -v chromium >/dev/null || need+=(chromium) # the customer view's browser test (web)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql) # the PostgreSQL store (internal/testenv/postgres; postgresql-contrib is in it)
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ]; then
 		echo "installing ${need[*]}"
