@@ -260,3 +260,13 @@ SELECT 1;
 PRAGMA user_version;
 -- name: schema-version-set
 PRAGMA user_version = %d;
+
+-- Store copy (copy.go): the columns of a table, in order.
+-- name: copy-columns
+SELECT name FROM pragma_table_info(?1) ORDER BY cid;
+-- name: copy-rows-in-use
+SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM cases) + (SELECT count(*) FROM messages);
+-- name: copy-clear
+DELETE FROM settings;
+-- name: copy-after
+SELECT 1;

@@ -263,3 +263,24 @@ INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM sc
 SELECT version FROM schema_version;
 -- name: schema-version-set
 UPDATE schema_version SET version = %d;
+
+-- Store copy (copy.go): the stored columns of a table, in order (not the
+-- generated tsvector of search).
+-- name: copy-columns
+SELECT column_name FROM information_schema.columns
+WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
+ORDER BY ordinal_position;
+-- name: copy-rows-in-use
+SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM cases) + (SELECT count(*) FROM messages);
+-- name: copy-clear
+DELETE FROM settings;
+-- name: copy-after
+-- Rows were copied with their ids: the next id of each table follows them.
+SELECT setval(pg_get_serial_sequence('grants', 'id'), coalesce(max(id), 0) + 1, false) FROM grants;
+SELECT setval(pg_get_serial_sequence('cases', 'id'), coalesce(max(id), 0) + 1, false) FROM cases;
+SELECT setval(pg_get_serial_sequence('messages', 'id'), coalesce(max(id), 0) + 1, false) FROM messages;
+SELECT setval(pg_get_serial_sequence('comments', 'id'), coalesce(max(id), 0) + 1, false) FROM comments;
+SELECT setval(pg_get_serial_sequence('outbox', 'id'), coalesce(max(id), 0) + 1, false) FROM outbox;
+SELECT setval(pg_get_serial_sequence('portal_attachments', 'id'), coalesce(max(id), 0) + 1, false) FROM portal_attachments;
+SELECT setval(pg_get_serial_sequence('events', 'id'), coalesce(max(id), 0) + 1, false) FROM events;
+SELECT setval(pg_get_serial_sequence('replays', 'id'), coalesce(max(id), 0) + 1, false) FROM replays;

@@ -1,0 +1,185 @@
+package casebook
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// copyTables is every table in an order where a row's references are
+// copied before it. TestCopyCoversEveryTable keeps it complete.
+var copyTables = []string{
+	"settings", "accounts", "orgs", "entitlements", "grants", "cases", "watchers",
+	"raw_messages", "raw_chunks", "messages", "comments", "outbox", "checkpoints",
+	"search", "portal_signins", "portal_sessions", "portal_attachments", "events", "replays",
+}
+
+// CopiedTable is one table of a store copy, with what both stores hold
+// after it: the same rows, the same checksum.
+type CopiedTable struct {
+	Table    string `json:"table"`
+	Rows     int64  `json:"rows"`
+	Checksum string `json:"checksum"` // SHA-256 of every row, in key order
+}
+
+// CopyTo copies every row of b into dst, an empty store of the same schema
+// version (a new PostgreSQL database), in one transaction of dst, then
+// checks that both hold the same rows (counts and checksums). Stop the
+// gateway first: rows written to b during the copy are not copied.
+func (b *Book) CopyTo(ctx context.Context, dst *Book) ([]CopiedTable, error) {
+	var n int
+	if err := dst.db.QueryRowContext(ctx, dst.query("copy-rows-in-use")).Scan(&n); err != nil {
+		return nil, fmt.Errorf("copy: check destination: %w", err)
+	}
+	if n > 0 {
+		return nil, fmt.Errorf("copy: the destination already holds accounts, cases or messages: copy into an empty store")
+	}
+	err := dst.tx(ctx, func(tx *sql.Tx) error {
+		// The destination's own fresh secret gives way to the source's:
+		// reply tokens already mailed must stay valid.
+		if _, err := tx.ExecContext(ctx, dst.query("copy-clear")); err != nil {
+			return err
+		}
+		for _, t := range copyTables {
+			if err := b.copyTable(ctx, tx, dst, t); err != nil {
+				return fmt.Errorf("copy %s: %w", t, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, dst.query("copy-after"))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("copy: %w", err)
+	}
+	var out []CopiedTable
+	for _, t := range copyTables {
+		cols, err := b.columns(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		src, err := b.tableSum(ctx, b.rdb, t, cols)
+		if err != nil {
+			return nil, fmt.Errorf("copy: check %s: %w", t, err)
+		}
+		got, err := dst.tableSum(ctx, dst.rdb, t, cols)
+		if err != nil {
+			return nil, fmt.Errorf("copy: check %s: %w", t, err)
+		}
+		if src != got {
+			return out, fmt.Errorf("copy: %s differs after the copy: %d rows %s in the source, %d rows %s in the destination",
+				t, src.Rows, src.Checksum, got.Rows, got.Checksum)
+		}
+		out = append(out, src)
+	}
+	return out, nil
+}
+
+// columns are the columns of table in b's schema (stored, not generated).
+func (b *Book) columns(ctx context.Context, table string) ([]string, error) {
+	rows, err := b.rdb.QueryContext(ctx, b.query("copy-columns"), table)
+	if err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	if len(cols) == 0 && rows.Err() == nil {
+		return nil, fmt.Errorf("columns of %s: no such table", table)
+	}
+	return cols, rows.Err()
+}
+
+// selectAll reads every row of table, by its first column (its key, or
+// case_id in search) so that ids are copied in order.
+func selectAll(table string, cols []string) string {
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + table + " ORDER BY " + cols[0]
+}
+
+func (b *Book) copyTable(ctx context.Context, tx *sql.Tx, dst *Book, table string) error {
+	cols, err := b.columns(ctx, table)
+	if err != nil {
+		return err
+	}
+	rows, err := b.rdb.QueryContext(ctx, selectAll(table, cols))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ins := dst.d.rebind("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(cols)-1) + ")")
+	stmt, err := tx.PrepareContext(ctx, ins)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// tableSum counts the rows of table and hashes their values, so that two
+// stores can be compared whatever types their drivers return. The sum of
+// the rows' hashes does not depend on their order, which follows each
+// store's collation.
+func (b *Book) tableSum(ctx context.Context, q querier, table string, cols []string) (CopiedTable, error) {
+	rows, err := q.QueryContext(ctx, selectAll(table, cols))
+	if err != nil {
+		return CopiedTable{}, err
+	}
+	defer rows.Close()
+	var sum [4]uint64
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var n int64
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return CopiedTable{}, err
+		}
+		h := sha256.New()
+		for _, v := range vals {
+			switch v := v.(type) {
+			case nil:
+				h.Write([]byte("\x00N"))
+			case []byte:
+				fmt.Fprintf(h, "\x00%d:%s", len(v), v)
+			case string:
+				fmt.Fprintf(h, "\x00%d:%s", len(v), v)
+			default:
+				fmt.Fprintf(h, "\x00%v", v)
+			}
+		}
+		d := h.Sum(nil)
+		for i := range sum {
+			sum[i] += binary.BigEndian.Uint64(d[8*i:])
+		}
+		n++
+	}
+	var total []byte
+	for _, v := range sum {
+		total = binary.BigEndian.AppendUint64(total, v)
+	}
+	return CopiedTable{Table: table, Rows: n, Checksum: hex.EncodeToString(total)}, rows.Err()
+}
