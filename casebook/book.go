@@ -160,8 +160,13 @@ func createPrivate(path string) error {
 	return f.Close()
 }
 
-// Path is the database file.
-func (b *Book) Path() string { return b.path }
+// Path is the database file, or the PostgreSQL URL without its password.
+func (b *Book) Path() string {
+	if b.d.name == "postgres" {
+		return redactDSN(b.path)
+	}
+	return b.path
+}
 
 // ReadableByOthers lists the database files (the database, its -wal and
 // -shm) that users other than the owner may read, for a warning at start:

@@ -53,6 +53,7 @@ var examples = map[string]string{
 	"message replay":  "casemail message replay 7 --dry-run",
 	"outbox list":     "casemail outbox list --status failed",
 	"outbox retry":    "casemail outbox retry --failed",
+	"store copy":      "casemail store copy --from sqlite:/var/lib/casemail/casemail.db --to postgres://casemail@db.example.org/casemail",
 	"version":         "casemail version",
 }
 

@@ -62,6 +62,7 @@ func commands() []command {
 		{name: "message replay", args: "ID [--dry-run] [--json]", summary: "decide again on a stored mail with today's config and record the new outcome beside the old one (once)", run: cmdMessageReplay},
 		{name: "outbox list", args: "[--status pending|sent|failed] [--json]", summary: "notifications and their delivery state", run: cmdOutboxList},
 		{name: "outbox retry", args: "ID | --failed [--json]", summary: "send a notification again now, or every failed one", run: cmdOutboxRetry},
+		{name: "store copy", args: "--from sqlite:PATH --to postgres://… [--json]", summary: "move an installation into an empty PostgreSQL database, checked by counts and checksums (stop serve first)", run: cmdStoreCopy, noStore: true},
 		{name: "version", args: "", summary: "print casemail's version", run: cmdVersion, noStore: true},
 	}
 }

@@ -47,7 +47,7 @@ func cmdServe(e *env, args []string) error {
 	if src == "" {
 		src = "embedded default"
 	}
-	log.Info("casemail starting", "config", src, "store", cfg.Store.Path)
+	log.Info("casemail starting", "config", src, "store", book.Path())
 	if open := book.ReadableByOthers(); len(open) > 0 {
 		// It holds the reply-token secret and every raw mail.
 		log.Warn("the store is readable by other users: chmod 600 it (new stores are created 0600)", "files", open)
