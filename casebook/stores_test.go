@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/casemail/casemail/internal/testenv/postgres"
+	"github.com/casemail/casemail/internal/testenv/stores"
 )
 
 // One PostgreSQL cluster for the package's tests, stopped when they end.
@@ -16,37 +17,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// stores are the stores every casebook test runs on: the same rules must
-// hold whichever store holds the cases.
-var stores = []string{"sqlite", "postgres"}
-
-// eachStore runs test once per store, as subtests named after the store;
-// newFixture and storeLocation read the store from that name.
-func eachStore(t *testing.T, test func(t *testing.T)) {
-	t.Helper()
-	for _, s := range stores {
-		t.Run(s, test)
-	}
-}
-
-// storeOf is the store of a test run by eachStore, sqlite otherwise.
-func storeOf(t testing.TB) string {
-	if parts := strings.Split(t.Name(), "/"); len(parts) > 1 && parts[1] == "postgres" {
-		return "postgres"
-	}
-	return "sqlite"
-}
-
-// storeLocation is what Open takes for a new empty store of the test's
-// kind: a file named name in a temporary directory, or a new PostgreSQL
-// database (skipped when PostgreSQL is not installed, failed with CI=true).
-func storeLocation(t testing.TB, name string) string {
-	t.Helper()
-	if storeOf(t) == "postgres" {
-		return postgres.DSN(t)
-	}
-	return filepath.Join(t.TempDir(), name)
-}
+// eachStore, storeOf and storeLocation: every casebook test runs on both
+// stores (internal/testenv/stores).
+var (
+	eachStore     = stores.Each
+	storeOf       = stores.Of
+	storeLocation = stores.Location
+)
 
 // Both stores name the same queries and migrations: a query or migration
 // added to one store only would fail on the other at run time.

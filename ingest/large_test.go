@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/casemail/casemail/internal/testenv/stores"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -23,17 +24,20 @@ const streamEnv = "CASEMAIL_TEST_STREAM"
 // casebook and parsed as a stream: big mail must be decided exactly like
 // small mail (R1-R20, I1-I6 as the suite checks them).
 func TestStreamingPathPassesTheSuite(t *testing.T) {
-	if os.Getenv(streamEnv) == "1" {
-		t.Skip("already inside the streaming run")
-	}
-	if testing.Short() {
-		t.Skip("runs the suite again; skipped with -short")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^Test", "-test.skip=^(TestStreamingPathPassesTheSuite|TestLargeAttachment)$", "-test.count=1")
-	cmd.Env = append(os.Environ(), streamEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the gateway suite fails on the streaming path: %v\n%s", err, out)
+	// Not per store: the suite it runs again runs on both.
+	{
+		if os.Getenv(streamEnv) == "1" {
+			t.Skip("already inside the streaming run")
+		}
+		if testing.Short() {
+			t.Skip("runs the suite again; skipped with -short")
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^Test", "-test.skip=^(TestStreamingPathPassesTheSuite|TestLargeAttachment)$", "-test.count=1")
+		cmd.Env = append(os.Environ(), streamEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("the gateway suite fails on the streaming path: %v\n%s", err, out)
+		}
 	}
 }
 
@@ -41,25 +45,27 @@ func TestStreamingPathPassesTheSuite(t *testing.T) {
 // for the same bytes, however they arrive (I2: a big mail retried, or
 // received through two doors, is still one message).
 func TestFingerprintStreamAgrees(t *testing.T) {
-	cases := []struct{ name, raw, id string }{
-		{"crlf", "From: a\r\nSubject: x\r\n\r\nline 1\r\nline 2\r\n", "<a@b>"},
-		{"lf", "From: a\nSubject: x\n\nline 1\nline 2\n", "a@b"},
-		{"lf with crlf pair later", "From: a\n\nbody\r\n\r\nmore\r", "A@B"},
-		{"no separator", "From: a\r\nSubject: x\r\n", "a@b"},
-		{"no message-id", "From: a\r\n\r\nbody\r\n", ""},
-		{"lone cr", "From: a\r\n\r\n\rx\r\ry\r", "x@y"},
-		{"empty", "", "a@b"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			want := Fingerprint([]byte(c.raw), c.id)
-			for _, chunk := range []int{1, 2, 3, 5, 64} {
-				if got := streamFingerprint(c.raw, c.id, chunk); got != want {
-					t.Fatalf("chunks of %d: %s, want %s", chunk, got, want)
+	stores.Each(t, func(t *testing.T) {
+		cases := []struct{ name, raw, id string }{
+			{"crlf", "From: a\r\nSubject: x\r\n\r\nline 1\r\nline 2\r\n", "<a@b>"},
+			{"lf", "From: a\nSubject: x\n\nline 1\nline 2\n", "a@b"},
+			{"lf with crlf pair later", "From: a\n\nbody\r\n\r\nmore\r", "A@B"},
+			{"no separator", "From: a\r\nSubject: x\r\n", "a@b"},
+			{"no message-id", "From: a\r\n\r\nbody\r\n", ""},
+			{"lone cr", "From: a\r\n\r\n\rx\r\ry\r", "x@y"},
+			{"empty", "", "a@b"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				want := Fingerprint([]byte(c.raw), c.id)
+				for _, chunk := range []int{1, 2, 3, 5, 64} {
+					if got := streamFingerprint(c.raw, c.id, chunk); got != want {
+						t.Fatalf("chunks of %d: %s, want %s", chunk, got, want)
+					}
 				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 func streamFingerprint(raw, id string, chunk int) string {
@@ -75,15 +81,17 @@ func streamFingerprint(raw, id string, chunk int) string {
 // TestSameMailBothPaths: the same mail read whole and read as a stream has
 // the same fingerprint, so the second copy is a duplicate (I2).
 func TestSameMailBothPaths(t *testing.T) {
-	h := newHarness(t, "")
-	raw := h.mail("ann@acme.test", "support@support.test", "Twice", "one mail\nseen twice\n")
-	first := h.receive(raw, "support@support.test")
-	h.want(first, "case_opened", "")
-	h.gw.memMax = 64
-	second := h.receive(raw, "support@support.test")
-	if !second.Duplicate || second.CaseID != first.CaseID {
-		t.Fatalf("streamed copy: %+v, first %+v", second, first)
-	}
+	stores.Each(t, func(t *testing.T) {
+		h := newHarness(t, "")
+		raw := h.mail("ann@acme.test", "support@support.test", "Twice", "one mail\nseen twice\n")
+		first := h.receive(raw, "support@support.test")
+		h.want(first, "case_opened", "")
+		h.gw.memMax = 64
+		second := h.receive(raw, "support@support.test")
+		if !second.Duplicate || second.CaseID != first.CaseID {
+			t.Fatalf("streamed copy: %+v, first %+v", second, first)
+		}
+	})
 }
 
 // bigMail streams a mail whose attachment is size deterministic bytes in
@@ -180,42 +188,44 @@ func heapPeak() (stop func() uint64) {
 // heap by over 90 MB). The bound is generous on purpose: it catches holding
 // the mail or the attachment in memory, not small regressions.
 func TestLargeAttachment(t *testing.T) {
-	if testing.Short() {
-		t.Skip("34 MB mail skipped with -short")
-	}
-	const size = 25_000_000
-	h := newHarness(t, "[smtp]\nmax_message_bytes = 50331648\n")
-	r, n := bigMail("ann@acme.test", "support@support.test", size)
+	stores.Each(t, func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("34 MB mail skipped with -short")
+		}
+		const size = 25_000_000
+		h := newHarness(t, "[smtp]\nmax_message_bytes = 50331648\n")
+		r, n := bigMail("ann@acme.test", "support@support.test", size)
 
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	stop := heapPeak()
-	out, err := h.gw.Receive(context.Background(), Envelope{Transport: TransportSMTP, MailFrom: "ann@acme.test", Recipients: []string{"support@support.test"}}, r)
-	peak := stop()
-	h.must(err)
-	growth := int64(peak) - int64(before.HeapInuse)
-	t.Logf("mail %d bytes, heap in use before %.1f MB, peak growth %.1f MB", n(), float64(before.HeapInuse)/1e6, float64(growth)/1e6)
-	if growth > 40<<20 {
-		t.Errorf("heap grew by %.1f MB while receiving the mail, want < 40 MiB (issue 6)", float64(growth)/1e6)
-	}
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		stop := heapPeak()
+		out, err := h.gw.Receive(context.Background(), Envelope{Transport: TransportSMTP, MailFrom: "ann@acme.test", Recipients: []string{"support@support.test"}}, r)
+		peak := stop()
+		h.must(err)
+		growth := int64(peak) - int64(before.HeapInuse)
+		t.Logf("mail %d bytes, heap in use before %.1f MB, peak growth %.1f MB", n(), float64(before.HeapInuse)/1e6, float64(growth)/1e6)
+		if growth > 40<<20 {
+			t.Errorf("heap grew by %.1f MB while receiving the mail, want < 40 MiB (issue 6)", float64(growth)/1e6)
+		}
 
-	h.want(out, "case_opened", "")
-	c, err := h.book.Case(h.ctx, out.CaseID)
-	h.must(err)
-	if c.Title != "Logs attached" || !strings.Contains(c.Description, "The full logs are attached.") {
-		t.Errorf("case %q: %q", c.Title, c.Description)
-	}
-	msg, err := h.book.Message(h.ctx, out.MessageID)
-	h.must(err)
-	wantProblem := fmt.Sprintf(`attachment "logs.tar.gz" (%d bytes): content kept in the raw message only`, size)
-	if msg.Size != n() || len(msg.Problems) != 1 || msg.Problems[0] != wantProblem {
-		t.Errorf("record: %d bytes (sent %d), problems %q, want %q", msg.Size, n(), msg.Problems, wantProblem)
-	}
-	// The raw message is kept whole (I4), and gives the recorded fingerprint.
-	var kept bytes.Buffer
-	h.must(h.book.WriteRaw(h.ctx, msg.RawSHA256, &kept))
-	if int64(kept.Len()) != n() || Fingerprint(kept.Bytes(), msg.MessageID) != msg.Fingerprint {
-		t.Errorf("kept %d bytes; fingerprint %s, recorded %s", kept.Len(), Fingerprint(kept.Bytes(), msg.MessageID), msg.Fingerprint)
-	}
+		h.want(out, "case_opened", "")
+		c, err := h.book.Case(h.ctx, out.CaseID)
+		h.must(err)
+		if c.Title != "Logs attached" || !strings.Contains(c.Description, "The full logs are attached.") {
+			t.Errorf("case %q: %q", c.Title, c.Description)
+		}
+		msg, err := h.book.Message(h.ctx, out.MessageID)
+		h.must(err)
+		wantProblem := fmt.Sprintf(`attachment "logs.tar.gz" (%d bytes): content kept in the raw message only`, size)
+		if msg.Size != n() || len(msg.Problems) != 1 || msg.Problems[0] != wantProblem {
+			t.Errorf("record: %d bytes (sent %d), problems %q, want %q", msg.Size, n(), msg.Problems, wantProblem)
+		}
+		// The raw message is kept whole (I4), and gives the recorded fingerprint.
+		var kept bytes.Buffer
+		h.must(h.book.WriteRaw(h.ctx, msg.RawSHA256, &kept))
+		if int64(kept.Len()) != n() || Fingerprint(kept.Bytes(), msg.MessageID) != msg.Fingerprint {
+			t.Errorf("kept %d bytes; fingerprint %s, recorded %s", kept.Len(), Fingerprint(kept.Bytes(), msg.MessageID), msg.Fingerprint)
+		}
+	})
 }

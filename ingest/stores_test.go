@@ -1,0 +1,16 @@
+package ingest
+
+import (
+	"os"
+	"testing"
+
+	"github.com/casemail/casemail/internal/testenv/postgres"
+)
+
+// One PostgreSQL cluster for the package's tests (stores.Each), stopped
+// when they end.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	postgres.StopShared()
+	os.Exit(code)
+}
