@@ -29,6 +29,7 @@ type Config struct {
 	Templates Templates `toml:"templates"`
 	HTTP      HTTP      `toml:"http"`
 	Log       Log       `toml:"log"`
+	Auth      Auth      `toml:"auth"`
 
 	// Source is the file the config was read from, "" for the embedded default.
 	Source string `toml:"-"`
@@ -105,6 +106,10 @@ type Route struct {
 	Template string `toml:"template"`
 	Priority string `toml:"priority"`
 	Locale   string `toml:"locale"`
+	// Auth overrides [auth] mode for mail to this route: "record" for
+	// partners whose mail is known to fail authentication (lists,
+	// forwarders); "" keeps [auth] mode.
+	Auth string `toml:"auth"`
 }
 
 // Policy holds the rules' knobs.
@@ -138,6 +143,27 @@ type HTTP struct {
 type Log struct {
 	Format string `toml:"format"` // text | json
 	Level  string `toml:"level"`  // debug | info | warn | error
+}
+
+// Auth is sender authentication (issue 13, docs/security.md): what
+// casemail verifies as the first hop (SPF, DKIM, DMARC), which MTAs'
+// Authentication-Results it trusts behind one, and what an unauthenticated
+// mail may do.
+type Auth struct {
+	// Mode is "enforce" (a mail whose From domain is not authenticated
+	// opens nothing in a registered account's name and joins no case but
+	// by a reply token), "record" (the verdict is recorded, nothing is
+	// refused for it) or "off" (nothing is checked).
+	Mode               string   `toml:"mode"`
+	TrustedAuthservIDs []string `toml:"trusted_authserv_ids"`
+	// Resolver is the DNS server ("host:port", or an address for port 53);
+	// "" is the system's.
+	Resolver string `toml:"resolver"`
+	// AuthservID names casemail in the Authentication-Results field it adds
+	// to a mail it verified; "" is the domain of outbound.from.
+	AuthservID   string   `toml:"authserv_id"`
+	QueryTimeout Duration `toml:"query_timeout"` // one DNS query
+	Timeout      Duration `toml:"timeout"`       // one whole verification
 }
 
 // Duration is a time.Duration written as "30s", "336h".
@@ -195,6 +221,7 @@ func Default() *Config {
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9025"},
 		Log:  Log{Format: "text", Level: "info"},
+		Auth: Auth{Mode: "enforce", QueryTimeout: Duration{5 * time.Second}, Timeout: Duration{20 * time.Second}},
 	}
 }
 
