@@ -180,7 +180,7 @@ func (b *Book) caseTx(ctx context.Context, q querier, id int64) (Case, error) {
 		var sup int
 		var msg sql.NullInt64
 		var created int64
-		if err := crows.Scan(&cm.ID, &cm.CaseID, &cm.Author, &sup, &cm.Body, &cm.FullText, &msg, &created); err != nil {
+		if err := crows.Scan(&cm.ID, &cm.CaseID, &cm.Author, &sup, &cm.Body, &cm.FullText, &msg, &created, &cm.Unauthenticated); err != nil {
 			return c, err
 		}
 		cm.BySupport, cm.MessageID, cm.CreatedAt = sup == 1, msg.Int64, fromMS(created)

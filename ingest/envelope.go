@@ -25,6 +25,9 @@ type Envelope struct {
 	NullSender bool     // the reverse-path is the null "<>" (RFC 5321 section 4.5.5): a report or an auto-reply
 	Recipients []string // RCPT TO, --recipient, or the IMAP mailbox's address
 	RemoteAddr string   // peer address, or "imap:NAME" / "pipe"
+	// HELO is the SMTP client's HELO/EHLO name; with RemoteAddr and
+	// MailFrom it is what SPF checks when casemail is the first hop.
+	HELO string
 	// TraceBytes is how many bytes at the start of raw the transport added
 	// itself (the SMTP listener's Received field): size limits count what
 	// the sender sent, without them.
