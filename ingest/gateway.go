@@ -26,6 +26,7 @@ import (
 	"github.com/casemail/casemail/message"
 	"github.com/casemail/casemail/quote"
 	"github.com/casemail/casemail/replytoken"
+	"github.com/casemail/casemail/senderauth"
 )
 
 // Gateway is the Receiver every transport uses.
@@ -39,6 +40,8 @@ type Gateway struct {
 	own    map[string]bool // our own addresses: never watchers
 	local  string          // the local part of outbound.from, that our reply addresses use
 	memMax int64           // inMemoryMax; tests lower it to take the streaming path
+
+	verifier *senderauth.Verifier // SPF, DKIM, DMARC as the first hop; nil with [auth] mode = "off"
 }
 
 // New returns a Gateway over book with the routes and policy of cfg;
@@ -52,6 +55,9 @@ func New(book *casebook.Book, cfg *config.Config, signer *replytoken.Signer, log
 		return nil, err
 	}
 	g := &Gateway{book: book, cfg: cfg, signer: signer, tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax}
+	if g.verifier, err = newVerifier(cfg.Auth); err != nil {
+		return nil, err
+	}
 	for _, r := range cfg.Routes {
 		g.own[strings.ToLower(r.Address)] = true
 	}
@@ -107,6 +113,7 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 		return Outcome{}, fmt.Errorf("look up fingerprint: %w", err)
 	}
 
+	g.authenticate(ctx, in, buf.Bytes())
 	var rec casebook.Recorded
 	// Decide, record; if the casebook refuses because the state changed
 	// between the two (the case was closed meanwhile), decide again.
@@ -148,8 +155,9 @@ type inbound struct {
 	env     Envelope
 	parsed  *message.Parsed
 	msg     casebook.Message
-	notMail bool   // not a mail at all (exit 65 for deliver); still recorded
-	tooBig  string // why the message was too big to read
+	notMail bool               // not a mail at all (exit 65 for deliver); still recorded
+	tooBig  string             // why the message was too big to read
+	auth    senderauth.Verdict // who really sent it (auth.go)
 }
 
 // capBuffer keeps the first max bytes written to it (all when max is 0).

@@ -56,6 +56,9 @@ func newHarness(t *testing.T, extra string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(extra, "[auth]") {
+		cfg.Auth.Mode = "off" // these tests are about the rules; auth_test.go tests sender authentication
+	}
 	b, err := casebook.Open(filepath.Join(t.TempDir(), "cb.db"), casebook.Options{MessageIDDomain: "support.test", NoticesPerHour: 100, DefaultLocale: "en"})
 	if err != nil {
 		t.Fatal(err)
