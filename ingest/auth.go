@@ -64,7 +64,7 @@ func (g *Gateway) authenticate(ctx context.Context, in *inbound, raw []byte) {
 		}
 		in.auth = v
 	}
-	if in.auth.Source == senderauth.SourceNone {
+	if !g.verdictExpected(in) {
 		return
 	}
 	b, err := json.Marshal(in.auth)
@@ -72,6 +72,19 @@ func (g *Gateway) authenticate(ctx context.Context, in *inbound, raw []byte) {
 		in.msg.Auth = b
 	}
 	in.msg.Unauthenticated = !in.auth.FromAligned
+}
+
+// verdictExpected reports whether in must carry a verdict: casemail
+// verifies every mail to its SMTP listener, and behind an MTA whose
+// authserv-id is trusted every mail passed its filters, so a mail without
+// its Authentication-Results did not come through it (or the field was
+// forged and ignored) and is not authenticated. Elsewhere, with nothing
+// checked and nothing trusted, there is no verdict and nothing to enforce.
+func (g *Gateway) verdictExpected(in *inbound) bool {
+	if g.cfg.Auth.Mode == authOff || in.notMail {
+		return false
+	}
+	return in.env.Transport == TransportSMTP || len(g.cfg.Auth.TrustedAuthservIDs) > 0
 }
 
 // clientIP is the address of an SMTP peer ("192.0.2.1:4711", "[::1]:25").
@@ -93,8 +106,8 @@ func (g *Gateway) authMode(in *inbound) string {
 }
 
 // authorise applies sender authentication to the decision of the rules.
-// With no verdict (nothing checked, nothing trusted) or an authenticated
-// From domain, the decision stands. Otherwise, under "enforce", a mail may
+// With no verdict expected (verdictExpected) or an authenticated From
+// domain, the decision stands. Otherwise, under "enforce", a mail may
 // not open a case, join a case by its subject tag or References, or make
 // the sender answer (backscatter to a forged From): it is quarantined with
 // the reason and the agents are warned. A valid reply token still threads
@@ -103,7 +116,7 @@ func (g *Gateway) authMode(in *inbound) string {
 func (g *Gateway) authorise(in *inbound, d Decision) Decision {
 	v := in.auth
 	d.Auth = v
-	if v.Source == senderauth.SourceNone || v.FromAligned {
+	if !g.verdictExpected(in) || v.FromAligned {
 		return d
 	}
 	why := fmt.Sprintf("From domain %s not authenticated (spf=%s dkim=%s dmarc=%s, %s)",
@@ -120,6 +133,10 @@ func (g *Gateway) authorise(in *inbound, d Decision) Decision {
 	case d.Action == casebook.ActComment && g.replyToken(in, d.delivery.CaseID):
 		d.Reasons = append(d.Reasons, why+": threaded by its reply token, marked unauthenticated")
 		d.delivery.Reason = strings.Join(d.Reasons, "; ")
+		return d
+	case d.Action == casebook.ActRefuse && d.CaseID != 0 && g.replyToken(in, d.CaseID):
+		// The token was mailed to the From address: the notice (closed
+		// case, R13) goes where our mail went already, not to a stranger.
 		return d
 	case d.Action == casebook.ActOpen, d.Action == casebook.ActComment, d.delivery.Notice != nil:
 		what := map[casebook.Action]string{casebook.ActOpen: "may not open a case", casebook.ActComment: fmt.Sprintf("may not join case %d", d.CaseID),
