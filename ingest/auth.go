@@ -87,6 +87,15 @@ func (g *Gateway) verdictExpected(in *inbound) bool {
 	return in.env.Transport == TransportSMTP || len(g.cfg.Auth.TrustedAuthservIDs) > 0
 }
 
+// outcomeAuth is the verdict an Outcome reports (for /metrics).
+func (g *Gateway) outcomeAuth(in *inbound) *senderauth.Verdict {
+	if !g.verdictExpected(in) {
+		return nil
+	}
+	v := in.auth
+	return &v
+}
+
 // clientIP is the address of an SMTP peer ("192.0.2.1:4711", "[::1]:25").
 func clientIP(remote string) net.IP {
 	host, _, err := net.SplitHostPort(remote)

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/senderauth"
 )
 
 // Transport names the door a message came through; it is stored with the
@@ -57,6 +58,9 @@ type Outcome struct {
 	Reason    string
 	Duplicate bool // the message was already recorded (I2); nothing changed
 	Unusable  bool // the input was not a mail at all (recorded all the same)
+	// Auth is the sender authentication verdict; nil when none was expected
+	// (auth.go: [auth] mode = "off", or nothing to check or trust).
+	Auth *senderauth.Verdict
 }
 
 // Receiver is what every transport hands a message to. Receive returns only

@@ -136,6 +136,7 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 	}
 	out := outcomeOf(rec.Message, rec.Duplicate)
 	out.Unusable = in.notMail
+	out.Auth = g.outcomeAuth(in)
 	g.log.Info("message recorded", "transport", env.Transport, "from", in.msg.From, "message_id", in.msg.MessageID,
 		"outcome", out.Result, "case", out.CaseID, "reason", out.Reason, "bytes", ref.Size, "duplicate", out.Duplicate,
 		"elapsed", time.Since(start))

@@ -154,6 +154,9 @@ func cmdCaseShow(e *env, args []string) error {
 		if cm.BySupport {
 			who += " (support)"
 		}
+		if cm.Unauthenticated {
+			who += " (UNAUTHENTICATED sender: threaded by its reply token, the From may be forged)"
+		}
 		fmt.Fprintf(e.stdout, "\n--- comment %d by %s, %s\n%s\n", cm.ID, who, cm.CreatedAt.Format("2006-01-02 15:04"), cm.Body)
 	}
 	return nil
