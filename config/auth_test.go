@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -14,6 +15,7 @@ func TestAuthProblems(t *testing.T) {
 		{"resolver port out of range", "[auth]\nresolver = \"127.0.0.1:0\" # <-\n", "auth.resolver", "out of range"},
 		{"empty authserv-id", "[auth]\ntrusted_authserv_ids = [\"\"] # <-\n", "auth.trusted_authserv_ids[0]", "not an authserv-id"},
 		{"authserv-id with a semicolon", "[auth]\ntrusted_authserv_ids = [\"mx; dmarc=pass\"] # <-\n", "auth.trusted_authserv_ids[0]", "not an authserv-id"},
+		{"relay not an address", "[auth]\nrelays = [\"mx.example.com\"] # <-\n", "auth.relays[0]", "not an address or prefix"},
 		{"query timeout", "[auth]\nquery_timeout = \"0s\" # <-\n", "auth.query_timeout", "must be positive"},
 		{"timeout below the query timeout", "[auth]\ntimeout = \"1s\" # <-\n", "auth.timeout", "at least auth.query_timeout"},
 		{"route exception", "[[route]]\naddress = \"a@localhost\"\nproduct = \"p\"\nauth = \"lenient\" # <-\n", "route[0].auth", `must be "record"`},
@@ -45,6 +47,9 @@ func TestAuthValues(t *testing.T) {
 		"[[route]]\naddress = \"lists@localhost\"\nproduct = \"p\"\nauth = \"record\"\n"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := fmt.Sprint(Default().Auth.RelayPrefixes()); got != "[127.0.0.0/8 ::1/128]" {
+		t.Errorf("default relays = %s, want loopback", got)
 	}
 	if c.Auth.Mode != "record" || c.Auth.Resolver != "127.0.0.1" || len(c.Auth.TrustedAuthservIDs) != 1 || c.Routes[0].Auth != "record" {
 		t.Errorf("auth = %+v, route = %+v", c.Auth, c.Routes[0])

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -161,9 +162,28 @@ type Auth struct {
 	Resolver string `toml:"resolver"`
 	// AuthservID names casemail in the Authentication-Results field it adds
 	// to a mail it verified; "" is the domain of outbound.from.
-	AuthservID   string   `toml:"authserv_id"`
+	AuthservID string `toml:"authserv_id"`
+	// Relays are the SMTP clients (addresses or CIDR prefixes) that are
+	// the operator's own MTA in front: their mail is not verified as from
+	// the first hop (SPF would check the relay) but read like LMTP's, by
+	// the trusted Authentication-Results. Default: loopback.
+	Relays       []string `toml:"relays"`
 	QueryTimeout Duration `toml:"query_timeout"` // one DNS query
 	Timeout      Duration `toml:"timeout"`       // one whole verification
+}
+
+// RelayPrefixes returns Relays as prefixes; a bare address is a /32 or
+// /128. Validate reports the entries that are neither.
+func (a Auth) RelayPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, r := range a.Relays {
+		if p, err := netip.ParsePrefix(r); err == nil {
+			out = append(out, p.Masked())
+		} else if ip, err := netip.ParseAddr(r); err == nil {
+			out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+		}
+	}
+	return out
 }
 
 // Duration is a time.Duration written as "30s", "336h".
@@ -221,7 +241,7 @@ func Default() *Config {
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9025"},
 		Log:  Log{Format: "text", Level: "info"},
-		Auth: Auth{Mode: "enforce", QueryTimeout: Duration{5 * time.Second}, Timeout: Duration{20 * time.Second}},
+		Auth: Auth{Mode: "enforce", Relays: []string{"127.0.0.0/8", "::1/128"}, QueryTimeout: Duration{5 * time.Second}, Timeout: Duration{20 * time.Second}},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"os"
 	"regexp"
 	"slices"
@@ -211,6 +212,13 @@ func (c *Config) authProblems() Problems {
 	for i, id := range c.Auth.TrustedAuthservIDs {
 		if strings.TrimSpace(id) == "" || strings.ContainsAny(id, " \t;\r\n") {
 			bad(fmt.Sprintf("auth.trusted_authserv_ids[%d]", i), "%q: not an authserv-id (expected the MTA's host name, e.g. \"mx.example.com\")", id)
+		}
+	}
+	for i, r := range c.Auth.Relays {
+		_, perr := netip.ParsePrefix(r)
+		_, aerr := netip.ParseAddr(r)
+		if perr != nil && aerr != nil {
+			bad(fmt.Sprintf("auth.relays[%d]", i), "%q: not an address or prefix (expected e.g. \"127.0.0.1\" or \"10.0.0.0/8\")", r)
 		}
 	}
 	if c.Auth.QueryTimeout.Duration <= 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 
 	"github.com/casemail/casemail/address"
@@ -43,14 +44,15 @@ func newVerifier(cfg config.Auth) (*senderauth.Verifier, error) {
 // authenticate fills in.auth and the message record's verdict. raw is the
 // mail as received (for a mail too big for memory, its first bytes only:
 // DKIM then cannot pass on the body, which errs on the safe side; SPF is
-// unaffected). Only the SMTP listener is a first hop: behind LMTP, IMAP or
-// a pipe the client is the MTA in front, whose verdict is trusted instead.
+// unaffected). Only the SMTP listener is a first hop (firstHop): behind
+// LMTP, IMAP, a pipe or a relay the client is the MTA in front, whose
+// verdict is trusted instead.
 func (g *Gateway) authenticate(ctx context.Context, in *inbound, raw []byte) {
 	in.auth = senderauth.Verdict{Source: senderauth.SourceNone}
 	switch {
 	case g.cfg.Auth.Mode == authOff || in.notMail:
 		return
-	case in.env.Transport == TransportSMTP:
+	case g.firstHop(in):
 		mailFrom, _ := in.env.Sender()
 		v, err := g.verifier.Verify(ctx, senderauth.Input{ClientIP: clientIP(in.env.RemoteAddr), HELO: in.env.HELO, MailFrom: mailFrom, Message: raw})
 		if err != nil {
@@ -84,7 +86,27 @@ func (g *Gateway) verdictExpected(in *inbound) bool {
 	if g.cfg.Auth.Mode == authOff || in.notMail {
 		return false
 	}
-	return in.env.Transport == TransportSMTP || len(g.cfg.Auth.TrustedAuthservIDs) > 0
+	return g.firstHop(in) || len(g.cfg.Auth.TrustedAuthservIDs) > 0
+}
+
+// firstHop reports whether casemail is the mail's first hop: it came to the
+// SMTP listener from a client that is not one of [auth] relays (the
+// operator's MTA in front, whose verdict is read instead).
+func (g *Gateway) firstHop(in *inbound) bool {
+	if in.env.Transport != TransportSMTP {
+		return false
+	}
+	ip, ok := netip.AddrFromSlice(clientIP(in.env.RemoteAddr))
+	if !ok {
+		return true
+	}
+	ip = ip.Unmap()
+	for _, p := range g.relays {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
 // outcomeAuth is the verdict an Outcome reports (for /metrics).

@@ -36,7 +36,7 @@ func authZone() *authtest.Zone {
 func authHarness(t *testing.T, mode string) *harness {
 	t.Helper()
 	dnsAddr := authtest.StartDNS(t, authZone())
-	return newHarness(t, fmt.Sprintf(`[[route]]
+	h := newHarness(t, fmt.Sprintf(`[[route]]
 address = "partners@support.test"
 product = "cloud"
 auth = "record"
@@ -45,6 +45,11 @@ mode = %q
 resolver = %q
 trusted_authserv_ids = [%q]
 `, mode, dnsAddr, mta))
+	// Verification reads the mail from memory: a mail over inMemoryMax is
+	// verified on its first bytes only (authenticate), so these tests keep
+	// the in-memory path when the suite is rerun streaming.
+	h.gw.memMax = inMemoryMax
+	return h
 }
 
 // smtp delivers raw as an SMTP client at remote would, MAIL FROM mailFrom.

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/mail"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ type Gateway struct {
 	memMax int64           // inMemoryMax; tests lower it to take the streaming path
 
 	verifier *senderauth.Verifier // SPF, DKIM, DMARC as the first hop; nil with [auth] mode = "off"
+	relays   []netip.Prefix       // [auth] relays: SMTP clients that are the MTA in front
 }
 
 // New returns a Gateway over book with the routes and policy of cfg;
@@ -58,6 +60,7 @@ func New(book *casebook.Book, cfg *config.Config, signer *replytoken.Signer, log
 	if g.verifier, err = newVerifier(cfg.Auth); err != nil {
 		return nil, err
 	}
+	g.relays = cfg.Auth.RelayPrefixes()
 	for _, r := range cfg.Routes {
 		g.own[strings.ToLower(r.Address)] = true
 	}

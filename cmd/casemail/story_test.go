@@ -73,8 +73,6 @@ listen = ""
 [[route]]
 address = "support@support.test"
 product = "cloud"
-[auth]
-mode = "off" # the story of issue 6; auth_test.go tells the one of issue 13
 [log]
 level = "debug"
 `, filepath.Join(c.dir, "cm.db"), smtpAddr, sent)

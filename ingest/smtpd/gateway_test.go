@@ -50,7 +50,6 @@ product = "billing"
 	if err := book.CreateOrg(ctx, casebook.Org{Slug: "acme", Owner: "ann@acme.test", Products: []string{"cloud"}}); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Auth.Mode = "off" // the listener's own behaviour; ingest/auth_test.go tests sender authentication
 	gw, err := ingest.New(book, cfg, replytoken.New(book.Secret()), testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
