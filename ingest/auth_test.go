@@ -258,3 +258,28 @@ func TestAuthOff(t *testing.T) {
 		t.Errorf("mode off recorded a verdict: %s", m.Auth)
 	}
 }
+
+// [auth] relays (default loopback): the SMTP listener's client there is the
+// MTA in front, whose header is read; from anywhere else casemail is the
+// first hop and an Authentication-Results the client wrote, even with the
+// trusted authserv-id, counts for nothing.
+func TestAuthRelays(t *testing.T) {
+	arPass := "Authentication-Results: " + mta + "; spf=pass smtp.mailfrom=acme.test; dmarc=pass header.from=acme.test\r\n"
+	tests := []struct {
+		name, remote, field, result, source string
+	}{
+		{"the relay's trusted header", "127.0.0.1:4242", arPass, "case_opened", "trusted_header"},
+		{"the relay without its header", "[::1]:4242", "", "quarantined", "none"},
+		{"the trusted header from the Internet", forgeIP, arPass, "quarantined", "verified"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := authHarness(t, "enforce")
+			out := h.smtp(tt.remote, "ann@acme.test", tt.field+h.mail("ann@acme.test", "support@support.test", "Down", "x\n"), "support@support.test")
+			h.want(out, tt.result, "")
+			if _, v := h.verdictOf(out.MessageID); v["source"] != tt.source {
+				t.Errorf("source = %v, want %s", v["source"], tt.source)
+			}
+		})
+	}
+}
