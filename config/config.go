@@ -152,7 +152,7 @@ type Log struct {
 // mail may do.
 type Auth struct {
 	// Mode is "enforce" (a mail whose From domain is not authenticated
-	// opens nothing in a registered account's name and joins no case but
+	// opens no case and joins none but
 	// by a reply token), "record" (the verdict is recorded, nothing is
 	// refused for it) or "off" (nothing is checked).
 	Mode               string   `toml:"mode"`
@@ -160,9 +160,6 @@ type Auth struct {
 	// Resolver is the DNS server ("host:port", or an address for port 53);
 	// "" is the system's.
 	Resolver string `toml:"resolver"`
-	// AuthservID names casemail in the Authentication-Results field it adds
-	// to a mail it verified; "" is the domain of outbound.from.
-	AuthservID string `toml:"authserv_id"`
 	// Relays are the SMTP clients (addresses or CIDR prefixes) that are
 	// the operator's own MTA in front: their mail is not verified as from
 	// the first hop (SPF would check the relay) but read like LMTP's, by
