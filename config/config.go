@@ -152,9 +152,9 @@ type Log struct {
 // mail may do.
 type Auth struct {
 	// Mode is "enforce" (a mail whose From domain is not authenticated
-	// opens no case and joins none but
-	// by a reply token), "record" (the verdict is recorded, nothing is
-	// refused for it) or "off" (nothing is checked).
+	// opens no case and joins none but by its reply token), "record" (the
+	// verdict is recorded, nothing is refused for it) or "off" (nothing is
+	// checked).
 	Mode               string   `toml:"mode"`
 	TrustedAuthservIDs []string `toml:"trusted_authserv_ids"`
 	// Resolver is the DNS server ("host:port", or an address for port 53);
