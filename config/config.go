@@ -167,6 +167,10 @@ type Auth struct {
 	Relays       []string `toml:"relays"`
 	QueryTimeout Duration `toml:"query_timeout"` // one DNS query
 	Timeout      Duration `toml:"timeout"`       // one whole verification
+	// RecordOrgs are organisations (slugs) whose mail is handled in
+	// "record" mode whatever mode says: partners whose mail is known to
+	// fail authentication (lists, forwarders), like [[route]] auth.
+	RecordOrgs []string `toml:"record_orgs"`
 }
 
 // RelayPrefixes returns Relays as prefixes; a bare address is a /32 or

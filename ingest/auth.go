@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/casemail/casemail/address"
@@ -128,10 +129,14 @@ func clientIP(remote string) net.IP {
 }
 
 // authMode is the mode that applies to in: its route's exception, else
-// [auth] mode.
-func (g *Gateway) authMode(in *inbound) string {
+// "record" for an organisation in [auth] record_orgs (org is the case's or
+// the new case's), else [auth] mode.
+func (g *Gateway) authMode(in *inbound, org string) string {
 	if r, _, ok := g.route(in); ok && r.Auth != "" {
 		return r.Auth
+	}
+	if org != "" && slices.Contains(g.cfg.Auth.RecordOrgs, org) {
+		return authRecord
 	}
 	return g.cfg.Auth.Mode
 }
@@ -152,7 +157,7 @@ func (g *Gateway) authorise(in *inbound, d Decision) Decision {
 	}
 	why := fmt.Sprintf("From domain %s not authenticated (spf=%s dkim=%s dmarc=%s, %s)",
 		cmp.Or(v.FromDomain, "(none)"), v.SPF, dkimSummary(v.DKIM), v.DMARC, v.Source)
-	mode := g.authMode(in)
+	mode := g.authMode(in, d.Org)
 	if mode != authEnforce {
 		if mode == authRecord && (d.Action == casebook.ActOpen || d.Action == casebook.ActComment || d.delivery.Notice != nil) {
 			d.Reasons = append(d.Reasons, why+": recorded, not refused (auth = \"record\")")

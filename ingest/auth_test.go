@@ -249,6 +249,18 @@ func TestAuthTrustedHeader(t *testing.T) {
 	}
 }
 
+// [auth] record_orgs: a partner organisation whose mail breaks
+// authentication keeps opening cases and replying, with the verdict kept;
+// other organisations stay under enforce.
+func TestAuthOrgException(t *testing.T) {
+	h := authHarness(t, "enforce")
+	h.cfg.Auth.RecordOrgs = []string{"globex"}
+	out := h.smtp(forgeIP, "bob@globex.test", h.mail("bob@globex.test", "support@support.test", "Via the list", "text\n"), "support@support.test")
+	h.want(out, "case_opened", `recorded, not refused (auth = "record")`)
+	out = h.smtp(forgeIP, "ann@acme.test", h.mail("ann@acme.test", "support@support.test", "Forged", "text\n"), "support@support.test")
+	h.want(out, "quarantined", "may not open a case")
+}
+
 // Under mode = "off" nothing is checked or recorded.
 func TestAuthOff(t *testing.T) {
 	h := authHarness(t, "off")
