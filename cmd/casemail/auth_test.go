@@ -93,6 +93,10 @@ func TestAuthThroughTheCLI(t *testing.T) {
 	p := decode[map[string]any](t, c.ok("parse", eml, "--json"))
 	a, _ := p["auth"].(map[string]any)
 	hasKeys(t, "parse auth", a, "spf", "dkim", "dmarc", "from_aligned", "source")
+	p = decode[map[string]any](t, c.ok("parse", eml, "--json", "--client-ip", "192.0.2.10", "--mail-from", "ann@acme.test"))
+	if a, _ := p["auth"].(map[string]any); a["source"] != "verified" || a["spf"] != "pass" || a["dmarc"] != "pass" || a["from_aligned"] != true {
+		t.Errorf("parse --client-ip: auth = %v", a)
+	}
 	for _, tc := range []struct {
 		ip, action, source string
 		aligned            bool
