@@ -49,7 +49,7 @@ func newVerifier(cfg config.Auth) (*senderauth.Verifier, error) {
 // LMTP, IMAP, a pipe or a relay the client is the MTA in front, whose
 // verdict is trusted instead.
 func (g *Gateway) authenticate(ctx context.Context, in *inbound, raw []byte) {
-	in.auth = senderauth.Verdict{Source: senderauth.SourceNone}
+	in.auth = noVerdict()
 	switch {
 	case g.cfg.Auth.Mode == authOff || in.notMail:
 		return
@@ -75,6 +75,11 @@ func (g *Gateway) authenticate(ctx context.Context, in *inbound, raw []byte) {
 		in.msg.Auth = b
 	}
 	in.msg.Unauthenticated = !in.auth.FromAligned
+}
+
+// noVerdict is the verdict when nothing was checked or trusted.
+func noVerdict() senderauth.Verdict {
+	return senderauth.Verdict{SPF: senderauth.None, DKIM: []senderauth.DKIMResult{}, DMARC: senderauth.None, Source: senderauth.SourceNone}
 }
 
 // verdictExpected reports whether in must carry a verdict: casemail

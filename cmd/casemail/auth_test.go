@@ -111,7 +111,7 @@ func TestAuthThroughTheCLI(t *testing.T) {
 		}
 		d := decode[map[string]any](t, c.ok(args...))
 		a, _ := d["auth"].(map[string]any)
-		if d["action"] != tc.action || a["source"] != tc.source || a["from_aligned"] != tc.aligned {
+		if d["action"] != tc.action || a["source"] != tc.source || a["from_aligned"] != tc.aligned || a["spf"] == "" || a["dkim"] == nil {
 			t.Errorf("route test --client-ip %q: action %v, auth %v; want %s, %s, aligned %v", tc.ip, d["action"], a, tc.action, tc.source, tc.aligned)
 		}
 	}
