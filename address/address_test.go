@@ -16,6 +16,9 @@ func TestParse(t *testing.T) {
 		{"reply", ForReply(local, "abc234", domain), Reply, "abc234"},
 		{"unsubscribe", ForUnsubscribe(local, "abc234", domain), Unsubscribe, "abc234"},
 		{"bounce", ForBounce("md5xyz", domain), Bounce, "md5xyz"},
+		{"internal note", ForNote(local, "abc234", domain), Note, "abc234"}, // issue 11: agents only
+		{"internal note upper-cased", "SUPPORT+NOTE-ABC234@support.test", Note, "ABC234"},
+		{"note without token", "support+note-@support.test", Reply, "note-"},
 		{"reply upper-cased", "SUPPORT+ABC234@SUPPORT.TEST", Reply, "ABC234"},
 		{"unsubscribe upper-cased", "SUPPORT+UNSUBSCRIBE-ABC234@Support.Test", Unsubscribe, "ABC234"},
 		{"bounce upper-cased", "Bounce+MD5XYZ@support.test", Bounce, "MD5XYZ"},

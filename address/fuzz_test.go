@@ -30,9 +30,10 @@ func FuzzRoundTrip(f *testing.F) {
 			{ForReply(local, token, domain), Reply},
 			{ForUnsubscribe(local, token, domain), Unsubscribe},
 			{ForBounce(token, domain), Bounce},
+			{ForNote(local, token, domain), Note},
 		} {
 			want := token
-			if tc.kind == Reply && len(token) > len(unsubscribePrefix) && strings.EqualFold(token[:len(unsubscribePrefix)], unsubscribePrefix) {
+			if tc.kind == Reply && (hasPrefixFold(token, unsubscribePrefix) || hasPrefixFold(token, notePrefix)) {
 				continue // a reply token never starts so: it is base32
 			}
 			kind, got := Parse(cased(tc.addr), local, domain)
@@ -57,4 +58,8 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) > len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

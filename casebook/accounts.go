@@ -42,16 +42,16 @@ type querier interface {
 
 func (b *Book) account(ctx context.Context, q querier, addr string) (Account, error) {
 	var a Account
-	var verified, agent int
+	var verified, agent, disabled int
 	var created int64
-	err := q.QueryRowContext(ctx, b.query("account-get"), normAddr(addr)).Scan(&a.Address, &a.Name, &verified, &agent, &a.Locale, &created)
+	err := q.QueryRowContext(ctx, b.query("account-get"), normAddr(addr)).Scan(&a.Address, &a.Name, &verified, &agent, &a.Locale, &created, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, notFound("there is no account %s", normAddr(addr))
 	}
 	if err != nil {
 		return a, fmt.Errorf("read account %s: %w", addr, err)
 	}
-	a.Verified, a.Agent, a.CreatedAt = verified == 1, agent == 1, fromMS(created)
+	a.Verified, a.Agent, a.CreatedAt, a.Disabled = verified == 1, agent == 1, fromMS(created), disabled == 1
 	return a, nil
 }
 
@@ -251,10 +251,10 @@ func scanGrant(s scanner) (Grant, error) {
 
 // Membership is what an address may do in one organisation.
 type Membership struct {
-	Org   string
-	Owner bool
-	Open  bool // may open cases (R19)
-	View  bool // may see the organisation's cases (R7, R19)
+	Org   string `json:"org"`
+	Owner bool   `json:"owner"`
+	Open  bool   `json:"open"` // may open cases (R19)
+	View  bool   `json:"view"` // may see the organisation's cases (R7, R19)
 }
 
 // Sender is what the casebook knows of a mail's sender.

@@ -3,21 +3,44 @@ package casebook
 import (
 	"context"
 	"slices"
+
+	"github.com/casemail/casemail/templates"
 )
 
 // Audience answers "who hears about this?" for a decision not yet
 // recorded: the addresses Record would queue a notification for if it
 // recorded d now. "casemail route test" prints it; Record queues through the
-// same functions (audience, newCaseWatchers, followUpOf, noticeAllowed), so
-// the two cannot disagree.
+// same functions (audience, newCaseWatchers, followUpOf, noticeAllowed, and
+// hold for the limits of limits.go), so the two cannot disagree.
+//
+// Customers and watchers come first, then the agents (agentAudience): the
+// assignee, else the case's team, never the author nor a customer.
 func (b *Book) Audience(ctx context.Context, d Delivery) ([]string, error) {
+	out, err := b.followerAudience(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	agents, err := b.agentAudience(ctx, b.rdb, d)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range agents {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// followerAudience is the customers and watchers Record would mail for d.
+func (b *Book) followerAudience(ctx context.Context, d Delivery) ([]string, error) {
 	q := b.rdb
 	if d.Notice != nil {
 		ok, err := b.noticeAllowed(ctx, q, d.Notice.To)
 		if err != nil || !ok {
 			return nil, err
 		}
-		return []string{normAddr(d.Notice.To)}, nil
+		return b.notHeld(ctx, q, notice{Template: d.Notice.Template, CaseID: d.CaseID}, []string{normAddr(d.Notice.To)})
 	}
 	switch d.Action {
 	case ActOpen:
@@ -29,13 +52,17 @@ func (b *Book) Audience(ctx context.Context, d Delivery) ([]string, error) {
 			}
 			nc = followUpOf(orig, nc.Requester, "", "")
 		}
-		return audience(Case{Requester: normAddr(nc.Requester), WatcherDetails: newCaseWatchers(nc)}, ""), nil
+		// The case has no number yet: only the limit on new people applies.
+		return b.notHeld(ctx, q, notice{Template: templates.CaseOpened}, audience(Case{Requester: normAddr(nc.Requester), WatcherDetails: newCaseWatchers(nc)}, ""))
 	case ActComment:
+		if d.Internal {
+			return nil, nil // I3: an internal note is for agents only
+		}
 		c, err := b.caseTx(ctx, q, d.CaseID)
 		if err != nil {
 			return nil, err
 		}
-		return audience(c, d.Author), nil
+		return b.notHeld(ctx, q, notice{Template: templates.CommentAdded, CaseID: c.ID}, audience(c, d.Author))
 	}
 	return nil, nil
 }

@@ -42,6 +42,21 @@ type Options struct {
 	DefaultLocale   string                   // fr when empty
 	NoticesPerHour  int                      // refusal notices to one sender per hour; 0 = no limit
 	MessageIDDomain string                   // notifications' Message-IDs are <token@domain>
+
+	// The support side (agents.go): who at support hears of a case.
+	Teams            []Team
+	DefaultTeam      string        // the team of a case whose route names none
+	EscalationNotify []string      // also told of every escalation (R15)
+	SupportName      string        // the display name of outbound.from: an agent without a name answers as it
+	BatchMax         int           // RecordRaw: most mails per commit; 64 when zero
+	BatchWait        time.Duration // RecordRaw: how long a batch waits for more mails; none when zero
+
+	// Limits against loops and backscatter (limits.go); 0 disables one.
+	LoopWindow              time.Duration // window of MaxMailComments and MaxCaseNotifications
+	MaxMailComments         int           // comments by mail per author and case in LoopWindow (checked again in Record)
+	MaxCaseNotifications    int           // notifications per recipient and case in LoopWindow
+	MaxNewRecipientsPerHour int           // mail to people who never wrote, all together
+	TeamAddresses           []string      // told about suspected loops; empty: the case's assignee or team, else every agent
 }
 
 // Book is the casebook over one SQLite database. It is safe for concurrent use.
@@ -59,6 +74,15 @@ type Book struct {
 	writeMu      sync.Mutex
 	lastWriteErr error
 	lastWriteAt  time.Time
+
+	// The group-commit writer of RecordRaw (batch.go).
+	batchq     chan *batchReq // unbuffered: a request is taken or refused, never stranded
+	closed     chan struct{}
+	closeOnce  sync.Once
+	writerOnce sync.Once
+	writerDone chan struct{}
+	statsMu    sync.Mutex
+	stats      BatchStats
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -96,7 +120,7 @@ func Open(path string, opt Options) (*Book, error) {
 	// One writing connection: SQLite has one writer anyway, and this keeps
 	// every transaction serialised in Go rather than in busy retries.
 	db.SetMaxOpenConns(1)
-	b := &Book{db: db, q: q, opt: opt, path: path}
+	b := &Book{db: db, q: q, opt: opt, path: path, batchq: make(chan *batchReq), closed: make(chan struct{})}
 	if err := b.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -187,8 +211,15 @@ func storeFailure(err error) bool {
 // readers is the size of the read pool.
 const readers = 4
 
-// Close closes the database.
-func (b *Book) Close() error { return errors.Join(b.rdb.Close(), b.db.Close()) }
+// Close waits for the batch being committed, then closes the database.
+func (b *Book) Close() error {
+	b.closeOnce.Do(func() { close(b.closed) })
+	b.writerOnce.Do(func() {}) // no writer starts after Close
+	if b.writerDone != nil {
+		<-b.writerDone
+	}
+	return errors.Join(b.rdb.Close(), b.db.Close())
+}
 
 // OnOutbox registers f to be called after a commit that queued notifications,
 // so the send worker can wake up at once.

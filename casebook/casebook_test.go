@@ -34,7 +34,7 @@ type fixture struct {
 
 // newFixture opens a fresh book with two organisations:
 // acme (owner ann@acme.test, entitled to "cloud") and globex (owner bob@globex.test, "cloud").
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	b, err := Open(filepath.Join(t.TempDir(), "cb.db"), Options{
@@ -62,7 +62,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) must(t *testing.T, err error) {
+func (f *fixture) must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ type NewCase struct {
 	Locale      string            // the route's locale, for recipients with none of their own
 	FollowUpOf  int64             // R14
 	Imported    bool              // R14: from a retired, read-only system
+	By          string            // who typed it on the command line for the requester (a phone call); the requester when empty
 }
 
 // OpenCase opens a case on the command line's behalf: the requester must be
@@ -35,6 +36,9 @@ type NewCase struct {
 func (b *Book) OpenCase(ctx context.Context, nc NewCase) (Case, error) {
 	var id int64
 	err := b.tx(ctx, func(tx *sql.Tx) error {
+		if err := b.checkAgent(ctx, tx, nc.By); err != nil {
+			return err
+		}
 		if !nc.Imported {
 			if err := b.checkOpen(ctx, tx, nc.Requester, nc.Org, nc.Product); err != nil {
 				return err
@@ -77,6 +81,9 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 	if nc.Priority == "" {
 		nc.Priority = b.opt.DefaultPriority
 	}
+	if nc.Team == "" && !nc.Imported {
+		nc.Team = b.opt.DefaultTeam // a case without a team goes to the default one
+	}
 	if !validPriority(nc.Priority) {
 		return 0, fmt.Errorf("priority must be P1..P4, not %q", nc.Priority)
 	}
@@ -102,9 +109,29 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 	if _, err := tx.ExecContext(ctx, b.query("search-insert"), id, nc.Title+"\n"+nc.Description); err != nil {
 		return 0, fmt.Errorf("index case %d: %w", id, err)
 	}
+	how := "mail"
+	if messageID == 0 {
+		how = "cli"
+	}
+	switch {
+	case nc.Imported:
+		how = "imported"
+	case nc.FollowUpOf != 0:
+		how = fmt.Sprintf("follow-up of #%d by %s", nc.FollowUpOf, how)
+	}
+	by := nc.By
+	if by == "" {
+		by = nc.Requester
+	}
+	if err := b.event(ctx, tx, id, by, EventOpened, "%s", how); err != nil {
+		return 0, err
+	}
 	for _, w := range newCaseWatchers(nc) {
 		if _, err := tx.ExecContext(ctx, b.query("watcher-add"), id, w.Address, w.AddedBy, ms(now)); err != nil {
 			return 0, fmt.Errorf("add watcher %s: %w", w.Address, err)
+		}
+		if err := b.event(ctx, tx, id, by, EventWatcherAdded, "%s (%s)", w.Address, w.AddedBy); err != nil {
+			return 0, err
 		}
 	}
 	if nc.Imported {
@@ -136,15 +163,52 @@ func (b *Book) openCase(ctx context.Context, tx *sql.Tx, nc NewCase, messageID i
 			return 0, err
 		}
 	}
+	if err := b.agentCaseOpened(ctx, tx, c, messageID, nc.By); err != nil {
+		return 0, err
+	}
 	return id, nil
 }
 
-// Case returns a case with its watchers and comments (newest first, R9).
+// Case returns a case with its watchers, comments (newest first, R9) and
+// history (oldest first).
 func (b *Book) Case(ctx context.Context, id int64) (Case, error) {
-	return b.caseTx(ctx, b.rdb, id)
+	c, err := b.caseTx(ctx, b.rdb, id)
+	if err != nil {
+		return c, err
+	}
+	c.Events, err = b.events(ctx, b.rdb, id)
+	return c, err
 }
 
 func (b *Book) caseTx(ctx context.Context, q querier, id int64) (Case, error) {
+	c, err := b.caseHead(ctx, q, id)
+	if err != nil {
+		return c, err
+	}
+	crows, err := q.QueryContext(ctx, b.query("comments-of"), id)
+	if err != nil {
+		return c, fmt.Errorf("comments of case %d: %w", id, err)
+	}
+	defer crows.Close()
+	c.Comments = []Comment{}
+	for crows.Next() {
+		var cm Comment
+		var sup int
+		var msg sql.NullInt64
+		var created int64
+		var internal int
+		if err := crows.Scan(&cm.ID, &cm.CaseID, &cm.Author, &sup, &cm.Body, &cm.FullText, &msg, &created, &internal, &cm.Unauthenticated); err != nil {
+			return c, err
+		}
+		cm.BySupport, cm.MessageID, cm.CreatedAt, cm.Internal = sup == 1, msg.Int64, fromMS(created), internal == 1
+		c.Comments = append(c.Comments, cm)
+	}
+	return c, crows.Err()
+}
+
+// caseHead is a case with its watchers, without its comments: what a
+// listing shows.
+func (b *Book) caseHead(ctx context.Context, q querier, id int64) (Case, error) {
 	c, err := b.caseRow(ctx, q, id)
 	if err != nil {
 		return c, err
@@ -165,28 +229,7 @@ func (b *Book) caseTx(ctx context.Context, q querier, id int64) (Case, error) {
 		c.Watchers = append(c.Watchers, w.Address)
 		c.WatcherDetails = append(c.WatcherDetails, w)
 	}
-	if err := rows.Err(); err != nil {
-		return c, err
-	}
-	rows.Close()
-	crows, err := q.QueryContext(ctx, b.query("comments-of"), id)
-	if err != nil {
-		return c, fmt.Errorf("comments of case %d: %w", id, err)
-	}
-	defer crows.Close()
-	c.Comments = []Comment{}
-	for crows.Next() {
-		var cm Comment
-		var sup int
-		var msg sql.NullInt64
-		var created int64
-		if err := crows.Scan(&cm.ID, &cm.CaseID, &cm.Author, &sup, &cm.Body, &cm.FullText, &msg, &created, &cm.Unauthenticated); err != nil {
-			return c, err
-		}
-		cm.BySupport, cm.MessageID, cm.CreatedAt = sup == 1, msg.Int64, fromMS(created)
-		c.Comments = append(c.Comments, cm)
-	}
-	return c, crows.Err()
+	return c, rows.Err()
 }
 
 func (b *Book) caseRow(ctx context.Context, q querier, id int64) (Case, error) {
@@ -195,15 +238,16 @@ func (b *Book) caseRow(ctx context.Context, q querier, id int64) (Case, error) {
 	var fields string
 	var created int64
 	var closed, reopened, followUp, escalated sql.NullInt64
+	var last int64
 	err := q.QueryRowContext(ctx, b.query("case-get"), id).Scan(&c.ID, &c.Org, &c.Product, &c.Team, &c.Priority, &c.Title, &c.Description,
-		&c.Requester, &c.Status, &imported, &fields, &created, &closed, &reopened, &followUp, &escalated, &c.EscalationReason)
+		&c.Requester, &c.Status, &imported, &fields, &created, &closed, &reopened, &followUp, &escalated, &c.EscalationReason, &c.Assignee, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, notFound("there is no case %d", id)
 	}
 	if err != nil {
 		return c, fmt.Errorf("read case %d: %w", id, err)
 	}
-	c.Imported, c.CreatedAt = imported == 1, fromMS(created)
+	c.Imported, c.CreatedAt, c.LastActivity = imported == 1, fromMS(created), fromMS(last)
 	c.ClosedAt, c.ReopenedAt, c.EscalatedAt = fromNullMS(closed), fromNullMS(reopened), fromNullMS(escalated)
 	if followUp.Valid {
 		c.FollowUpOf = &followUp.Int64
@@ -338,11 +382,10 @@ func (b *Book) casesByQuery(ctx context.Context, q string, args ...any) ([]Case,
 	}
 	out := []Case{}
 	for _, id := range ids {
-		c, err := b.Case(ctx, id)
+		c, err := b.caseHead(ctx, b.rdb, id)
 		if err != nil {
 			return nil, err
 		}
-		c.Comments = nil
 		out = append(out, c)
 	}
 	return out, nil
@@ -364,7 +407,7 @@ func (b *Book) AddComment(ctx context.Context, caseID int64, by, body string) (C
 		if c.Status == StatusClosed {
 			return refuse(R13, "case %d is closed: reopen it first with \"casemail case reopen %d\"", caseID, caseID)
 		}
-		cm, err = b.addComment(ctx, tx, c, by, body, "", 0)
+		cm, err = b.addComment(ctx, tx, c, by, body, "", 0, false)
 		return err
 	})
 	if err == nil {
@@ -393,24 +436,61 @@ func (b *Book) caseForActor(ctx context.Context, q querier, caseID int64, by str
 	return c, nil
 }
 
-func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, full string, messageID int64) (Comment, error) {
+// addComment adds a comment and tells the case's followers, except for an
+// internal note, which is recorded and indexed but never mailed to them (I3).
+func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, full string, messageID int64, internal bool) (Comment, error) {
 	author, err := b.account(ctx, tx, by)
 	support := err == nil && author.Agent
-	cm := Comment{CaseID: c.ID, Author: normAddr(by), BySupport: support, Body: body, FullText: full, MessageID: messageID, CreatedAt: b.now()}
+	cm := Comment{CaseID: c.ID, Author: normAddr(by), BySupport: support, Body: body, FullText: full, MessageID: messageID, CreatedAt: b.now(), Internal: internal}
 	var msg any
 	if messageID != 0 {
 		msg = messageID
 	}
-	res, err := tx.ExecContext(ctx, b.query("comment-insert"), c.ID, cm.Author, boolInt(support), body, full, msg, ms(cm.CreatedAt))
+	res, err := tx.ExecContext(ctx, b.query("comment-insert"), c.ID, cm.Author, boolInt(support), body, full, msg, ms(cm.CreatedAt), boolInt(internal))
 	if err != nil {
 		return cm, fmt.Errorf("add comment to case %d: %w", c.ID, err)
 	}
 	cm.ID, _ = res.LastInsertId()
-	if _, err := tx.ExecContext(ctx, b.query("search-insert"), c.ID, body); err != nil {
-		return cm, fmt.Errorf("index comment: %w", err)
+	// R10 search is shared with customers: an internal note is not indexed,
+	// or a customer's search would reveal the words of a note (I3).
+	if !internal {
+		if _, err := tx.ExecContext(ctx, b.query("search-insert"), c.ID, body); err != nil {
+			return cm, fmt.Errorf("index comment: %w", err)
+		}
+	}
+	visibility := "public"
+	if internal {
+		visibility = "internal"
+	}
+	how := "cli"
+	if messageID != 0 {
+		how = "mail"
+	}
+	if err := b.event(ctx, tx, c.ID, cm.Author, EventComment, "%s comment %d by %s", visibility, cm.ID, how); err != nil {
+		return cm, err
+	}
+	if !support || internal {
+		// Agents hear of the customer's and watchers' comments and of their
+		// colleagues' notes, never of a public answer a colleague sent.
+		if err := b.agentCommentAdded(ctx, tx, c, cm); err != nil {
+			return cm, err
+		}
+	}
+	if internal {
+		return cm, nil
 	}
 	data := caseData(c)
 	data["author"], data["body"] = cm.Author, body
+	if support {
+		// The customer sees the support identity under the agent's name,
+		// never the agent's own address.
+		data["author"] = b.agentName(ctx, tx, cm.Author)
+		data["from_name"] = data["author"]
+		// The agent's attachments go with the answer.
+		if err := b.attachFrom(ctx, tx, data, messageID); err != nil {
+			return cm, err
+		}
+	}
 	return cm, b.notifyFollowers(ctx, tx, c, templates.CommentAdded, cm.Author, data)
 }
 
@@ -443,6 +523,9 @@ func (b *Book) CloseCase(ctx context.Context, caseID int64, by string) error {
 		now := b.now()
 		if _, err := tx.ExecContext(ctx, b.query("case-close"), ms(now), caseID); err != nil {
 			return fmt.Errorf("close case %d: %w", caseID, err)
+		}
+		if err := b.event(ctx, tx, caseID, by, EventClosed, ""); err != nil {
+			return err
 		}
 		data := caseData(c)
 		data["status"] = string(StatusClosed)
@@ -487,6 +570,9 @@ func (b *Book) ReopenCase(ctx context.Context, caseID int64, by string) error {
 		if _, err := tx.ExecContext(ctx, b.query("case-reopen"), ms(now), caseID); err != nil {
 			return fmt.Errorf("reopen case %d: %w", caseID, err)
 		}
+		if err := b.event(ctx, tx, caseID, by, EventReopened, ""); err != nil {
+			return err
+		}
 		data := caseData(c)
 		data["status"] = string(StatusOpen)
 		return b.notifyFollowers(ctx, tx, c, templates.CaseReopened, by, data)
@@ -526,9 +612,19 @@ func (b *Book) Escalate(ctx context.Context, caseID int64, reason EscalationReas
 		if _, err := tx.ExecContext(ctx, b.query("case-escalate"), ms(now), reason, caseID); err != nil {
 			return fmt.Errorf("escalate case %d: %w", caseID, err)
 		}
+		if err := b.event(ctx, tx, caseID, by, EventEscalated, "%s", reason); err != nil {
+			return err
+		}
 		data := caseData(c)
 		data["escalation_reason"] = reason.Description()
-		return b.notifyFollowers(ctx, tx, c, templates.CaseEscalated, "", data)
+		data["escalation_reason@fr"] = reason.DescriptionFR()
+		if err := b.notifyFollowers(ctx, tx, c, templates.CaseEscalated, "", data); err != nil {
+			return err
+		}
+		data = caseData(c)
+		data["escalation_reason"], data["author"], data["assignee"] = reason.Description(), by, c.Assignee
+		data["escalation_reason@fr"] = reason.DescriptionFR()
+		return b.notifyAgents(ctx, tx, c, templates.AgentCaseEscalated, by, data, b.opt.EscalationNotify...)
 	})
 	if err == nil {
 		b.wake()
@@ -567,11 +663,20 @@ func (b *Book) followUp(ctx context.Context, tx *sql.Tx, caseID int64, by, title
 	if err := b.checkOpen(ctx, tx, requester, orig.Org, orig.Product); err != nil {
 		return 0, err
 	}
+	// The follow-up's title and text are the requester's language: they are
+	// in every mail about the new case.
+	fr := b.localeOf(ctx, tx, requester) == "fr"
 	if title == "" {
 		title = fmt.Sprintf("Follow-up of #%d: %s", caseID, orig.Title)
+		if fr {
+			title = fmt.Sprintf("Suivi de la demande n° %d : %s", caseID, orig.Title)
+		}
 	}
 	if description == "" {
 		description = fmt.Sprintf("Follow-up of case #%d.", caseID)
+		if fr {
+			description = fmt.Sprintf("Suite de la demande n° %d.", caseID)
+		}
 	}
 	return b.openCase(ctx, tx, followUpOf(orig, requester, title, description), messageID)
 }
@@ -594,6 +699,9 @@ func (b *Book) AddWatcher(ctx context.Context, caseID int64, addr string) error 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%s already watches case %d", a, caseID)
 		}
+		if err := b.event(ctx, tx, caseID, "", EventWatcherAdded, "%s (manual)", a); err != nil {
+			return err
+		}
 		data := caseData(c)
 		data["watcher"] = a
 		return b.enqueue(ctx, tx, notice{Event: string(templates.WatcherAdded), Template: templates.WatcherAdded, To: a, CaseID: caseID, Data: data})
@@ -607,17 +715,25 @@ func (b *Book) AddWatcher(ctx context.Context, caseID int64, addr string) error 
 // RemoveWatcher stops addr watching a case; ErrNotWatching when addr does
 // not watch it.
 func (b *Book) RemoveWatcher(ctx context.Context, caseID int64, addr string) error {
-	if _, err := b.Case(ctx, caseID); err != nil {
-		return err
-	}
-	res, err := b.db.ExecContext(ctx, b.query("watcher-remove"), caseID, normAddr(addr))
-	if err != nil {
-		return fmt.Errorf("remove watcher: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%s does not watch case %d: %w", normAddr(addr), caseID, ErrNotWatching)
-	}
-	return nil
+	return b.removeWatcher(ctx, caseID, addr, "", "manual")
+}
+
+// removeWatcher removes a watcher and records by whom and how ("manual" on
+// the command line, "unsubscribe" at the watcher's own request).
+func (b *Book) removeWatcher(ctx context.Context, caseID int64, addr, by, how string) error {
+	return b.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := b.caseRow(ctx, tx, caseID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, b.query("watcher-remove"), caseID, normAddr(addr))
+		if err != nil {
+			return fmt.Errorf("remove watcher: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%s does not watch case %d: %w", normAddr(addr), caseID, ErrNotWatching)
+		}
+		return b.event(ctx, tx, caseID, by, EventWatcherRemoved, "%s (%s)", normAddr(addr), how)
+	})
 }
 
 // SuppressAddress stops all mail to a watcher address after a hard bounce;
@@ -648,4 +764,13 @@ func validPriority(p string) bool {
 		return true
 	}
 	return false
+}
+
+// localeOf is the locale mail to addr is written in: their account's, else
+// the default.
+func (b *Book) localeOf(ctx context.Context, q querier, addr string) string {
+	if a, err := b.account(ctx, q, addr); err == nil && a.Locale != "" {
+		return a.Locale
+	}
+	return b.opt.DefaultLocale
 }

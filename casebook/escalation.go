@@ -27,9 +27,22 @@ var reasonWords = map[EscalationReason]string{
 	ReasonTimeToResolution: "time to resolution",
 }
 
+// reasonWordsFR are the same reasons as a French mail says them.
+var reasonWordsFR = map[EscalationReason]string{
+	ReasonCommunication:    "qualité de la communication de l'agent",
+	ReasonKnowledge:        "connaissances techniques de l'agent",
+	ReasonCallback:         "rappel ou mise à jour en attente",
+	ReasonUrgency:          "changement de l'urgence du problème",
+	ReasonResolution:       "résolution ne répondant pas aux attentes",
+	ReasonTimeToResolution: "délai de résolution",
+}
+
 // Description is what notifications and "case show" say; "" for a reason
 // R15 does not allow.
 func (r EscalationReason) Description() string { return reasonWords[r] }
+
+// DescriptionFR is Description in French, for French mail.
+func (r EscalationReason) DescriptionFR() string { return reasonWordsFR[r] }
 
 // EscalationReasonNames lists the reasons for help and error messages.
 func EscalationReasonNames() string {

@@ -2,6 +2,7 @@ package casebook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -171,9 +172,12 @@ type Delivery struct {
 	Body        string   // ActComment: the new text only (R9)
 	FullText    string   // ActComment: the whole text
 	AddWatchers []string // ActComment: people on Cc (R8)
+	Internal    bool     // ActComment: an agent's internal note, never mailed to customers or watchers (I3)
+	Claimed     int64    // ActQuarantine: the case a forged claim named; its agents are told, the mail is never linked to it (I6)
 
 	Reason string
 	Notice *Notice // answered refusal (R1–R5, R13, R14); rate-limited per sender
+	Alert  *Alert  // tell the team (a suspected loop), once per case (limits.go)
 }
 
 // Recorded is what Record did.
@@ -192,6 +196,26 @@ type Recorded struct {
 func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 	var rec Recorded
 	err := b.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		rec, err = b.recordTx(ctx, tx, d)
+		return err
+	})
+	if err != nil {
+		return Recorded{}, err
+	}
+	if !rec.Duplicate {
+		b.wake()
+	}
+	return rec, nil
+}
+
+// recordTx is Record inside the caller's transaction (Record's own, or a
+// batch's savepoint: see batch.go).
+func (b *Book) recordTx(ctx context.Context, tx *sql.Tx, d Delivery) (Recorded, error) {
+	var rec Recorded
+	// The notifications the limits hold back, for this attempt only.
+	ctx, held := withHeld(ctx)
+	err := func() error {
 		if m, err := b.messageWhere(ctx, tx, "WHERE fingerprint = ?", d.Message.Fingerprint); err == nil {
 			rec = Recorded{Message: m, Duplicate: true}
 			return nil
@@ -222,37 +246,20 @@ func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 			return err
 		}
 		m.ID = id
-		var caseID int64
-		switch d.Action {
-		case ActOpen:
-			if d.Open.FollowUpOf != 0 {
-				caseID, err = b.followUp(ctx, tx, d.Open.FollowUpOf, d.Open.Requester, d.Open.Title, d.Open.Description, id)
-			} else {
-				if err = b.checkOpen(ctx, tx, d.Open.Requester, d.Open.Org, d.Open.Product); err == nil {
-					caseID, err = b.openCase(ctx, tx, d.Open, id)
-				}
-			}
-		case ActComment:
-			caseID, err = b.commentByMail(ctx, tx, d, id)
-		default:
-			caseID = d.CaseID
-		}
+		caseID, reason, err := b.apply(ctx, tx, d, m.From, m.Reason, id)
 		if err != nil {
 			return err
 		}
-		if d.Notice != nil {
-			ok, err := b.noticeAllowed(ctx, tx, d.Notice.To)
+		m.Reason = reason
+		if d.Alert != nil {
+			note, err := b.alertTeam(ctx, tx, caseID, *d.Alert)
 			if err != nil {
 				return err
 			}
-			if ok {
-				err = b.enqueue(ctx, tx, notice{Event: string(d.Notice.Template), Template: d.Notice.Template, To: d.Notice.To, CaseID: caseID, Data: d.Notice.Data, Locale: d.Notice.Locale})
-				if err != nil {
-					return err
-				}
-			} else {
-				m.Reason = strings.TrimSpace(m.Reason + " (notice not sent: too many notices to this sender in the last hour)")
-			}
+			m.Reason = strings.TrimSpace(m.Reason + " " + note)
+		}
+		if note := held.note(); note != "" {
+			m.Reason = strings.TrimSpace(m.Reason + " " + note)
 		}
 		if caseID != 0 {
 			m.CaseID = &caseID
@@ -262,14 +269,78 @@ func (b *Book) Record(ctx context.Context, d Delivery) (Recorded, error) {
 		}
 		rec = Recorded{Message: m}
 		return nil
-	})
+	}()
 	if err != nil {
 		return Recorded{}, err
 	}
-	if !rec.Duplicate {
-		b.wake()
-	}
 	return rec, nil
+}
+
+// apply makes the change a decision asks for, for the inbound message id
+// from the address from: the case opened or commented, a refusal recorded
+// in the case's history, the notice queued. It returns the case concerned
+// and the message's reason, told when the notice was not sent.
+func (b *Book) apply(ctx context.Context, tx *sql.Tx, d Delivery, from, reason string, id int64) (caseID int64, _ string, err error) {
+	switch d.Action {
+	case ActOpen:
+		if d.Open.FollowUpOf != 0 {
+			caseID, err = b.followUp(ctx, tx, d.Open.FollowUpOf, d.Open.Requester, d.Open.Title, d.Open.Description, id)
+		} else {
+			if err = b.checkOpen(ctx, tx, d.Open.Requester, d.Open.Org, d.Open.Product); err == nil {
+				caseID, err = b.openCase(ctx, tx, d.Open, id)
+			}
+		}
+	case ActComment:
+		caseID, err = b.commentByMail(ctx, tx, d, id)
+	default:
+		caseID = d.CaseID
+		if d.Action == ActRefuse || d.Action == ActQuarantine {
+			err = b.claimEvent(ctx, tx, d, from, id)
+		}
+		if claimed := cmp.Or(caseID, d.Claimed); err == nil && claimed != 0 && (d.Action == ActRefuse || d.Action == ActQuarantine) {
+			err = b.refusedClaim(ctx, tx, claimed, from, d.Reason, d.Message.Subject)
+		}
+	}
+	if err != nil {
+		return 0, reason, err
+	}
+	if d.Notice != nil {
+		ok, err := b.noticeAllowed(ctx, tx, d.Notice.To)
+		if err != nil {
+			return 0, reason, err
+		}
+		if ok {
+			err = b.enqueue(ctx, tx, notice{Event: string(d.Notice.Template), Template: d.Notice.Template, To: d.Notice.To, CaseID: caseID, Data: d.Notice.Data, Locale: d.Notice.Locale})
+			if err != nil {
+				return 0, reason, err
+			}
+		} else {
+			reason = strings.TrimSpace(reason + " (notice not sent: too many notices to this sender in the last hour)")
+		}
+	}
+	return caseID, reason, nil
+}
+
+// claimEvent records a refused or quarantined mail in the history of the
+// case it claimed, when that case exists.
+func (b *Book) claimEvent(ctx context.Context, tx *sql.Tx, d Delivery, from string, id int64) error {
+	claimed := d.CaseID
+	if claimed == 0 {
+		claimed = d.Claimed
+	}
+	if claimed == 0 {
+		return nil
+	}
+	if _, err := b.caseRow(ctx, tx, claimed); errors.Is(err, ErrNotFound) {
+		return nil // a forged claim may name any number
+	} else if err != nil {
+		return err
+	}
+	kind := EventRefused
+	if d.Action == ActQuarantine {
+		kind = EventQuarantined
+	}
+	return b.event(ctx, tx, claimed, from, kind, "message %d: %s", id, d.Reason)
 }
 
 func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messageID int64) (int64, error) {
@@ -288,11 +359,19 @@ func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messag
 	if c.Status == StatusClosed || c.Imported {
 		return 0, refuse(R13, "case %d is closed", c.ID)
 	}
+	if err := b.mailCommentsOver(ctx, tx, c.ID, d.Author); err != nil {
+		return 0, err // I5: a loop, decided at the same time as another mail
+	}
 	body := d.Body
 	if strings.TrimSpace(body) == "" {
 		body = d.FullText
 	}
-	cm, err := b.addComment(ctx, tx, c, d.Author, body, d.FullText, messageID)
+	if d.Internal {
+		if err := b.checkAgent(ctx, tx, d.Author); err != nil {
+			return 0, err
+		}
+	}
+	cm, err := b.addComment(ctx, tx, c, d.Author, body, d.FullText, messageID, d.Internal)
 	if err != nil {
 		return 0, err
 	}
@@ -303,12 +382,21 @@ func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messag
 			return 0, fmt.Errorf("mark comment %d unauthenticated: %w", cm.ID, err)
 		}
 	}
+	if d.Internal {
+		return c.ID, nil // a note's Cc are colleagues, not watchers of the customer's case
+	}
 	for _, w := range d.AddWatchers {
 		if w = normAddr(w); w == "" || w == normAddr(c.Requester) {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, b.query("watcher-add"), c.ID, w, "cc", ms(b.now())); err != nil {
+		res, err := tx.ExecContext(ctx, b.query("watcher-add"), c.ID, w, "cc", ms(b.now()))
+		if err != nil {
 			return 0, fmt.Errorf("add watcher %s: %w", w, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			if err := b.event(ctx, tx, c.ID, d.Author, EventWatcherAdded, "%s (cc)", w); err != nil {
+				return 0, err
+			}
 		}
 	}
 	return c.ID, nil

@@ -40,6 +40,14 @@ func (b *Book) enqueue(ctx context.Context, tx *sql.Tx, n notice) error {
 	if locale == "" {
 		locale = b.opt.DefaultLocale
 	}
+	if why, _, err := b.hold(ctx, tx, n, 0); err != nil {
+		return err
+	} else if why != "" {
+		if h, ok := ctx.Value(heldKey{}).(*heldList); ok {
+			h.why = append(h.why, why)
+		}
+		return nil
+	}
 	raw := make([]byte, 15)
 	if _, err := rand.Read(raw); err != nil {
 		return err
@@ -52,7 +60,11 @@ func (b *Book) enqueue(ctx context.Context, tx *sql.Tx, n notice) error {
 		capped["subject"] = capTitle(subj)
 		n.Data = capped
 	}
-	data, err := json.Marshal(n.Data)
+	local, err := b.localize(ctx, tx, n.Data, locale, n.To)
+	if err != nil {
+		return fmt.Errorf("queue %s for %s: %w", n.Template, n.To, err)
+	}
+	data, err := json.Marshal(local)
 	if err != nil {
 		return err
 	}
@@ -67,13 +79,16 @@ func (b *Book) enqueue(ctx context.Context, tx *sql.Tx, n notice) error {
 	return nil
 }
 
-// noticeAllowed applies the per-sender rate limit of refusal notices (I5).
+// noticeAllowed applies the per-sender rate limit of refusal notices (I5):
+// every mail to someone not on a case counts, whatever its template, and
+// every plus tag of an address shares its quota.
 func (b *Book) noticeAllowed(ctx context.Context, q querier, to string) (bool, error) {
 	if b.opt.NoticesPerHour <= 0 {
 		return true, nil
 	}
 	var n int
-	err := q.QueryRowContext(ctx, b.query("outbox-notices-since"), normAddr(to), ms(b.now().Add(-time.Hour))).Scan(&n)
+	k, like, lo, hi := keyArgs(LimitKey(to))
+	err := q.QueryRowContext(ctx, b.query("outbox-notices-to-since"), k, like, ms(b.now().Add(-time.Hour)), lo, hi).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("count notices: %w", err)
 	}

@@ -103,6 +103,9 @@ func (b *Book) RequestSignIn(ctx context.Context, addr string, ttl time.Duration
 		if err != nil {
 			return err
 		}
+		if a.Disabled {
+			return nil // the same page as for an unknown address
+		}
 		token, hash, err := newSecretToken()
 		if err != nil {
 			return err
@@ -181,10 +184,13 @@ func (b *Book) EndSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// EndSessions signs addr out everywhere; disabling an account calls it.
+// EndSessions signs addr out everywhere and spends its pending sign-in
+// links; disabling an account calls it.
 func (b *Book) EndSessions(ctx context.Context, addr string) error {
-	if _, err := b.db.ExecContext(ctx, b.pq("sessions-delete-of"), normAddr(addr)); err != nil {
-		return fmt.Errorf("end sessions of %s: %w", normAddr(addr), err)
+	for _, q := range []string{"sessions-delete-of", "signins-delete-of"} {
+		if _, err := b.db.ExecContext(ctx, b.pq(q), normAddr(addr)); err != nil {
+			return fmt.Errorf("end sessions of %s: %w", normAddr(addr), err)
+		}
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ SELECT s.address FROM portal_sessions s JOIN accounts a ON a.address = s.address
 DELETE FROM portal_sessions WHERE id_hash = ?;
 -- name: sessions-delete-of
 DELETE FROM portal_sessions WHERE address = ?;
+-- name: signins-delete-of
+DELETE FROM portal_signins WHERE address = ?;
 -- name: session-purge
 DELETE FROM portal_sessions WHERE expires_at < ?;
 
@@ -43,4 +45,7 @@ ORDER BY 1;
 -- name: case-mail-messages
 -- The inbound mails that became part of a case (its opening mail, its
 -- comments): their attachments belong to the case.
-SELECT id, raw_sha256 FROM messages WHERE case_id = ? AND outcome IN ('case_opened', 'comment_added') ORDER BY id;
+-- An agent's internal note by mail is agents' only (I3): its files are not
+-- the customer's.
+SELECT id, raw_sha256 FROM messages WHERE case_id = ? AND outcome IN ('case_opened', 'comment_added')
+  AND id NOT IN (SELECT message_id FROM comments WHERE internal = 1 AND message_id IS NOT NULL) ORDER BY id;

@@ -8,7 +8,7 @@ INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING;
 -- name: account-insert
 INSERT INTO accounts (address, name, verified, agent, locale, created_at) VALUES (?, ?, ?, ?, ?, ?);
 -- name: account-get
-SELECT address, name, verified, agent, locale, created_at FROM accounts WHERE address = ?;
+SELECT address, name, verified, agent, locale, created_at, disabled FROM accounts WHERE address = ?;
 
 -- name: org-insert
 INSERT INTO orgs (slug, name, owner, created_at) VALUES (?, ?, ?, ?);
@@ -47,7 +47,8 @@ INSERT INTO cases (org, product, team, priority, title, description, requester, 
 VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?);
 -- name: case-get
 SELECT id, org, product, team, priority, title, description, requester, status, imported, fields,
-	created_at, closed_at, reopened_at, follow_up_of, escalated_at, escalation_reason
+	created_at, closed_at, reopened_at, follow_up_of, escalated_at, escalation_reason, assignee,
+	coalesce((SELECT max(at) FROM events WHERE case_id = cases.id), created_at)
 FROM cases WHERE id = ?;
 -- name: case-close
 UPDATE cases SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open';
@@ -81,11 +82,11 @@ SELECT 1 FROM watchers WHERE case_id = ? AND address = ?;
 UPDATE watchers SET suppressed = 1, suppressed_reason = ? WHERE address = ?;
 
 -- name: comment-insert
-INSERT INTO comments (case_id, author, by_support, body, full_text, message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?);
+INSERT INTO comments (case_id, author, by_support, body, full_text, message_id, created_at, internal) VALUES (?, ?, ?, ?, ?, ?, ?, ?);
 -- name: comment-unauthenticated
 UPDATE comments SET unauthenticated = 1 WHERE id = ?;
 -- name: comments-of
-SELECT id, case_id, author, by_support, body, full_text, message_id, created_at, unauthenticated FROM comments WHERE case_id = ? ORDER BY created_at DESC, id DESC;
+SELECT id, case_id, author, by_support, body, full_text, message_id, created_at, internal, unauthenticated FROM comments WHERE case_id = ? ORDER BY created_at DESC, id DESC;
 
 -- name: raw-exists
 SELECT 1 FROM raw_messages WHERE sha256 = ?;
@@ -143,3 +144,93 @@ SELECT slug FROM orgs ORDER BY slug;
 
 -- name: outbox-stats
 SELECT status, count(*), coalesce(min(created_at), 0) FROM outbox GROUP BY status;
+
+-- Limits against loops and backscatter (limits.go, I5). ?key is an address
+-- normalised by LimitKey; its plus-tag variants local+…@domain are the
+-- addresses between ?lo (local+) and ?hi (local,) that match the LIKE
+-- pattern ?tagged: the range lets the index find them.
+-- name: mail-comments-since
+-- (+outcome, +case_id: look the sender up in messages_from, not every comment.)
+SELECT count(*) FROM messages WHERE +outcome = 'comment_added' AND +case_id = ?1 AND received_at >= ?4
+	AND (from_addr = ?2 OR (from_addr > ?5 AND from_addr < ?6 AND from_addr LIKE ?3 ESCAPE '\'));
+-- name: case-notifications-since
+SELECT count(*) FROM outbox WHERE +case_id = ?1 AND created_at >= ?4
+	AND (recipient = ?2 OR (recipient > ?5 AND recipient < ?6 AND recipient LIKE ?3 ESCAPE '\'));
+-- name: outbox-notices-to-since
+-- Every mail to someone who is not (yet) on a case: refusal notices, and a
+-- redirect route's own template, whatever it is named.
+SELECT count(*) FROM outbox WHERE created_at >= ?3
+	AND (template LIKE 'notice\_%' ESCAPE '\' OR case_id IS NULL)
+	AND (recipient = ?1 OR (recipient > ?4 AND recipient < ?5 AND recipient LIKE ?2 ESCAPE '\'));
+-- name: wrote-before
+-- Someone we correspond with: an account, or the author of a case or comment by mail.
+SELECT EXISTS (SELECT 1 FROM accounts WHERE address = ?1)
+	OR EXISTS (SELECT 1 FROM messages WHERE from_addr = ?1 AND outcome IN ('case_opened', 'comment_added'))
+	OR EXISTS (SELECT 1 FROM messages WHERE from_addr > ?3 AND from_addr < ?4 AND from_addr LIKE ?2 ESCAPE '\'
+		AND +outcome IN ('case_opened', 'comment_added'));
+-- name: new-recipients-since
+-- Counts up to ?2, the limit: enough to tell whether it is reached.
+SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.created_at >= ?1
+	AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.address = o.recipient)
+	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.from_addr = o.recipient AND m.outcome IN ('case_opened', 'comment_added'))
+	LIMIT ?2);
+-- name: loop-notices-since
+SELECT count(*) FROM outbox WHERE case_id = ?1 AND template = ?2 AND created_at >= ?3;
+-- name: agents
+SELECT address FROM accounts WHERE agent = 1 AND disabled = 0 ORDER BY address;
+
+-- Support side (issue 11): the queue, assignment, case fields, history, replays, admin.
+
+-- name: case-assign
+UPDATE cases SET assignee = ? WHERE id = ?;
+-- name: case-set
+UPDATE cases SET priority = ?, product = ?, org = ?, title = ?, team = ? WHERE id = ?;
+-- name: cases-queue
+-- The support queue across organisations: most urgent first, then oldest.
+-- ?3 = 1 filters on the assignee ?4 ('' for unassigned); ?8 is a JSON array
+-- of teams the viewer works in (NULL: every team), whose cases they see with
+-- those assigned to them (?10).
+SELECT id FROM cases
+WHERE (?1 = '' OR org = ?1) AND (?2 = '' OR team = ?2) AND (?3 = 0 OR assignee = ?4)
+	AND (?5 = '' OR status = ?5) AND (?6 = '' OR priority = ?6) AND (?7 = 0 OR created_at <= ?7)
+	AND (?8 IS NULL OR team IN (SELECT value FROM json_each(?8)) OR (?10 != '' AND assignee = ?10))
+ORDER BY priority, created_at, id
+LIMIT ?9;
+
+-- name: event-insert
+INSERT INTO events (case_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?);
+-- name: events-of
+SELECT at, actor, kind, detail FROM events WHERE case_id = ? ORDER BY at, id;
+
+-- name: replay-insert
+INSERT INTO replays (message_id, at, outcome, reason, case_id) VALUES (?, ?, ?, ?, ?);
+-- name: replays-of
+SELECT at, outcome, reason, case_id FROM replays WHERE message_id = ? ORDER BY id;
+-- name: messages-of-case
+-- The mails that opened a case or were added to it, on arrival or by a
+-- replay or release, oldest first (their attachments).
+SELECT id FROM messages WHERE case_id = ?1 AND outcome IN ('case_opened', 'comment_added')
+UNION SELECT message_id FROM replays WHERE case_id = ?1 AND outcome IN ('case_opened', 'comment_added')
+UNION SELECT message_id FROM comments WHERE case_id = ?1 AND message_id IS NOT NULL
+ORDER BY 1;
+-- name: message-case-set
+UPDATE messages SET case_id = ? WHERE id = ?;
+
+-- name: accounts-all
+SELECT address, name, verified, agent, locale, created_at, disabled FROM accounts ORDER BY address;
+-- name: account-update
+UPDATE accounts SET name = ?, locale = ?, agent = ? WHERE address = ?;
+-- name: account-disable
+UPDATE accounts SET disabled = 1 WHERE address = ?;
+-- name: org-update
+UPDATE orgs SET name = ?, owner = ? WHERE slug = ?;
+
+-- name: outbox-requeue
+-- "outbox retry": a failed (or waiting) notification is due again now.
+UPDATE outbox SET status = 'pending', next_at = ?, last_error = '' WHERE id = ? AND status != 'sent';
+-- name: outbox-requeue-failed
+UPDATE outbox SET status = 'pending', next_at = ?, last_error = '' WHERE status = 'failed' RETURNING id;
+
+-- name: message-raw-of
+-- The stored raw message of an inbound message record (agent mail attaches its files).
+SELECT raw_sha256 FROM messages WHERE id = ?

@@ -39,6 +39,9 @@ func registeredSender(s Sender) error {
 	if s.Account == nil {
 		return refuse(R1, "%s has no account: only registered users can open cases", s.Address)
 	}
+	if s.Account.Disabled {
+		return refuse(R1, "the account %s is disabled: it can no longer open cases", s.Address)
+	}
 	return nil
 }
 

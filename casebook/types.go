@@ -15,6 +15,7 @@ type Account struct {
 	Agent     bool      `json:"agent"` // support staff: their comments are support comments
 	Locale    string    `json:"locale,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	Disabled  bool      `json:"disabled"` // may no longer open cases or comment; history kept
 }
 
 // Org is a customer organisation.
@@ -58,7 +59,8 @@ type Case struct {
 	Status           Status            `json:"status"`
 	Org              string            `json:"org"`
 	Product          string            `json:"product"`
-	Team             string            `json:"team,omitempty"`
+	Team             string            `json:"team"`
+	Assignee         string            `json:"assignee"` // the agent working the case, "" when nobody
 	Priority         string            `json:"priority"`
 	Title            string            `json:"title"`
 	Description      string            `json:"description"`
@@ -74,6 +76,8 @@ type Case struct {
 	FollowUpOf       *int64            `json:"follow_up_of"`
 	EscalatedAt      *time.Time        `json:"escalated_at,omitempty"`
 	EscalationReason EscalationReason  `json:"escalation_reason,omitempty"`
+	LastActivity     time.Time         `json:"last_activity"`    // the newest event, or the opening
+	Events           []Event           `json:"events,omitempty"` // oldest first; set by Case, not by listings
 }
 
 // Watcher is someone notified of every update (R8).
@@ -94,6 +98,7 @@ type Comment struct {
 	FullText  string    `json:"full_text,omitempty"`  // the whole mail text, quotes included
 	MessageID int64     `json:"message_id,omitempty"` // inbound message record, 0 when typed on the command line
 	CreatedAt time.Time `json:"created_at"`
+	Internal  bool      `json:"internal"` // a note for agents only (I3: never mailed to a customer or watcher)
 	// Unauthenticated: from a mail whose From domain failed sender
 	// authentication, threaded by its reply token (issue 13).
 	Unauthenticated bool `json:"unauthenticated,omitempty"`

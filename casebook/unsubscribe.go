@@ -16,7 +16,7 @@ var ErrNotWatching = errors.New("not a watcher of the case")
 // requester, who cannot stop following their own case, is not a watcher
 // either. The error is ErrNotFound when the case does not exist.
 func (b *Book) Unsubscribe(ctx context.Context, caseID int64, addr string) error {
-	if err := b.RemoveWatcher(ctx, caseID, addr); err != nil && !errors.Is(err, ErrNotWatching) {
+	if err := b.removeWatcher(ctx, caseID, addr, addr, "unsubscribe"); err != nil && !errors.Is(err, ErrNotWatching) {
 		return err
 	}
 	return nil

@@ -26,6 +26,7 @@ type Config struct {
 	IMAP      []IMAP    `toml:"imap"`
 	Outbound  Outbound  `toml:"outbound"`
 	Routes    []Route   `toml:"route"`
+	Teams     []Team    `toml:"team"` // teams.go
 	Policy    Policy    `toml:"policy"`
 	Templates Templates `toml:"templates"`
 	HTTP      HTTP      `toml:"http"`
@@ -124,6 +125,19 @@ type Policy struct {
 	NoticesPerHour     int                 `toml:"notices_per_hour"`
 	ReplyTokenTTL      Duration            `toml:"reply_token_ttl"`
 	MaxAttachmentBytes int64               `toml:"max_attachment_bytes"`
+	// The support side (teams.go).
+	DefaultTeam          string   `toml:"default_team"`           // cases whose route names no team
+	EscalationNotify     []string `toml:"escalation_notify"`      // also told of every escalation (R15)
+	AgentAttachmentBytes int64    `toml:"agent_attachment_bytes"` // attachments mailed to agents up to this total
+	AssignOnFirstReply   bool     `toml:"assign_on_first_reply"`  // an agent answering an unassigned case takes it
+
+	// Loops and backscatter (I5, docs/security.md): 0 disables a limit.
+	LoopWindow              Duration `toml:"loop_window"`                 // the sliding window of the two below
+	MaxMailComments         int      `toml:"max_mail_comments"`           // comments by mail per sender and case in the window
+	MaxCaseNotifications    int      `toml:"max_case_notifications"`      // notifications per recipient and case in the window
+	MaxCcWatchers           int      `toml:"max_cc_watchers"`             // watchers one mail may add
+	MaxNewRecipientsPerHour int      `toml:"max_new_recipients_per_hour"` // mail to people who never wrote, all together
+	TeamAddresses           []string `toml:"team_addresses"`              // told about suspected loops; empty: the case's assignee or team, else every agent
 }
 
 // Templates says where overrides live.
@@ -233,12 +247,20 @@ func Default() *Config {
 			InitialResponse: map[string]Duration{
 				"P1": {time.Hour}, "P2": {4 * time.Hour}, "P3": {24 * time.Hour}, "P4": {48 * time.Hour},
 			},
-			DefaultPriority:    "P3",
-			Locale:             "fr",
-			SubjectTag:         "[Case #%d]",
-			NoticesPerHour:     5,
-			ReplyTokenTTL:      Duration{180 * 24 * time.Hour},
-			MaxAttachmentBytes: 25 << 20,
+			DefaultPriority:      "P3",
+			Locale:               "fr",
+			SubjectTag:           "[Case #%d]",
+			NoticesPerHour:       5,
+			ReplyTokenTTL:        Duration{180 * 24 * time.Hour},
+			MaxAttachmentBytes:   25 << 20,
+			AgentAttachmentBytes: 10 << 20,
+			AssignOnFirstReply:   true,
+
+			LoopWindow:              Duration{10 * time.Minute},
+			MaxMailComments:         5,
+			MaxCaseNotifications:    10,
+			MaxCcWatchers:           20,
+			MaxNewRecipientsPerHour: 100,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9025"},
 		Log:  Log{Format: "text", Level: "info"},
@@ -416,6 +438,23 @@ func (c *Config) Validate() error {
 	if strings.Count(c.Policy.SubjectTag, "%d") != 1 {
 		bad("policy.subject_tag must contain %%d exactly once, not %q", c.Policy.SubjectTag)
 	}
+	for _, l := range []struct {
+		key string
+		v   int
+	}{{"max_mail_comments", c.Policy.MaxMailComments}, {"max_case_notifications", c.Policy.MaxCaseNotifications},
+		{"max_cc_watchers", c.Policy.MaxCcWatchers}, {"max_new_recipients_per_hour", c.Policy.MaxNewRecipientsPerHour}} {
+		if l.v < 0 {
+			bad("policy.%s must be 0 (no limit) or more, not %d", l.key, l.v)
+		}
+	}
+	for i, a := range c.Policy.TeamAddresses {
+		if _, err := mail.ParseAddress(a); err != nil {
+			bad("policy.team_addresses[%d] %q is not an address: %v", i, a, err)
+		}
+	}
+	if c.Policy.LoopWindow.Duration < 0 {
+		bad("policy.loop_window must not be negative, not %s", c.Policy.LoopWindow.Duration)
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
@@ -427,6 +466,7 @@ func (c *Config) Validate() error {
 		bad("log.level must be debug, info, warn or error, not %q", c.Log.Level)
 	}
 	ps = append(ps, c.staticProblems()...)
+	ps = append(ps, c.teamProblems()...)
 	return ps.err()
 }
 

@@ -95,6 +95,8 @@ func TestParseErrors(t *testing.T) {
 		{"route priority", "[[route]]\naddress = \"a@b\"\nproduct = \"p\"\npriority = \"P0\"\n", "priority must be P1..P4"},
 		{"imap without password", "[[imap]]\nname = \"m\"\naddress = \"h:1\"\nusername = \"u\"\ntls = \"none\"\n", "password_file or password_env"},
 		{"bad subject tag", "[policy]\nsubject_tag = \"[Case]\"\n", "subject_tag"},
+		{"negative loop limit", "[policy]\nmax_mail_comments = -1\n", "line 2: policy.max_mail_comments must be 0 (no limit) or more"},
+		{"negative loop window", "[policy]\nloop_window = \"-10m\"\n", "policy.loop_window must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

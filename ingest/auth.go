@@ -104,7 +104,10 @@ func (g *Gateway) firstHop(in *inbound) bool {
 	}
 	ip, ok := netip.AddrFromSlice(clientIP(in.env.RemoteAddr))
 	if !ok {
-		return true
+		// The listener always gives the client's address; an envelope
+		// without one was made by a program (tests, tools) that has no
+		// client to check SPF for.
+		return false
 	}
 	ip = ip.Unmap()
 	for _, p := range g.relays {
@@ -170,6 +173,18 @@ func (g *Gateway) authorise(in *inbound, d Decision) Decision {
 		}
 		return d
 	}
+	if a := in.agent; a != nil && len(a.commands) > 0 {
+		// A forged From of an agent may not #close or #assign (issue 11):
+		// a reply token lets the text through, never the commands.
+		if d.Action == casebook.ActComment && g.replyToken(in, d.delivery.CaseID) {
+			a.commands = nil
+			d.Reasons = append(d.Reasons, why+": its agent commands are ignored")
+			d.delivery.Reason = strings.Join(d.Reasons, "; ")
+		} else {
+			in.agent = nil
+			return g.quarantineUnauthenticated(in, d, why, "may not use agent commands")
+		}
+	}
 	switch {
 	case d.Action == casebook.ActComment && g.replyToken(in, d.delivery.CaseID):
 		d.Reasons = append(d.Reasons, why+": threaded by its reply token, marked unauthenticated")
@@ -182,23 +197,33 @@ func (g *Gateway) authorise(in *inbound, d Decision) Decision {
 	case d.Action == casebook.ActOpen, d.Action == casebook.ActComment, d.delivery.Notice != nil:
 		what := map[casebook.Action]string{casebook.ActOpen: "may not open a case", casebook.ActComment: fmt.Sprintf("may not join case %d", d.CaseID),
 			casebook.ActRefuse: "gets no notice (backscatter)"}[d.Action]
-		g.log.Warn("unauthenticated mail quarantined: an agent should look at it", "from", in.msg.From, "message_id", in.msg.MessageID,
-			"spf", v.SPF, "dmarc", v.DMARC, "source", v.Source, "would", string(d.Action), "case", d.CaseID)
-		d.delivery.Open = casebook.NewCase{}
-		d.delivery.Notice = nil
-		d.delivery.CaseID = 0 // never link a forged claim to the case
-		d.delivery.Author, d.delivery.Body, d.delivery.FullText, d.delivery.AddWatchers = "", "", "", nil
-		return d.set(casebook.ActQuarantine, why+": "+what+" (issue 13)")
+		in.agent = nil
+		return g.quarantineUnauthenticated(in, d, why, what)
 	}
 	return d
 }
 
-// replyToken reports whether one of the mail's recipients is a reply
-// token for caseID valid for its From.
+// quarantineUnauthenticated turns d into the quarantine of an
+// unauthenticated mail: nothing opened, joined, answered or applied, the
+// agents warned through the log.
+func (g *Gateway) quarantineUnauthenticated(in *inbound, d Decision, why, what string) Decision {
+	v := in.auth
+	g.log.Warn("unauthenticated mail quarantined: an agent should look at it", "from", in.msg.From, "message_id", in.msg.MessageID,
+		"spf", v.SPF, "dmarc", v.DMARC, "source", v.Source, "would", string(d.Action), "case", d.CaseID)
+	d.delivery.Open = casebook.NewCase{}
+	d.delivery.Notice = nil
+	d.delivery.CaseID = 0 // never link a forged claim to the case
+	d.delivery.Author, d.delivery.Body, d.delivery.FullText, d.delivery.AddWatchers = "", "", "", nil
+	d.delivery.Internal = false
+	return d.set(casebook.ActQuarantine, why+": "+what+" (issue 13)")
+}
+
+// replyToken reports whether one of the mail's recipients is a reply (or
+// an agent's internal-note) token for caseID valid for its From.
 func (g *Gateway) replyToken(in *inbound, caseID int64) bool {
 	for _, rcpt := range g.recipients(in) {
 		kind, tok := address.Parse(rcpt, g.local, g.cfg.Outbound.ReplyDomain)
-		if kind != address.Reply {
+		if kind != address.Reply && kind != address.Note {
 			continue
 		}
 		if id, err := g.signer.Verify(tok, strings.ToLower(in.parsed.From), g.now()); err == nil && id == caseID {

@@ -295,3 +295,42 @@ func TestAuthRelays(t *testing.T) {
 		})
 	}
 }
+
+// A forged agent (issue 11's commands by mail): under enforce a mail from
+// an agent's address that is not authenticated may not #close a case, even
+// with the case's tag; with the agent's reply token its text threads, its
+// commands are dropped. Under record the commands apply.
+func TestAuthForgedAgentCommands(t *testing.T) {
+	tests := []struct {
+		mode, name   string
+		token        bool
+		body         string
+		result       string
+		reason       string
+		wantStatus   casebook.Status
+		wantComments int
+	}{
+		{"enforce", "subject tag", false, "#close\n", "quarantined", "may not use agent commands", casebook.StatusOpen, 0},
+		{"enforce", "reply token", true, "#close\nFixed on our side.\n", "comment_added", "its agent commands are ignored", casebook.StatusOpen, 1},
+		{"record", "subject tag", false, "#close\n", "ignored", "commands", casebook.StatusClosed, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode+"/"+tt.name, func(t *testing.T) {
+			h := authHarness(t, tt.mode)
+			out := h.smtp(relayIP, "ann@acme.test", h.mail("ann@acme.test", "support@support.test", "Server down", "down\n"), "support@support.test")
+			h.want(out, "case_opened", "")
+			to := "support@support.test"
+			if tt.token {
+				to = h.token(out.CaseID, "agent@support.test")
+			}
+			subject := fmt.Sprintf("Re: [Case #%d] Server down", out.CaseID)
+			got := h.smtp(forgeIP, "agent@support.test", h.mail("agent@support.test", to, subject, tt.body), to)
+			h.want(got, tt.result, tt.reason)
+			c, err := h.book.Case(h.ctx, out.CaseID)
+			h.must(err)
+			if c.Status != tt.wantStatus || len(c.Comments) != tt.wantComments {
+				t.Fatalf("case status %s with %d comments, want %s with %d", c.Status, len(c.Comments), tt.wantStatus, tt.wantComments)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -92,6 +93,27 @@ func BenchmarkReceive(b *testing.B) {
 		return nil
 	}
 	runSerialParallel(b, len(raw), receive)
+	// Ten concurrent deliveries on two cores, as bench/ingest-smtp.sh's ten
+	// SMTP sessions: what the group commit (casebook.RecordRaw) shares.
+	b.Run("sessions-10", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		b.ReportAllocs()
+		b.SetParallelism(max(1, 10/runtime.GOMAXPROCS(0)))
+		before := book.BatchStats()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := receive(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+		after := book.BatchStats()
+		if n := after.Batches - before.Batches; n > 0 {
+			b.ReportMetric(float64(after.Mails-before.Mails)/float64(n), "mails/commit")
+		}
+	})
 }
 
 // BenchmarkStoreRaw is the first step of Receive alone: keeping the raw

@@ -97,6 +97,11 @@ func (g *Gateway) decideRules(ctx context.Context, in *inbound) (Decision, error
 		return set(casebook.ActIgnore, fmt.Sprintf("%s stopped watching case %d", sender, caseID)), nil
 	}
 
+	// An agent's internal note (agent.go).
+	if dec, ok, err := g.agentNote(ctx, in, d, sender); ok || err != nil {
+		return dec, err
+	}
+
 	// I6: which case, if any.
 	c, why, err := g.whichCase(ctx, in, sender)
 	if err != nil {
@@ -105,6 +110,7 @@ func (g *Gateway) decideRules(ctx context.Context, in *inbound) (Decision, error
 	if why.quarantine != "" {
 		d.CaseID = why.claimed
 		d.delivery.CaseID = 0 // never link a forged claim to the case
+		d.delivery.Claimed = why.claimed
 		return set(casebook.ActQuarantine, why.quarantine), nil
 	}
 	if c != nil {
@@ -135,10 +141,21 @@ func (g *Gateway) onCase(ctx context.Context, in *inbound, d *Decision, c *caseb
 		d.delivery.Notice.Data["reopen_until"] = g.book.ReopenDeadline(*c).Format("2006-01-02")
 		return set(casebook.ActRefuse, fmt.Sprintf("case %d is closed: a reply by mail never reopens it (R13)", c.ID)), nil
 	}
+	if dec, ok, err := g.agentReply(ctx, in, d, c, sender); ok || err != nil {
+		return dec, err // an agent answers, with commands (agent.go)
+	}
+	// I5: a loop between auto-responders that do not say so.
+	if why, err := g.suspectedLoop(ctx, in, c, sender); err != nil || why != "" {
+		if err != nil {
+			return *d, err
+		}
+		d.delivery.Alert = loopAlert(c, sender, why)
+		return set(casebook.ActQuarantine, "suspected mail loop: "+why+"; nobody notified (I5)"), nil
+	}
 	d.delivery.Author = sender
 	d.delivery.Body = p.ReplyText
 	d.delivery.FullText = p.Text
-	d.delivery.AddWatchers = g.copied(in, c.Requester)
+	d.delivery.AddWatchers = g.watchersFrom(in, d, c.Requester)
 	return set(casebook.ActComment, fmt.Sprintf("reply to case %d becomes a comment (R9)", c.ID)), nil
 }
 
@@ -165,7 +182,7 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 	if err != nil {
 		return g.refuseOpening(d, err, in, sender, route)
 	}
-	watchers := g.copied(in, sender) // R8
+	watchers := g.watchersFrom(in, d, sender) // R8
 	d.delivery.Open = casebook.NewCase{Org: org, Product: route.Product, Team: route.Team, Priority: urgentPriority(route, p.Subject),
 		Title: p.Subject, Description: strings.TrimSpace(p.Text), Requester: sender, Watchers: watchers, Locale: g.routeLocale(in)}
 	return set(casebook.ActOpen, fmt.Sprintf("new case for %s / %s via %s (R6)", org, route.Product, route.Address)), nil
@@ -235,20 +252,21 @@ func (g *Gateway) notice(d *Decision, template templates.Name, to string, in *in
 	d.delivery.Notice = &casebook.Notice{Template: template, To: to, Locale: g.routeLocale(in), Data: data}
 }
 
-// bounce handles a non-delivery report: never answered (I5); a hard bounce of
-// one of our notifications suppresses its recipient.
+// bounce handles a non-delivery report: never answered (I5). A hard bounce
+// suppresses the recipient of one of our notifications only when it comes
+// back to that notification's own return path (its MAC checked: the
+// Message-ID's token is no secret, other recipients see it in References)
+// and names, as its Final-Recipient, the address that notification went
+// to: a forged DSN cannot silence another watcher.
 func (g *Gateway) bounce(ctx context.Context, in *inbound, d *Decision) (Decision, error) {
 	set := d.set
 	b := in.parsed.Bounce
 	var tokens []string
-	for _, r := range in.env.Recipients {
-		if kind, tok := address.Parse(r, g.local, g.cfg.Outbound.ReplyDomain); kind == address.Bounce {
-			tokens = append(tokens, tok)
-		}
-	}
-	if b != nil {
-		if tok, ok := address.MessageToken(b.OriginalMessageID, g.cfg.Outbound.ReplyDomain); ok {
-			tokens = append(tokens, tok)
+	for _, r := range g.recipients(in) {
+		if kind, detail := address.Parse(r, g.local, g.cfg.Outbound.ReplyDomain); kind == address.Bounce {
+			if tok, ok := g.signer.CheckReturnPath(detail); ok {
+				tokens = append(tokens, tok)
+			}
 		}
 	}
 	for _, tok := range tokens {
@@ -262,7 +280,13 @@ func (g *Gateway) bounce(ctx context.Context, in *inbound, d *Decision) (Decisio
 		if it.CaseID != nil {
 			d.CaseID = *it.CaseID
 		}
-		if b != nil && b.Permanent {
+		switch {
+		case b == nil:
+			return set(casebook.ActIgnore, fmt.Sprintf("unreadable bounce of notification %d to %s: nothing suppressed", it.ID, it.To)), nil
+		case !slices.ContainsFunc(b.Recipients, func(r string) bool { return strings.EqualFold(strings.TrimSpace(r), it.To) }):
+			return set(casebook.ActIgnore, fmt.Sprintf("bounce of notification %d names %s, not its recipient %s: nothing suppressed",
+				it.ID, strings.Join(b.Recipients, ", "), it.To)), nil
+		case b.Permanent:
 			d.suppress = append(d.suppress, it.To)
 			return set(casebook.ActIgnore, fmt.Sprintf("hard bounce of notification %d to %s: no more mail to that address", it.ID, it.To)), nil
 		}

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
@@ -32,15 +33,16 @@ import (
 
 // Gateway is the Receiver every transport uses.
 type Gateway struct {
-	book   *casebook.Book
-	cfg    *config.Config
-	signer *replytoken.Signer
-	tag    *SubjectTag
-	log    *slog.Logger
-	now    func() time.Time
-	own    map[string]bool // our own addresses: never watchers
-	local  string          // the local part of outbound.from, that our reply addresses use
-	memMax int64           // inMemoryMax; tests lower it to take the streaming path
+	book    *casebook.Book
+	cfg     *config.Config
+	signer  *replytoken.Signer
+	tag     *SubjectTag
+	log     *slog.Logger
+	now     func() time.Time
+	own     map[string]bool // our own addresses: never watchers
+	local   string          // the local part of outbound.from, that our reply addresses use
+	memMax  int64           // inMemoryMax; tests lower it to take the streaming path
+	parsing chan struct{}   // one slot per core (prepare)
 
 	verifier *senderauth.Verifier // SPF, DKIM, DMARC as the first hop; nil with [auth] mode = "off"
 	relays   []netip.Prefix       // [auth] relays: SMTP clients that are the MTA in front
@@ -56,7 +58,8 @@ func New(book *casebook.Book, cfg *config.Config, signer *replytoken.Signer, log
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{book: book, cfg: cfg, signer: signer, tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax}
+	g := &Gateway{book: book, cfg: cfg, signer: signer, tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax,
+		parsing: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if g.verifier, err = newVerifier(cfg.Auth); err != nil {
 		return nil, err
 	}
@@ -77,37 +80,53 @@ func New(book *casebook.Book, cfg *config.Config, signer *replytoken.Signer, log
 // recorded with its problems.
 func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outcome, error) {
 	start := time.Now()
-	// Keep the raw message before anything else can fail (I4). Only a
-	// bounded prefix is held in memory (issue 6): a small message is parsed
-	// from it, a bigger one read back from the casebook as a stream. A
-	// message over the size limit is stored whole all the same, and
-	// refused.
+	// Only a bounded prefix is held in memory (issue 6). A message that
+	// fits is parsed from memory and its raw bytes are committed with its
+	// decision, in a transaction shared with other mails ready at the same
+	// time (issue 14: RecordRaw). A bigger one is stored first, read back
+	// from the casebook as a stream, and recorded on its own. A message
+	// over the size limit is stored whole all the same, and refused.
 	limit := g.cfg.SMTP.MaxMessageBytes
-	buf := &capBuffer{max: g.memMax}
-	if limit > 0 && limit < buf.max {
-		buf.max = limit
+	memMax := g.memMax
+	// The limit counts what the client sent, not our own trace field.
+	if limit > 0 && limit+env.TraceBytes < memMax {
+		memMax = limit + env.TraceBytes
 	}
-	ref, err := g.book.StoreRaw(ctx, io.TeeReader(r, buf))
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, io.LimitReader(r, memMax+1)); err != nil {
+		return Outcome{}, fmt.Errorf("read message: %w", err)
+	}
+	if int64(buf.Len()) <= memMax {
+		return g.prepare(env, buf.Bytes()).commit(ctx, Turn{})
+	}
+	// Keep the raw message before anything else can fail (I4).
+	ref, err := g.book.StoreRaw(ctx, io.MultiReader(bytes.NewReader(buf.Bytes()), r))
 	if err != nil {
 		return Outcome{}, fmt.Errorf("keep raw message: %w", err)
 	}
 	var in *inbound
-	tooBig := limit > 0 && ref.Size-env.TraceBytes > limit
-	switch {
-	case !buf.over || tooBig:
+	prefix := buf.Bytes()[:memMax]
+	if sent := ref.Size - env.TraceBytes; limit > 0 && sent > limit {
 		// A refusal needs the header only: the prefix is enough.
-		in = g.read(buf.Bytes(), env)
-	default:
-		if in, err = g.readStored(ctx, ref, env); err != nil {
-			return Outcome{}, err
-		}
+		in = g.read(prefix, env)
+		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", sent, limit)
+		in.msg.Fingerprint = "raw:" + ref.SHA256
+	} else if in, err = g.readStored(ctx, ref, env); err != nil {
+		return Outcome{}, err
 	}
 	in.msg.RawSHA256, in.msg.Size = ref.SHA256, ref.Size
-	if tooBig {
-		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", ref.Size-env.TraceBytes, limit)
-		in.msg.Fingerprint = "raw:" + ref.SHA256
-	}
+	// Verified on its first bytes: DKIM cannot pass on a cut body, an
+	// aligned SPF pass still can (docs/authentication.md).
+	g.authenticate(ctx, in, prefix)
+	return (&prepared{g: g, in: in, start: start}).commit(ctx, Turn{})
+}
 
+// commit decides and records a read message: with its raw bytes in one
+// shared transaction when they are held in memory (RecordRaw), else after
+// StoreRaw kept them. It waits for t before recording.
+func (pr *prepared) commit(ctx context.Context, t Turn) (Outcome, error) {
+	g, in := pr.g, pr.in
+	defer t.queued()
 	if prev, err := g.book.MessageByFingerprint(ctx, in.msg.Fingerprint); err == nil {
 		out := outcomeOf(prev, true) // I2
 		out.Unusable = in.notMail    // the same input gets the same answer
@@ -116,35 +135,79 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 		return Outcome{}, fmt.Errorf("look up fingerprint: %w", err)
 	}
 
-	g.authenticate(ctx, in, buf.Bytes())
-	var rec casebook.Recorded
-	// Decide, record; if the casebook refuses because the state changed
-	// between the two (the case was closed meanwhile), decide again.
-	for attempt := 0; ; attempt++ {
-		d, err := g.decide(ctx, in)
-		if err != nil {
-			return Outcome{}, err
-		}
-		if err := g.sideEffects(ctx, in, d); err != nil {
-			return Outcome{}, err
-		}
-		rec, err = g.book.Record(ctx, d.delivery)
-		if err == nil {
-			break
-		}
-		if casebook.RuleOf(err) == "" || attempt == 2 {
-			return Outcome{}, fmt.Errorf("record message: %w", err)
-		}
-		g.log.Info("decision refused by the casebook, deciding again", "rule", casebook.RuleOf(err), "err", err)
+	if pr.raw != nil {
+		// A bigger mail was authenticated on its first bytes (Receive).
+		g.authenticate(ctx, in, pr.raw)
 	}
+	rec, err := g.decideAndRecord(ctx, pr, t)
+	if err != nil {
+		return Outcome{}, err
+	}
+	g.afterAgentMail(ctx, in, rec)
 	out := outcomeOf(rec.Message, rec.Duplicate)
 	out.Unusable = in.notMail
 	out.Auth = g.outcomeAuth(in)
-	g.log.Info("message recorded", "transport", env.Transport, "from", in.msg.From, "message_id", in.msg.MessageID,
-		"outcome", out.Result, "case", out.CaseID, "reason", out.Reason, "bytes", ref.Size, "duplicate", out.Duplicate,
-		"elapsed", time.Since(start))
+	if !rec.Duplicate && strings.Contains(out.Reason, casebook.NoAgentToTell) {
+		g.log.Warn("suspected mail loop and no agent to tell", "case", out.CaseID, "from", in.msg.From, "reason", out.Reason)
+	}
+	g.log.Info("message recorded", "transport", in.env.Transport, "from", in.msg.From, "message_id", in.msg.MessageID,
+		"outcome", out.Result, "case", out.CaseID, "reason", out.Reason, "bytes", in.msg.Size, "duplicate", out.Duplicate,
+		"elapsed", time.Since(pr.start))
 	return out, nil
 }
+
+// decideAndRecord decides and records. If the casebook refuses because the
+// state changed between the two (the case was closed meanwhile), it decides
+// again; a refusal that persists is permanent, so the mail is quarantined
+// with the refusal as its reason: only a storage failure is an error, the
+// one thing a retry by the sender can fix (I1, I4).
+func (g *Gateway) decideAndRecord(ctx context.Context, pr *prepared, t Turn) (casebook.Recorded, error) {
+	in := pr.in
+	// record keeps the decision, with the raw bytes in the same shared
+	// commit when they are held in memory (RecordRaw), once t's turn came.
+	record := func(d casebook.Delivery) (casebook.Recorded, error) {
+		if err := t.wait(ctx); err != nil {
+			return casebook.Recorded{}, err
+		}
+		if pr.raw != nil {
+			return g.book.RecordRaw(casebook.WithQueued(ctx, t.queued), pr.raw, d)
+		}
+		return g.book.Record(ctx, d)
+	}
+	var refusal error
+	for range maxDecisions {
+		d, err := g.decide(ctx, in)
+		if err != nil {
+			return casebook.Recorded{}, err
+		}
+		if err := g.sideEffects(ctx, in, d); err != nil {
+			return casebook.Recorded{}, err
+		}
+		rec, err := record(d.delivery)
+		if err == nil || !casebook.IsPermanent(err) {
+			if err != nil {
+				err = fmt.Errorf("record message: %w", err)
+			}
+			return rec, err
+		}
+		refusal = err
+		g.log.Info("decision refused by the casebook, deciding again", "rule", casebook.RuleOf(err), "err", err)
+	}
+	d := Decision{delivery: casebook.Delivery{Message: in.msg}}
+	reason := "the casebook refused every decision: " + refusal.Error()
+	if rule := casebook.RuleOf(refusal); rule != "" {
+		reason += " (" + rule + ")"
+	}
+	rec, err := record(d.set(casebook.ActQuarantine, reason).delivery)
+	if err != nil {
+		return rec, fmt.Errorf("record message: %w", err)
+	}
+	return rec, nil
+}
+
+// maxDecisions bounds deciding again after the casebook refused: the state
+// rarely changes twice between a decision and its record.
+const maxDecisions = 3
 
 func outcomeOf(m casebook.Message, dup bool) Outcome {
 	o := Outcome{MessageID: m.ID, Result: m.Outcome, Reason: m.Reason, Duplicate: dup}
@@ -161,25 +224,8 @@ type inbound struct {
 	msg     casebook.Message
 	notMail bool               // not a mail at all (exit 65 for deliver); still recorded
 	tooBig  string             // why the message was too big to read
+	agent   *agentMail         // an agent's mail: what to apply once it is recorded (agent.go)
 	auth    senderauth.Verdict // who really sent it (auth.go)
-}
-
-// capBuffer keeps the first max bytes written to it (all when max is 0).
-type capBuffer struct {
-	bytes.Buffer
-	max  int64
-	over bool
-}
-
-func (c *capBuffer) Write(p []byte) (int, error) {
-	if c.max > 0 && int64(c.Len()+len(p)) > c.max {
-		c.over = true
-		if room := c.max - int64(c.Len()); room > 0 {
-			c.Buffer.Write(p[:room])
-		}
-		return len(p), nil
-	}
-	return c.Buffer.Write(p)
 }
 
 // read parses raw and fills the record fields; it never fails.

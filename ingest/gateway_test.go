@@ -56,9 +56,6 @@ func newHarness(t *testing.T, extra string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(extra, "[auth]") {
-		cfg.Auth.Mode = "off" // these tests are about the rules; auth_test.go tests sender authentication
-	}
 	b, err := casebook.Open(filepath.Join(t.TempDir(), "cb.db"), casebook.Options{MessageIDDomain: "support.test", NoticesPerHour: 100, DefaultLocale: "en"})
 	if err != nil {
 		t.Fatal(err)
@@ -388,6 +385,7 @@ func TestBounceSuppressesWatcher(t *testing.T) {
 			tok = it.Token
 		}
 	}
+	tok = replytoken.New(h.book.Secret()).ReturnPath(tok) // the return path the notification was sent with
 	dsn := "From: MAILER-DAEMON@mx.else.test\r\nTo: bounce+" + tok + "@support.test\r\nSubject: Undelivered Mail Returned to Sender\r\n" +
 		"Message-ID: <dsn1@mx.else.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n" +
 		"--b\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not be delivered.\r\n" +

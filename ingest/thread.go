@@ -33,14 +33,10 @@ func (g *Gateway) whichCase(ctx context.Context, in *inbound, sender string) (*c
 		id, err := g.signer.Verify(tok, sender, g.now())
 		switch {
 		case err == nil:
-			c, err := g.book.Case(ctx, id)
-			if errors.Is(err, casebook.ErrNotFound) {
-				return nil, caseClaim{quarantine: fmt.Sprintf("reply token names case %d, which does not exist", id)}, nil
-			}
-			if err != nil {
-				return nil, caseClaim{}, err
-			}
-			return &c, caseClaim{how: fmt.Sprintf("reply token for case %d", id)}, nil
+			// A valid token proves who the notification went to, not that
+			// they still take part: a watcher removed since, or a member
+			// whose grant was revoked, is refused like any outsider (I6).
+			return g.participant(ctx, id, sender, fmt.Sprintf("reply token for case %d", id))
 		case errors.Is(err, replytoken.ErrExpired), errors.Is(err, replytoken.ErrMalformed):
 			// An expired token falls back to the thread and the tag, which
 			// check participation; a malformed one is a plus tag (support+acme@).

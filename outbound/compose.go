@@ -15,21 +15,24 @@ package outbound
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/mail"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
+	"github.com/casemail/casemail/message"
 	"github.com/casemail/casemail/replytoken"
 	"github.com/casemail/casemail/templates"
-	"github.com/emersion/go-message"
+	gomessage "github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
 )
 
@@ -40,7 +43,7 @@ const MaxReferences = 20
 
 // Message is one composed notification, ready for a Transport.
 type Message struct {
-	MailFrom string   // envelope sender: bounce+TOKEN@reply_domain
+	MailFrom string   // envelope sender: bounce+TOKEN-MAC@reply_domain (replytoken.Signer.ReturnPath)
 	To       []string // envelope recipients
 	Subject  string   // decoded subject, recorded by MarkSent
 	Bytes    []byte   // the whole message, CRLF line endings
@@ -57,6 +60,10 @@ type Composer struct {
 	ReplyTokenTTL time.Duration
 	PublicURL     string   // http.public_url; "" leaves out the https unsubscribe link
 	Links         LinkFunc // signed action links for case mail; nil: none
+	// AgentAttachmentBytes caps the total of a mail's attachments passed on
+	// with a notification (policy.agent_attachment_bytes); the rest are
+	// only listed.
+	AgentAttachmentBytes int64
 }
 
 // NewComposer reads the parts of cfg the composer needs.
@@ -74,6 +81,8 @@ func NewComposer(cfg *config.Config, set *templates.Set, signer *replytoken.Sign
 		DefaultLocale: cfg.Policy.Locale,
 		ReplyTokenTTL: cfg.Policy.ReplyTokenTTL.Duration,
 		PublicURL:     strings.TrimRight(cfg.HTTP.PublicURL, "/"),
+
+		AgentAttachmentBytes: cfg.Policy.AgentAttachmentBytes,
 	}, nil
 }
 
@@ -92,9 +101,71 @@ func permanent(format string, a ...any) error {
 	return &PermanentError{Err: fmt.Errorf(format, a...)}
 }
 
+// File is a file attached to a notification: the attachments of a new
+// case, mailed to agents (issue 11).
+type File struct {
+	Filename    string
+	ContentType string
+	Content     []byte
+}
+
 // Compose builds the message for item. thread is the case's Message-IDs,
 // oldest first (Queue.CaseThread), nil when there is no case.
 func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.Time) (*Message, error) {
+	return c.ComposeFiles(item, thread, nil, now)
+}
+
+// ComposeFiles is Compose with files attached after the text and HTML.
+func (c *Composer) ComposeFiles(item casebook.OutboxItem, thread []string, files []File, now time.Time) (*Message, error) {
+	return c.compose(item, thread, files, "", now)
+}
+
+// ComposeAttachments is Compose for a notification about a mail with
+// attachments (the customer's mail that opened a case, to its agents; an
+// agent's answer, to the customer): every one is listed with its size for
+// templates that show the list, and attached while their total stays within
+// AgentAttachmentBytes.
+func (c *Composer) ComposeAttachments(item casebook.OutboxItem, thread []string, atts []message.Attachment, now time.Time) (*Message, error) {
+	locale := cmp.Or(item.Locale, c.DefaultLocale)
+	var files []File
+	var list []string
+	var total int64
+	for _, a := range atts {
+		name := templates.OneLine(a.Filename)
+		if name == "" {
+			name = "(" + templates.OneLine(a.ContentType) + ")"
+		}
+		list = append(list, name+" ("+humanSize(a.Size, locale)+")")
+		if a.Content != nil && total+int64(len(a.Content)) <= c.AgentAttachmentBytes {
+			total += int64(len(a.Content))
+			files = append(files, File{Filename: a.Filename, ContentType: a.ContentType, Content: a.Content})
+		}
+	}
+	return c.compose(item, thread, files, strings.Join(list, "\n"), now)
+}
+
+// humanSize writes a size the way the language does (Kio in French).
+func humanSize(n int64, locale string) string {
+	units := []string{"B", "KiB", "MiB", "GiB"}
+	if locale == "fr" {
+		units = []string{"o", "Kio", "Mio", "Gio"}
+	}
+	v, i := float64(n), 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d %s", n, units[0])
+	}
+	s := strconv.FormatFloat(v, 'f', 1, 64)
+	if locale == "fr" {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s + " " + units[i]
+}
+
+func (c *Composer) compose(item casebook.OutboxItem, thread []string, files []File, attachments string, now time.Time) (*Message, error) {
 	if !tokenRE.MatchString(item.Token) {
 		return nil, permanent("outbox %d: token %q cannot be used in a Message-ID", item.ID, item.Token)
 	}
@@ -106,15 +177,32 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 	if locale == "" {
 		locale = c.DefaultLocale
 	}
+	notice := item.Template.IsNotice() // an auto-reply (RFC 3834)
+	local, _, _ := strings.Cut(c.From.Address, "@")
+	// The reply token is bound to this recipient and case (I6); agent mail
+	// offers the same token at the internal-note address too.
+	var tok string
+	if item.CaseID != nil && !notice && c.Signer != nil {
+		tok = c.Signer.Sign(*item.CaseID, rcpt.Address, now.Add(c.ReplyTokenTTL))
+	}
 	data := item.Data
-	if item.CaseID != nil && data["case_id"] == "" {
-		data = make(map[string]string, len(item.Data)+1)
+	if item.CaseID != nil && data["case_id"] == "" || tok != "" && item.Template.ForAgents() || attachments != "" {
+		data = make(map[string]string, len(item.Data)+2)
 		for k, v := range item.Data {
 			data[k] = v
 		}
-		data["case_id"] = fmt.Sprint(*item.CaseID)
+		if item.CaseID != nil && data["case_id"] == "" {
+			data["case_id"] = fmt.Sprint(*item.CaseID)
+		}
+		if tok != "" && item.Template.ForAgents() {
+			data["note_address"] = address.ForNote(local, tok, c.ReplyDomain)
+		}
+		if attachments != "" {
+			data["attachments"] = attachments
+		}
 	}
-	if c.Links != nil && item.CaseID != nil {
+	// Customer actions are signed for customers; agents act by mail.
+	if c.Links != nil && item.CaseID != nil && !item.Template.ForAgents() {
 		if links := c.Links(*item.CaseID, rcpt.Address, data, now); len(links) > 0 {
 			data = withLinks(data, links)
 		}
@@ -123,7 +211,6 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 	if err != nil {
 		return nil, &PermanentError{Err: fmt.Errorf("outbox %d: %w", item.ID, err)}
 	}
-	notice := item.Template.IsNotice() // an auto-reply (RFC 3834)
 	subject := r.Subject
 	if item.CaseID != nil {
 		// The tag leads, once, even when a notice quotes a tagged subject.
@@ -132,10 +219,15 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 	}
 	subject = templates.OneLine(subject)
 
-	local, _, _ := strings.Cut(c.From.Address, "@")
 	var h gomail.Header
 	h.SetDate(now)
-	h.SetAddressList("From", []*gomail.Address{{Name: templates.OneLine(c.From.Name), Address: c.From.Address}})
+	// An agent's answer reaches the customer from the support identity
+	// under the agent's name, never from the agent's own address.
+	fromName := c.From.Name
+	if n := templates.OneLine(item.Data["from_name"]); n != "" && !item.Template.ForAgents() {
+		fromName = n
+	}
+	h.SetAddressList("From", []*gomail.Address{{Name: templates.OneLine(fromName), Address: c.From.Address}})
 	h.SetAddressList("To", []*gomail.Address{{Name: templates.OneLine(rcpt.Name), Address: rcpt.Address}})
 	h.SetSubject(subject)
 	ownID := address.MessageID(item.Token, c.ReplyDomain)
@@ -175,8 +267,7 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 		caseID := *item.CaseID
 		// RFC 2919 List-Id: filters can sort a case's mail.
 		h.Set("List-Id", fmt.Sprintf("<case-%d.%s>", caseID, c.ReplyDomain))
-		if c.Signer != nil {
-			tok := c.Signer.Sign(caseID, rcpt.Address, now.Add(c.ReplyTokenTTL))
+		if tok != "" {
 			h.SetAddressList("Reply-To", []*gomail.Address{{Name: templates.OneLine(c.From.Name), Address: address.ForReply(local, tok, c.ReplyDomain)}})
 			if isWatcherMail(item, rcpt.Address) {
 				// RFC 2369 / RFC 8058: watchers can stop following from their client.
@@ -193,34 +284,66 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 
 	// A deterministic boundary keeps the output reproducible (golden files).
 	sum := sha256.Sum256([]byte(item.Token))
-	h.SetContentType("multipart/alternative", map[string]string{"boundary": "=_cm_" + hex.EncodeToString(sum[:12])})
+	alt := map[string]string{"boundary": "=_cm_" + hex.EncodeToString(sum[:12])}
+	if len(files) > 0 {
+		// RFC 2046 multipart/mixed: the text and HTML, then the files.
+		h.SetContentType("multipart/mixed", map[string]string{"boundary": "=_cmx_" + hex.EncodeToString(sum[:12])})
+	} else {
+		h.SetContentType("multipart/alternative", alt)
+	}
 
 	var buf bytes.Buffer
 	buf.Grow(len(r.Text) + len(r.HTML) + 2048)
-	w, err := message.CreateWriter(&buf, writeOrder(h.Header))
+	w, err := gomessage.CreateWriter(&buf, writeOrder(h.Header))
 	if err != nil {
 		return nil, fmt.Errorf("outbox %d: compose: %w", item.ID, err)
 	}
+	body := w
+	if len(files) > 0 {
+		var ah gomessage.Header
+		ah.SetContentType("multipart/alternative", alt)
+		if body, err = w.CreatePart(ah); err != nil {
+			return nil, fmt.Errorf("outbox %d: compose: %w", item.ID, err)
+		}
+	}
 	for _, p := range []struct{ ctype, body string }{{"text/plain", r.Text}, {"text/html", r.HTML}} {
-		var ph message.Header
+		var ph gomessage.Header
 		ph.SetContentType(p.ctype, map[string]string{"charset": "utf-8"})
 		ph.Set("Content-Transfer-Encoding", "quoted-printable")
-		pw, err := w.CreatePart(ph)
-		if err != nil {
+		if err := writePart(body, ph, []byte(p.body)); err != nil {
 			return nil, fmt.Errorf("outbox %d: compose %s: %w", item.ID, p.ctype, err)
 		}
-		if _, err := pw.Write([]byte(p.body)); err != nil {
-			return nil, fmt.Errorf("outbox %d: compose %s: %w", item.ID, p.ctype, err)
+	}
+	if len(files) > 0 {
+		if err := body.Close(); err != nil {
+			return nil, fmt.Errorf("outbox %d: compose: %w", item.ID, err)
 		}
-		if err := pw.Close(); err != nil {
-			return nil, fmt.Errorf("outbox %d: compose %s: %w", item.ID, p.ctype, err)
+		for _, f := range files {
+			var ph gomessage.Header
+			ctype := f.ContentType
+			if ctype == "" || strings.ContainsAny(ctype, "\r\n") {
+				ctype = "application/octet-stream"
+			}
+			ph.SetContentType(ctype, nil)
+			ph.SetContentDisposition("attachment", map[string]string{"filename": templates.OneLine(f.Filename)})
+			ph.Set("Content-Transfer-Encoding", "base64")
+			if err := writePart(w, ph, f.Content); err != nil {
+				return nil, fmt.Errorf("outbox %d: attach %q: %w", item.ID, f.Filename, err)
+			}
 		}
 	}
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("outbox %d: compose: %w", item.ID, err)
 	}
+	// The return path carries a MAC of the token (never the Message-ID's
+	// token alone, which other recipients see in References), so that only
+	// a DSN about this very mail can suppress its recipient.
+	returnPath := item.Token
+	if c.Signer != nil {
+		returnPath = c.Signer.ReturnPath(item.Token)
+	}
 	return &Message{
-		MailFrom: address.ForBounce(item.Token, c.ReplyDomain),
+		MailFrom: address.ForBounce(returnPath, c.ReplyDomain),
 		To:       []string{rcpt.Address},
 		Subject:  subject,
 		Bytes:    buf.Bytes(),
@@ -229,8 +352,8 @@ func (c *Composer) Compose(item casebook.OutboxItem, thread []string, now time.T
 
 // writeOrder returns h with its fields written in the order they were set
 // (go-message writes the last one set first): Date, From, To, Subject...
-func writeOrder(h message.Header) message.Header {
-	var out message.Header
+func writeOrder(h gomessage.Header) gomessage.Header {
+	var out gomessage.Header
 	for f := h.Fields(); f.Next(); {
 		out.Add(f.Key(), f.Value())
 	}
@@ -241,6 +364,9 @@ func writeOrder(h message.Header) message.Header {
 // who may unsubscribe (R8). The requester cannot stop following their own
 // case.
 func isWatcherMail(item casebook.OutboxItem, rcpt string) bool {
+	if item.Template.ForAgents() {
+		return false // agents follow their team's cases, they do not subscribe
+	}
 	if item.Template == templates.CaseOpenedWatcher || item.Template == templates.WatcherAdded {
 		return true
 	}
@@ -297,4 +423,16 @@ func capRefs(ids []string, max int) []string {
 	}
 	out := append([]string{ids[0]}, ids[len(ids)-(max-1):]...)
 	return out
+}
+
+// writePart writes one leaf part of w.
+func writePart(w *gomessage.Writer, h gomessage.Header, body []byte) error {
+	pw, err := w.CreatePart(h)
+	if err != nil {
+		return err
+	}
+	if _, err := pw.Write(body); err != nil {
+		return err
+	}
+	return pw.Close()
 }

@@ -50,6 +50,21 @@ func goldenItem(name, locale string) casebook.OutboxItem {
 	if name == "case_opened_watcher" || name == "watcher_added" || name == "comment_added" {
 		it.To = "carol@customer.test"
 	}
+	if n := templates.Name(name); n.ForAgents() {
+		// Agent mail (issue 11) goes to an agent, about a case.
+		it.To = "Agnès Durand <agnes@support.example.test>"
+		it.CaseID = ptr(42)
+		d["author"] = "Alice Martin <alice@customer.test>"
+		d["requester_name"], d["watchers"], d["team"] = "Alice Martin", "carol@customer.test\ndave@customer.test", "l1"
+		d["requester_of"], d["org_display"] = map[string]string{"fr": "d'Alice Martin", "en": "Alice Martin's"}[locale], "ACME Corp"
+		d["attachments"] = "facture.pdf (12,0 Kio)"
+		d["assignee"], d["reason"] = "agnes@support.example.test", "reply token in support+x@support.example.test is not valid for mallory@else.test (I6)"
+		d["subject"] = "Re: [Case #42] Paiement refusé"
+		if n == templates.AgentCommandRefused {
+			d["command"], d["reason"] = "#priority P9", "priority must be P1..P4, not \"P9\""
+			d["in_reply_to"] = "agent-reply-1@support.example.test"
+		}
+	}
 	return it
 }
 
@@ -131,7 +146,9 @@ func TestHeaders(t *testing.T) {
 			if id, _ := h.MessageID(); id != tc.item.Token+"@support.example.test" {
 				t.Errorf("Message-ID %q", id)
 			}
-			if msg.MailFrom != "bounce+"+tc.item.Token+"@support.example.test" {
+			// I5: the return path carries a MAC of the token, never the
+			// Message-ID's token alone, which References show to others.
+			if tok, ok := replytoken.New(testSecret).CheckReturnPath(strings.TrimSuffix(strings.TrimPrefix(msg.MailFrom, "bounce+"), "@support.example.test")); !ok || tok != tc.item.Token {
 				t.Errorf("MAIL FROM %q", msg.MailFrom)
 			}
 			from, _ := h.AddressList("From")
@@ -299,5 +316,64 @@ func TestOwnParserSeesAutomaticThreadedMail(t *testing.T) {
 			}
 		}
 		thread = append(thread, p.MessageID)
+	}
+}
+
+// Agent mail (issue 11): a reply token bound to the agent, the internal
+// note address beside it, no unsubscribe header (agents do not watch), and
+// the new case's attachments attached within policy.agent_attachment_bytes,
+// every one listed.
+func TestAgentMail(t *testing.T) {
+	cfg := testConfig()
+	cfg.Policy.AgentAttachmentBytes = 100
+	c := testComposer(t, cfg)
+	it := goldenItem("agent_case_opened", "en")
+	atts := []message.Attachment{
+		{Filename: "small.txt", ContentType: "text/plain", Size: 60, Content: bytes.Repeat([]byte("a"), 60)},
+		{Filename: "too-big.bin", ContentType: "application/octet-stream", Size: 2048, Content: bytes.Repeat([]byte("b"), 2048)},
+		{Filename: "over-cap.iso", ContentType: "application/octet-stream", Size: 1 << 30}, // content dropped at ingest
+	}
+	msg, err := c.ComposeAttachments(it, nil, atts, fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := parse(t, msg.Bytes)
+	signer := replytoken.New(testSecret)
+	replyTo := p.h.Get("Reply-To")
+	_, tok := address.Parse(strings.Trim(replyTo[strings.LastIndex(replyTo, "<"):], "<>"), "support", "support.example.test")
+	if id, err := signer.Verify(tok, "agnes@support.example.test", fixedNow); err != nil || id != 42 { // I6
+		t.Fatalf("Reply-To %q: case %d, %v", replyTo, id, err)
+	}
+	note := address.ForNote("support", tok, "support.example.test")
+	if !strings.Contains(p.text, note) || !strings.Contains(p.html, "mailto:"+strings.ReplaceAll(note, "+", "&#43;")) {
+		t.Errorf("the note address %s is not offered:\n%s\n%s", note, p.text, p.html)
+	}
+	if p.h.Get("List-Unsubscribe") != "" {
+		t.Error("agent mail has a List-Unsubscribe header")
+	}
+	for _, w := range []string{"small.txt (60 B)", "too-big.bin (2.0 KiB)", "over-cap.iso (1.0 GiB)"} {
+		if !strings.Contains(p.text, w) {
+			t.Errorf("text does not list %q:\n%s", w, p.text)
+		}
+	}
+	if got := p.attachments; !slices.Equal(got, []string{"small.txt"}) {
+		t.Errorf("attached %v, want only small.txt (the cap is 100 bytes)", got)
+	}
+}
+
+// An agent's answer reaches the customer from the support identity under
+// the agent's name, never from the agent's own address (issue 11).
+func TestAgentAnswerFromSupportIdentity(t *testing.T) {
+	c := testComposer(t, testConfig())
+	it := goldenItem("comment_added", "fr")
+	it.Data["from_name"] = "Agnès Durand"
+	msg, err := c.Compose(it, nil, fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := parse(t, msg.Bytes)
+	from, err := p.h.AddressList("From")
+	if err != nil || len(from) != 1 || from[0].Address != "support@support.example.test" || from[0].Name != "Agnès Durand" {
+		t.Fatalf("From = %v, %v", from, err)
 	}
 }

@@ -50,9 +50,10 @@ func ptr(i int64) *int64 { return &i }
 
 // parsed is a message read back with go-message, as a mail client would.
 type parsed struct {
-	h    gomail.Header
-	text string
-	html string
+	h           gomail.Header
+	text        string
+	html        string
+	attachments []string // file names, in order
 }
 
 func parse(t testing.TB, raw []byte) parsed {
@@ -71,9 +72,14 @@ func parse(t testing.TB, raw []byte) parsed {
 			t.Fatalf("next part: %v", err)
 		}
 		b, _ := io.ReadAll(part.Body)
+		if ah, ok := part.Header.(*gomail.AttachmentHeader); ok {
+			name, _ := ah.Filename()
+			p.attachments = append(p.attachments, name)
+			continue
+		}
 		ih, ok := part.Header.(*gomail.InlineHeader)
 		if !ok {
-			t.Fatalf("unexpected attachment")
+			t.Fatalf("unexpected part %T", part.Header)
 		}
 		ct, params, _ := ih.ContentType()
 		if params["charset"] != "utf-8" {

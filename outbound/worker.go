@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/message"
 )
 
 // Queue is the outbox as the worker sees it; the casebook implements it.
@@ -21,6 +22,15 @@ type Queue interface {
 	MarkFailed(ctx context.Context, id int64, lastErr string) error                // attempts++, status failed
 	// CaseThread lists the Message-IDs (without <>) of a case's mails, oldest first: the inbound mails of the case and the notifications already sent.
 	CaseThread(ctx context.Context, caseID int64) ([]string, error)
+}
+
+// AttachmentSource is what a Queue may also offer: the attachments of a
+// stored inbound message, for a notification about a mail with files (a new
+// case to its agents, a comment to agents, an agent's answer to the
+// customer), whose outbox row names it in Data["raw_sha256"]. The casebook
+// offers it.
+type AttachmentSource interface {
+	RawAttachments(ctx context.Context, rawSHA256 string) ([]message.Attachment, error)
 }
 
 // Options configure a Worker. Zero values take the defaults noted.
@@ -256,7 +266,18 @@ func (w *Worker) deliver(ctx context.Context, tr Transport, job claimed) {
 		thread = t
 	}
 	now := w.o.Now()
-	msg, err := w.o.Composer.Compose(it, thread, now)
+	var msg *Message
+	var err error
+	if src, ok := w.o.Queue.(AttachmentSource); ok && it.Data["raw_sha256"] != "" {
+		atts, aerr := src.RawAttachments(ctx, it.Data["raw_sha256"])
+		if aerr != nil {
+			w.retry(it, fmt.Errorf("attachments of %s: %w", it.Data["raw_sha256"], aerr))
+			return
+		}
+		msg, err = w.o.Composer.ComposeAttachments(it, thread, atts, now)
+	} else {
+		msg, err = w.o.Composer.Compose(it, thread, now)
+	}
 	if err != nil {
 		w.fail(it, err)
 		return

@@ -55,3 +55,23 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// I5, issue 10: a return path is believed only with the MAC of its own
+// token; the token alone (the Message-ID's left part, which other
+// recipients see in References) is not enough, nor another row's MAC.
+func TestReturnPath(t *testing.T) {
+	s, other := New([]byte("0123456789abcdef0123456789abcdef")), New([]byte("another secret, another install."))
+	rp := s.ReturnPath("abcdefgh234567")
+	if tok, ok := s.CheckReturnPath(rp); !ok || tok != "abcdefgh234567" {
+		t.Fatalf("CheckReturnPath(%q) = %q, %v", rp, tok, ok)
+	}
+	if tok, ok := s.CheckReturnPath(strings.ToUpper(rp)); !ok || tok != "abcdefgh234567" {
+		t.Fatal("a mail system that upper-cases the local part broke the return path")
+	}
+	mac := rp[strings.LastIndexByte(rp, '-'):]
+	for _, forged := range []string{"abcdefgh234567", "abcdefgh234567-", "zzzzzzzz234567" + mac, other.ReturnPath("abcdefgh234567"), "-" + mac[1:], ""} {
+		if tok, ok := s.CheckReturnPath(forged); ok {
+			t.Errorf("forged return path %q believed (token %q)", forged, tok)
+		}
+	}
+}

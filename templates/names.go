@@ -26,11 +26,28 @@ const (
 	NoticeClosedCase    Name = "notice_closed_case"    // R13
 	NoticeImportedCase  Name = "notice_imported_case"  // R14
 	SigninLink          Name = "signin_link"           // the customer view's one-time sign-in link
+
+	// Agent mail (issue 11): to the case's assignee, else its team, never
+	// to a customer or watcher. Each carries the agent's reply token and
+	// the internal-note address, but the command notice, which answers
+	// an agent's mail.
+	AgentCaseOpened     Name = "agent_case_opened"     // a new case, with the customer's text and attachments
+	AgentCommentAdded   Name = "agent_comment_added"   // R9: a customer's or watcher's comment, or a colleague's note
+	AgentCaseEscalated  Name = "agent_case_escalated"  // R15, also to policy.escalation_notify
+	AgentRefused        Name = "agent_refused"         // a mail that claimed the case was refused or quarantined
+	AgentCaseAssigned   Name = "agent_case_assigned"   // the case has a new assignee
+	AgentCommandRefused Name = "agent_command_refused" // a #command in an agent's reply could not be applied
+	LoopSuspected       Name = "agent_loop_suspected"  // I5: to the team, once per case
 )
 
 // caseNames are the templates that tell about a case; every other one
 // answers an inbound mail.
-var caseNames = []Name{CaseOpened, CaseOpenedWatcher, CommentAdded, CaseClosed, CaseReopened, CaseEscalated, WatcherAdded, FollowUpOpened}
+var caseNames = []Name{CaseOpened, CaseOpenedWatcher, CommentAdded, CaseClosed, CaseReopened, CaseEscalated, WatcherAdded, FollowUpOpened,
+	AgentCaseOpened, AgentCommentAdded, AgentCaseEscalated, AgentRefused, AgentCaseAssigned}
+
+// agentNames are the templates that go to agents only: none of them is
+// ever sent to a customer or watcher.
+var agentNames = []Name{AgentCaseOpened, AgentCommentAdded, AgentCaseEscalated, AgentRefused, AgentCaseAssigned, AgentCommandRefused}
 
 // Names lists the built-in templates, one per event or notice.
 var Names = []string{
@@ -38,6 +55,8 @@ var Names = []string{
 	string(CaseReopened), string(CaseEscalated), string(WatcherAdded), string(FollowUpOpened),
 	string(NoticeUnknownSender), string(NoticeUnverified), string(NoticeNotEntitled), string(NoticeWhichOrg),
 	string(NoticeRedirect), string(NoticeClosedCase), string(NoticeImportedCase), string(SigninLink),
+	string(AgentCaseOpened), string(AgentCommentAdded), string(AgentCaseEscalated), string(AgentRefused),
+	string(AgentCaseAssigned), string(AgentCommandRefused), string(LoopSuspected),
 }
 
 // fallbackName is what a route's unknown template name renders as (R5).
@@ -56,4 +75,15 @@ func (n Name) IsNotice() bool {
 		}
 	}
 	return true
+}
+
+// ForAgents reports whether n is mail for agents, never for a customer:
+// it may name commands and internal addresses a customer must not see.
+func (n Name) ForAgents() bool {
+	for _, a := range agentNames {
+		if n == a {
+			return true
+		}
+	}
+	return false
 }

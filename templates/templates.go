@@ -47,6 +47,10 @@ var Keys = []string{
 	// The customer's signed actions (package actionlink) and sign-in link.
 	"link_view", "link_reopen", "link_close", "link_escalate", "link_followup", "link_unwatch",
 	"link", "minutes", "address",
+	// agent mail (issue 11)
+	"requester_name", "watchers", "attachments", "assignee", "team", "command", "note_address", "internal",
+	"from_name",  // the agent who answers, by name (comment_added)
+	"raw_sha256", // the mail whose attachments agent mail carries
 }
 
 // validName keeps template names usable as file names: no path traversal.
@@ -337,6 +341,7 @@ func OneLine(s string) string {
 // as for a P1 case, so every conditional branch that shows data runs.
 func SampleData() map[string]string {
 	return map[string]string{
+		"requester_display": "Alice Martin", "author_display": "Bob Agent", "org_display": "ACME Corp", "requester_of": "d'Alice Martin", "recipient_known": "1", "previous_priority": "P3",
 		"case_id": "42", "title": "Paiement refusé à l'étape 3 <b>", "org": "acme",
 		"product": "commerce", "priority": "P1", "status": "open",
 		"requester": "alice@example.test", "author": "Bob Agent <bob@support.example.test>",
@@ -349,6 +354,11 @@ func SampleData() map[string]string {
 		"link_close": "https://desk.example.test/a/CLOSE", "link_escalate": "https://desk.example.test/a/ESCALATE",
 		"link_followup": "https://desk.example.test/a/FOLLOWUP", "link_unwatch": "https://desk.example.test/a/UNWATCH",
 		"link": "https://desk.example.test/signin/TOKEN", "minutes": "15", "address": "alice@example.test",
+
+		"requester_name": "Alice Martin", "watchers": "carol@example.test\ndave@example.test",
+		"attachments": "facture.pdf (12 Kio)\ncapture.png (230 Kio)", "assignee": "agnes@support.example.test",
+		"team": "l1", "command": "#priority P9", "note_address": "support+note-tok@support.example.test", "internal": "1",
+		"from_name": "Agnès Durand", "raw_sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 	}
 }
 

@@ -41,7 +41,8 @@ func TestEveryTemplateRendersInBothLocales(t *testing.T) {
 					}
 				}
 				for _, w := range sign[loc] {
-					if !strings.Contains(r.Text, w) {
+					// Agent mail is a colleague's terse note, not a letter.
+					if !Name(name).ForAgents() && !strings.Contains(r.Text, w) {
 						t.Errorf("%s/%s text lacks %q", loc, name, w)
 					}
 				}

@@ -132,7 +132,6 @@ func TestBrowserStory(t *testing.T) {
 	dir := t.TempDir()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	cfg := config.Default()
-	cfg.Auth.Mode = "off" // about the web view; ingest/auth_test.go tests sender authentication
 	cfg.Store.Path = filepath.Join(dir, "cm.db")
 	cfg.SMTP.Domains = []string{"support.test"}
 	cfg.Outbound.Transport = "maildir:" + filepath.Join(dir, "sent")

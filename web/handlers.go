@@ -209,6 +209,14 @@ func (s *Server) visibleCase(w http.ResponseWriter, r *http.Request, v *viewer, 
 		s.fail(w, r, v, err)
 		return nil, false
 	}
+	// Internal notes are for agents only (I3): never on a customer's page.
+	public := c.Comments[:0:0]
+	for _, cm := range c.Comments {
+		if !cm.Internal {
+			public = append(public, cm)
+		}
+	}
+	c.Comments = public
 	return &caseView{Case: c, Files: files, MailFiles: mailFiles}, true
 }
 

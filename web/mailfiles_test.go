@@ -18,7 +18,6 @@ import (
 func TestMailAttachments(t *testing.T) {
 	e := newEnv(t)
 	cfg := config.Default()
-	cfg.Auth.Mode = "off" // about the web view; ingest/auth_test.go tests sender authentication
 	cfg.SMTP.Domains = []string{"support.test"}
 	cfg.Outbound.ReplyDomain = "support.test"
 	cfg.Routes = []config.Route{{Address: "support@support.test", Product: "cloud"}}

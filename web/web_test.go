@@ -312,10 +312,19 @@ func TestSignIn(t *testing.T) {
 func TestSessionEndedForAccount(t *testing.T) {
 	e := newEnv(t)
 	c := e.as("carl@acme.test")
-	if err := e.book.EndSessions(e.ctx, "carl@acme.test"); err != nil {
+	// A sign-in link mailed before the account is disabled dies with it.
+	e.anon().post("/signin", url.Values{"address": {"carl@acme.test"}}, http.StatusOK)
+	pending := e.lastSignInToken("carl@acme.test")
+	if _, err := e.book.DisableAccount(e.ctx, "carl@acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	c.get("/cases", http.StatusSeeOther)
+	e.anon().post("/signin/confirm", url.Values{"token": {pending}}, http.StatusForbidden)
+	// A disabled account is sent no new link (the page is the same).
+	e.anon().post("/signin", url.Values{"address": {"carl@acme.test"}}, http.StatusOK)
+	if tok := e.lastSignInToken("carl@acme.test"); tok != pending {
+		t.Error("a disabled account was mailed a new sign-in link")
+	}
 }
 
 func TestSignInRateLimited(t *testing.T) {
@@ -425,11 +434,18 @@ func TestCasePageRules(t *testing.T) {
 	if _, err := e.book.AddComment(e.ctx, cs.ID, "agent@support.test", "Support answer"); err != nil {
 		t.Fatal(err)
 	}
+	// I3: an agent's internal note is never shown to a customer.
+	if _, err := e.book.AddInternalNote(e.ctx, cs.ID, "agent@support.test", "Note interne : client VIP"); err != nil {
+		t.Fatal(err)
+	}
 	page := c.get("/case/1", 200).body
 	for _, w := range []string{"Secret plans", "Support answer", `class="comment support"`, "Close the case"} {
 		if !strings.Contains(page, w) {
 			t.Errorf("case page lacks %q", w)
 		}
+	}
+	if strings.Contains(page, "client VIP") {
+		t.Error("the customer's case page shows an internal note (I3)")
 	}
 	if strings.Index(page, "Support answer") > strings.Index(page, "about Secret plans") {
 		t.Error("thread is not newest first (R9)")

@@ -5,10 +5,14 @@
 // Knobs (environment): IMAP_BENCH_MAILS (default 10000), IMAP_BENCH_BATCH
 // (default 50), IMAP_BENCH_RECEIVER (a key of receivers below; default
 // "readall"), IMAP_BENCH_PROCESSED ("" to only flag \Seen; default
-// "Processed").
+// "Processed"), IMAP_BENCH_MAIL (a mail file, e.g. the one
+// bench/ingest-smtp.sh sends, instead of the built-in small mails: each copy
+// gets its own X-Bench-Seq header, so each is a distinct mail as in the SMTP
+// bench).
 package imapcatchup
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -39,7 +43,14 @@ var receivers = map[string]func(b *testing.B, n int) countingReceiver{
 	// gateway is the product: ingest.Gateway over a SQLite casebook in which
 	// every sender of the backlog may open cases, so each mail becomes a case.
 	"gateway": newGateway,
+	// gateway-serial is the same without the pipeline: one mail at a time.
+	"gateway-serial": func(b *testing.B, n int) countingReceiver {
+		return serialReceiver{newGateway(b, n)}
+	},
 }
+
+// serialReceiver hides Prepare, so the poller delivers one mail at a time.
+type serialReceiver struct{ countingReceiver }
 
 type gatewayReceiver struct {
 	gw *ingest.Gateway
@@ -59,6 +70,28 @@ func (g *gatewayReceiver) Receive(ctx context.Context, env ingest.Envelope, raw 
 
 func (g *gatewayReceiver) Count() int64 { return g.n.Load() }
 
+// Prepare makes the receiver an ingest.Pipeliner, as the gateway is, so
+// the poller pipelines (issue 14).
+func (g *gatewayReceiver) Prepare(env ingest.Envelope, raw []byte) ingest.Prepared {
+	return &countedPrepared{Prepared: g.gw.Prepare(env, raw), n: &g.n}
+}
+
+type countedPrepared struct {
+	ingest.Prepared
+	n *atomic.Int64
+}
+
+func (c *countedPrepared) Commit(ctx context.Context, t ingest.Turn) (ingest.Outcome, error) {
+	out, err := c.Prepared.Commit(ctx, t)
+	if err == nil {
+		c.n.Add(1)
+		if out.Result != "case_opened" {
+			return out, fmt.Errorf("bench mail not opened as a case: %s (%s)", out.Result, out.Reason)
+		}
+	}
+	return out, err
+}
+
 func newGateway(b *testing.B, n int) countingReceiver {
 	cfg, err := config.Parse([]byte("[[route]]\naddress = \"" + dovecot.User + "\"\nproduct = \"support\"\n"))
 	if err != nil {
@@ -77,8 +110,11 @@ func newGateway(b *testing.B, n int) countingReceiver {
 	}
 	must(book.AddAccount(ctx, casebook.Account{Address: "owner@example.test", Verified: true}))
 	must(book.CreateOrg(ctx, casebook.Org{Slug: "example", Owner: "owner@example.test", Products: []string{"support"}}))
+	senders := []string{"alice@example.com"} // the sender of bench/testdata's mails
 	for i := range n {
-		addr := fmt.Sprintf("c%d@example.test", i)
+		senders = append(senders, fmt.Sprintf("c%d@example.test", i))
+	}
+	for _, addr := range senders {
 		must(book.AddAccount(ctx, casebook.Account{Address: addr, Verified: true}))
 		must(book.Grant(ctx, "example", "owner@example.test", addr, []casebook.Perm{casebook.PermOpen}))
 	}
@@ -222,8 +258,20 @@ func fill(b *testing.B, s *dovecot.Server, mailbox string, n int) {
 	var pending []interface {
 		Wait() (*imap.AppendData, error)
 	}
+	var file []byte
+	if f := os.Getenv("IMAP_BENCH_MAIL"); f != "" {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// CRLF as smtp-source sends it.
+		file = bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
+	}
 	for i := 0; i < n; i++ {
 		raw := []byte(fmt.Sprintf("From: Customer %d <c%d@example.test>\r\nTo: support@example.test\r\nSubject: order %d does not arrive\r\nMessage-ID: <bench-%d@example.test>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour,\r\n\r\nma commande n°%d n'est toujours pas arrivée. Pouvez-vous vérifier ?\r\n\r\nMerci\r\n", i, i, i, i, i))
+		if file != nil {
+			raw = append([]byte(fmt.Sprintf("X-Bench-Seq: %d\r\n", i)), file...)
+		}
 		a := c.Append(mailbox, int64(len(raw)), nil)
 		a.Write(raw)
 		if err := a.Close(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"strconv"
 	"strings"
@@ -41,6 +42,7 @@ type env struct {
 	configPath string
 	cfg        *config.Config
 	book       *casebook.Book
+	changed    int64 // the case a command created, for --json (a follow-up)
 }
 
 // command is one subcommand.
@@ -67,7 +69,7 @@ func parse(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, usageError("%s: see \"casemail help\"", fs.Name())
+				return nil, &helpRequest{fs: fs}
 			}
 			return nil, usageError("%s: %v", fs.Name(), err)
 		}
@@ -134,7 +136,36 @@ func openBook(cfg *config.Config) (*casebook.Book, error) {
 		DefaultLocale:   p.Locale,
 		NoticesPerHour:  p.NoticesPerHour,
 		MessageIDDomain: cfg.Outbound.ReplyDomain,
+
+		Teams:            teamsOf(cfg),
+		DefaultTeam:      p.DefaultTeam,
+		EscalationNotify: p.EscalationNotify,
+		SupportName:      supportName(cfg.Outbound.From),
+
+		LoopWindow:              p.LoopWindow.Duration,
+		MaxMailComments:         p.MaxMailComments,
+		MaxCaseNotifications:    p.MaxCaseNotifications,
+		MaxNewRecipientsPerHour: p.MaxNewRecipientsPerHour,
+		TeamAddresses:           p.TeamAddresses,
 	})
+}
+
+// supportName is the display name of outbound.from ("Support" in
+// "Support <support@example.com>").
+func supportName(from string) string {
+	if a, err := mail.ParseAddress(from); err == nil {
+		return a.Name
+	}
+	return ""
+}
+
+// teamsOf is the casebook's view of the [[team]] tables.
+func teamsOf(cfg *config.Config) []casebook.Team {
+	var out []casebook.Team
+	for _, t := range cfg.Teams {
+		out = append(out, casebook.Team{Name: t.Name, Members: t.Members, Address: t.Address, Locale: t.Locale})
+	}
+	return out
 }
 
 func (e *env) printJSON(v any) error {

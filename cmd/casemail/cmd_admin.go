@@ -14,6 +14,7 @@ func cmdAccountAdd(e *env, args []string) error {
 	verified := fs.Bool("verified", false, "the address is verified (R2)")
 	agent := fs.Bool("agent", false, "support staff")
 	locale := fs.String("locale", "", "fr or en")
+	asJSON := fs.Bool("json", false, "print the account as JSON")
 	pos, err := parse(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -25,6 +26,13 @@ func cmdAccountAdd(e *env, args []string) error {
 	if err := e.book.AddAccount(e.ctx, a); err != nil {
 		return err
 	}
+	if *asJSON {
+		v, err := e.accountView(pos[0])
+		if err != nil {
+			return err
+		}
+		return e.printJSON(v)
+	}
 	fmt.Fprintf(e.stdout, "account %s added\n", strings.ToLower(pos[0]))
 	return nil
 }
@@ -35,6 +43,7 @@ func cmdOrgCreate(e *env, args []string) error {
 	name := fs.String("name", "", "display name")
 	var entitle listFlag
 	fs.Var(&entitle, "entitle", "product the organisation is entitled to (repeatable)")
+	asJSON := fs.Bool("json", false, "print the organisation as JSON")
 	pos, err := parse(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -52,6 +61,13 @@ func cmdOrgCreate(e *env, args []string) error {
 	if err := e.book.CreateOrg(e.ctx, casebook.Org{Slug: pos[0], Name: *name, Owner: *owner, Products: products}); err != nil {
 		return err
 	}
+	if *asJSON {
+		o, err := e.book.Org(e.ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return e.printJSON(o)
+	}
 	fmt.Fprintf(e.stdout, "organisation %s created, owned by %s\n", pos[0], *owner)
 	return nil
 }
@@ -61,6 +77,7 @@ func cmdAccessGrant(e *env, args []string) error {
 	org := fs.String("org", "", "organisation")
 	by := fs.String("by", "", "the owner granting")
 	perm := fs.String("perm", "", "open,view")
+	asJSON := fs.Bool("json", false, "print the grant as JSON")
 	pos, err := parse(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -78,6 +95,9 @@ func cmdAccessGrant(e *env, args []string) error {
 	if err := e.book.Grant(e.ctx, *org, *by, pos[0], perms); err != nil {
 		return err
 	}
+	if *asJSON {
+		return e.printGrant(*org, pos[0])
+	}
 	fmt.Fprintf(e.stdout, "%s may now %s for %s\n", pos[0], *perm, *org)
 	return nil
 }
@@ -86,6 +106,7 @@ func cmdAccessRevoke(e *env, args []string) error {
 	fs := e.flags("access revoke")
 	org := fs.String("org", "", "organisation")
 	by := fs.String("by", "", "the owner revoking")
+	asJSON := fs.Bool("json", false, "print the grant as JSON")
 	pos, err := parse(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -98,6 +119,9 @@ func cmdAccessRevoke(e *env, args []string) error {
 	}
 	if err := e.book.Revoke(e.ctx, *org, *by, pos[0]); err != nil {
 		return err
+	}
+	if *asJSON {
+		return e.printGrant(*org, pos[0])
 	}
 	fmt.Fprintf(e.stdout, "shared access of %s to %s revoked\n", pos[0], *org)
 	return nil
@@ -136,4 +160,18 @@ func cmdAccessList(e *env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", g.Grantee, strings.Join(ps, ","), g.Source, g.Revoked)
 	}
 	return tw.Flush()
+}
+
+// printGrant prints one grant of org as JSON: what grant and revoke changed.
+func (e *env) printGrant(org, grantee string) error {
+	gs, err := e.book.Grants(e.ctx, org)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		if strings.EqualFold(g.Grantee, grantee) {
+			return e.printJSON(g)
+		}
+	}
+	return fmt.Errorf("no grant of %s to %s", org, grantee)
 }

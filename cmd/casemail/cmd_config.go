@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
+	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/templates"
 )
@@ -34,6 +38,30 @@ func checkTemplates(cfg *config.Config) config.Problems {
 		ps = append(ps, cfg.At("templates.dir", "templates.dir: "+err.Error()))
 	}
 	return ps
+}
+
+// checkMembers asks the store whether every team member is an agent
+// account. A store not created yet holds no account at all: it is read,
+// never created, by a check.
+func checkMembers(cfg *config.Config) (config.Problems, error) {
+	if len(cfg.Teams) == 0 {
+		return nil, nil
+	}
+	if _, err := os.Stat(cfg.Store.Path); errors.Is(err, fs.ErrNotExist) {
+		return cfg.MemberProblems(func(string) (bool, error) { return false, nil })
+	}
+	b, err := openBook(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	return cfg.MemberProblems(func(addr string) (bool, error) {
+		a, err := b.Account(context.Background(), addr)
+		if errors.Is(err, casebook.ErrNotFound) {
+			return false, nil
+		}
+		return a.Agent, err
+	})
 }
 
 func cmdConfigExample(e *env, args []string) error {
@@ -74,6 +102,11 @@ func cmdConfigCheck(e *env, args []string) error {
 	}
 	if e.cfg != nil {
 		ps = append(ps, checkTemplates(e.cfg)...)
+		mps, err := checkMembers(e.cfg)
+		if err != nil {
+			return err
+		}
+		ps = append(ps, mps...)
 	}
 	src := path
 	if src == "" {

@@ -45,7 +45,16 @@ func (p *Poller) check(ctx context.Context, c *imapclient.Client, validity uint3
 	p.log.Debug("imap new messages", "count", len(uids))
 
 	r := &round{uids: uids, state: make(map[imap.UID]uidState, len(uids))}
+	if rcv, ok := p.rcv.(ingest.Pipeliner); ok {
+		r.pl = newPipeline(p, rcv)
+	}
 	defer func() {
+		if r.pl != nil {
+			// Every mail in work ends (committed or not) before the settle.
+			if perr := r.pl.collect(r, true); perr != nil && err == nil {
+				err = perr
+			}
+		}
 		// Whatever happened, settle what was committed (I1: only those) and
 		// advance the checkpoint over the settled prefix.
 		if serr := p.settlePending(ctx, c, r, validity, last); serr != nil {
@@ -60,6 +69,13 @@ func (p *Poller) check(ctx context.Context, c *imapclient.Client, validity uint3
 		next += n
 		if ctx.Err() != nil {
 			return nil
+		}
+		if r.pl != nil {
+			// The mails of this batch may still be deciding: only the
+			// committed ones are settled, the next FETCH starts meanwhile.
+			if err := r.pl.collect(r, false); err != nil {
+				return err
+			}
 		}
 		if len(r.pending) >= p.settleEvery {
 			if err := p.settlePending(ctx, c, r, validity, last); err != nil {
@@ -84,6 +100,9 @@ type round struct {
 	state   map[imap.UID]uidState
 	pending []imap.UID // committed, not yet settled
 	settled int        // uids[:settled] are all settled or gone
+
+	pl        *pipeline // nil: one mail at a time, in line
+	abandoned bool      // a simulated crash: settle nothing more
 }
 
 // batch fetches uids (sorted) with one UID FETCH BODY.PEEK[] and streams
@@ -101,13 +120,13 @@ func (p *Poller) batch(ctx context.Context, c *imapclient.Client, uids []imap.UI
 		if msg == nil {
 			break
 		}
-		stop := stopErr != nil || ctx.Err() != nil
-		uid, err := p.message(ctx, msg, stop)
+		stop := stopErr != nil || ctx.Err() != nil || (r.pl != nil && r.pl.err != nil)
+		uid, async, err := p.message(ctx, msg, stop, r)
 		if uid != 0 {
 			returned[uid] = true
 		}
-		if stop || uid == 0 {
-			continue
+		if stop || uid == 0 || async {
+			continue // async: its result comes through the pipeline
 		}
 		if err != nil {
 			stopErr = fmt.Errorf("deliver uid %d: %w", uid, err)
@@ -137,12 +156,13 @@ func (p *Poller) batch(ctx context.Context, c *imapclient.Client, uids []imap.UI
 
 // message reads one FETCH response. Unless skip, the body goes to the
 // receiver; it returns the message's UID (0 if the server sent none).
-func (p *Poller) message(ctx context.Context, msg *imapclient.FetchMessageData, skip bool) (imap.UID, error) {
+// async means that nothing is to be recorded for it here: it was started
+// in r.pl, whose result comes later, or left for the next round after a
+// failure in r.pl.
+func (p *Poller) message(ctx context.Context, msg *imapclient.FetchMessageData, skip bool, r *round) (uid imap.UID, async bool, err error) {
 	var (
-		uid       imap.UID
 		delivered bool
 		spooled   *os.File // body that came before the UID (unusual order)
-		err       error
 	)
 	defer func() {
 		if spooled != nil {
@@ -170,14 +190,31 @@ func (p *Poller) message(ctx context.Context, msg *imapclient.FetchMessageData, 
 				// The body came before the UID: spool it to disk, never to memory.
 				spooled, err = os.CreateTemp("", "imappoll-*.eml")
 				if err != nil {
-					return 0, fmt.Errorf("spool message: %w", err)
+					return 0, false, fmt.Errorf("spool message: %w", err)
 				}
 				if _, err = io.Copy(spooled, body); err != nil {
-					return 0, fmt.Errorf("spool message: %w", err)
+					return 0, false, fmt.Errorf("spool message: %w", err)
 				}
 				continue
 			}
 			delivered = true
+			if r.pl != nil {
+				raw, whole, rerr := readWhole(it.Literal)
+				if rerr != nil {
+					err = rerr
+					continue
+				}
+				if whole {
+					r.pl.start(ctx, uid, raw, r)
+					async = true
+					continue
+				}
+				// Too big to hold: it streams alone, after the mails before it.
+				if r.pl.collect(r, true) != nil {
+					async = true // one of them failed: this one waits for the next round
+					continue
+				}
+			}
 			err = p.deliver(ctx, uid, body)
 		}
 	}
@@ -185,13 +222,16 @@ func (p *Poller) message(ctx context.Context, msg *imapclient.FetchMessageData, 
 		var body io.Reader = bytes.NewReader(nil) // no body at all: still recorded (I4)
 		if spooled != nil {
 			if _, serr := spooled.Seek(0, io.SeekStart); serr != nil {
-				return uid, fmt.Errorf("spooled message: %w", serr)
+				return uid, false, fmt.Errorf("spooled message: %w", serr)
 			}
 			body = spooled
 		}
+		if r.pl != nil && r.pl.collect(r, true) != nil {
+			return uid, true, nil // as above: left for the next round
+		}
 		err = p.deliver(ctx, uid, body)
 	}
-	return uid, err
+	return uid, async, err
 }
 
 // deliver hands one message to the receiver, streaming: only the header

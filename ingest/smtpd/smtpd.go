@@ -120,6 +120,11 @@ type Server struct {
 	mu      sync.Mutex
 	ln      *capListener
 	closing bool
+	// serving counts Serve calls in go-smtp's accept loop. Shutdown waits
+	// for them to return before go-smtp's own Shutdown: its WaitGroup must
+	// not see an Add (a connection accepted at the last moment) while it
+	// waits.
+	serving sync.WaitGroup
 	conns   map[*trackedConn]struct{}
 	// perClient counts open connections by clientKey.
 	perClient map[string]int
@@ -212,7 +217,9 @@ func (s *Server) Serve(l net.Listener) error {
 		return smtp.ErrServerClosed
 	}
 	s.ln = cl
+	s.serving.Add(1)
 	s.mu.Unlock()
+	defer s.serving.Done()
 	s.log.Info("smtp listener started", "addr", l.Addr().String(), "protocol", string(s.transport),
 		"domains", s.cfg.Domains, "max_message_bytes", s.cfg.MaxMessageBytes,
 		"max_connections", s.cfg.MaxConnections, "max_connections_per_client", s.cfg.MaxConnectionsPerClient,
@@ -281,6 +288,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	s.serving.Wait() // the listener is closed: no connection is accepted any more
 	s.log.Info("smtp listener shutting down", "open_connections", len(conns))
 	// Idle sessions are blocked reading a command: wake them so they see
 	// closing and end. Sessions inside DATA keep reading (see trackedConn.Read).
