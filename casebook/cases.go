@@ -436,6 +436,47 @@ func (b *Book) caseForActor(ctx context.Context, q querier, caseID int64, by str
 	return c, nil
 }
 
+// caseForDecider loads a case and checks that by may decide its course:
+// close (R11), reopen (R12), escalate (R15) or follow it up (R14). That is
+// the customer (the requester, or whoever may see the organisation's cases)
+// or support; a watcher who is only copied follows the case but does not
+// decide for the customer.
+func (b *Book) caseForDecider(ctx context.Context, q querier, caseID int64, by string) (Case, error) {
+	c, err := b.caseForActor(ctx, q, caseID, by)
+	if err != nil || by == "" {
+		return c, err
+	}
+	ok, err := b.mayDecide(ctx, q, by, c)
+	if err != nil {
+		return c, err
+	}
+	if !ok {
+		return c, refuse(R11, "%s follows case %d as a watcher: only the requester, their organisation or support can close, reopen, escalate or follow it up", normAddr(by), caseID)
+	}
+	return c, nil
+}
+
+// MayDecide reports whether addr may close, reopen, escalate or follow up
+// c (see caseForDecider).
+func (b *Book) MayDecide(ctx context.Context, addr string, c Case) (bool, error) {
+	return b.mayDecide(ctx, b.rdb, addr, c)
+}
+
+func (b *Book) mayDecide(ctx context.Context, q querier, addr string, c Case) (bool, error) {
+	if normAddr(addr) == normAddr(c.Requester) {
+		return true, nil
+	}
+	s, err := b.sender(ctx, q, addr)
+	if err != nil || s.Account == nil {
+		return false, err
+	}
+	if s.Account.Agent {
+		return true, nil
+	}
+	m, ok := s.Member(c.Org)
+	return ok && m.View, nil
+}
+
 // addComment adds a comment and tells the case's followers, except for an
 // internal note, which is recorded and indexed but never mailed to them (I3).
 func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, full string, messageID int64, internal bool) (Comment, error) {
@@ -513,7 +554,7 @@ func (b *Book) notifyFollowers(ctx context.Context, tx *sql.Tx, c Case, template
 // for an administrator.
 func (b *Book) CloseCase(ctx context.Context, caseID int64, by string) error {
 	err := b.tx(ctx, func(tx *sql.Tx) error {
-		c, err := b.caseForActor(ctx, tx, caseID, by)
+		c, err := b.caseForDecider(ctx, tx, caseID, by)
 		if err != nil {
 			return err
 		}
@@ -551,7 +592,7 @@ func (b *Book) ReopenDeadline(c Case) time.Time {
 // (the portal action), reopens.
 func (b *Book) ReopenCase(ctx context.Context, caseID int64, by string) error {
 	err := b.tx(ctx, func(tx *sql.Tx) error {
-		c, err := b.caseForActor(ctx, tx, caseID, by)
+		c, err := b.caseForDecider(ctx, tx, caseID, by)
 		if err != nil {
 			return err
 		}
@@ -590,7 +631,7 @@ func (b *Book) Escalate(ctx context.Context, caseID int64, reason EscalationReas
 		return refuse(R15, "%q is not an escalation reason; use one of: %s", reason, EscalationReasonNames())
 	}
 	err := b.tx(ctx, func(tx *sql.Tx) error {
-		c, err := b.caseForActor(ctx, tx, caseID, by)
+		c, err := b.caseForDecider(ctx, tx, caseID, by)
 		if err != nil {
 			return err
 		}
@@ -649,7 +690,7 @@ func (b *Book) FollowUp(ctx context.Context, caseID int64, by, title string) (Ca
 }
 
 func (b *Book) followUp(ctx context.Context, tx *sql.Tx, caseID int64, by, title, description string, messageID int64) (int64, error) {
-	orig, err := b.caseForActor(ctx, tx, caseID, by)
+	orig, err := b.caseForDecider(ctx, tx, caseID, by)
 	if err != nil {
 		return 0, err
 	}
@@ -683,6 +724,12 @@ func (b *Book) followUp(ctx context.Context, tx *sql.Tx, caseID int64, by, title
 
 // AddWatcher adds addr as a watcher of a case (R8) and tells them how to stop.
 func (b *Book) AddWatcher(ctx context.Context, caseID int64, addr string) error {
+	return b.AddWatcherBy(ctx, caseID, addr, "")
+}
+
+// AddWatcherBy is AddWatcher done by someone (an agent's #watch), whom the
+// case's history names; "" is the administrator's console.
+func (b *Book) AddWatcherBy(ctx context.Context, caseID int64, addr, by string) error {
 	a, err := checkAddr(addr)
 	if err != nil {
 		return err
@@ -699,7 +746,7 @@ func (b *Book) AddWatcher(ctx context.Context, caseID int64, addr string) error 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%s already watches case %d", a, caseID)
 		}
-		if err := b.event(ctx, tx, caseID, "", EventWatcherAdded, "%s (manual)", a); err != nil {
+		if err := b.event(ctx, tx, caseID, by, EventWatcherAdded, "%s (manual)", a); err != nil {
 			return err
 		}
 		data := caseData(c)

@@ -369,6 +369,10 @@ func (c *Config) Validate() error {
 		}
 		switch m.TLS {
 		case "none", "starttls", "implicit":
+		case "":
+			// The example shows the default commented out: implicit TLS
+			// (port 993), as the poller reads an empty value.
+			c.IMAP[i].TLS = "implicit"
 		default:
 			bad("%s (%s): tls must be \"none\", \"starttls\" or \"implicit\", not %q", where, m.Name, m.TLS)
 		}

@@ -230,7 +230,7 @@ func (g *Gateway) applyCommand(ctx context.Context, in *inbound, a *agentMail, c
 	case "priority":
 		_, err = g.book.Set(ctx, a.caseID, casebook.CaseFields{Priority: strings.ToUpper(cmd.arg)}, a.agent)
 	case "watch":
-		err = g.book.AddWatcher(ctx, a.caseID, cmd.arg)
+		err = g.book.AddWatcherBy(ctx, a.caseID, cmd.arg, a.agent)
 	}
 	if err == nil {
 		g.log.Info("agent command applied", "case", a.caseID, "agent", a.agent, "command", cmd.line)

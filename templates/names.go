@@ -47,7 +47,7 @@ var caseNames = []Name{CaseOpened, CaseOpenedWatcher, CommentAdded, CaseClosed, 
 
 // agentNames are the templates that go to agents only: none of them is
 // ever sent to a customer or watcher.
-var agentNames = []Name{AgentCaseOpened, AgentCommentAdded, AgentCaseEscalated, AgentRefused, AgentCaseAssigned, AgentCommandRefused}
+var agentNames = []Name{AgentCaseOpened, AgentCommentAdded, AgentCaseEscalated, AgentRefused, AgentCaseAssigned, AgentCommandRefused, LoopSuspected}
 
 // Names lists the built-in templates, one per event or notice.
 var Names = []string{

@@ -211,13 +211,40 @@ func (s *Server) visibleCase(w http.ResponseWriter, r *http.Request, v *viewer, 
 	}
 	// Internal notes are for agents only (I3): never on a customer's page.
 	public := c.Comments[:0:0]
+	names := map[string]string{}
 	for _, cm := range c.Comments {
-		if !cm.Internal {
-			public = append(public, cm)
+		if cm.Internal {
+			continue
 		}
+		if cm.BySupport {
+			cm.Author = s.agentName(r.Context(), names, cm.Author)
+		}
+		public = append(public, cm)
 	}
 	c.Comments = public
-	return &caseView{Case: c, Files: files, MailFiles: mailFiles}, true
+	decide, err := s.book.MayDecide(r.Context(), v.Addr, c)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return nil, false
+	}
+	return &caseView{Case: c, MayDecide: decide, Files: files, MailFiles: mailFiles}, true
+}
+
+// agentName signs a support answer as its mail did: the agent's name, or
+// nothing beside the Support badge. Customers are never given an agent's
+// own address, which would let them write past the gateway.
+func (s *Server) agentName(ctx context.Context, seen map[string]string, addr string) string {
+	if n, ok := seen[addr]; ok {
+		return n
+	}
+	name := ""
+	if a, err := s.book.Account(ctx, addr); err == nil {
+		name = strings.TrimSpace(a.Name)
+	} else if !errors.Is(err, casebook.ErrNotFound) {
+		s.log.Warn("name of an agent", "err", err)
+	}
+	seen[addr] = name
+	return name
 }
 
 // mailFiles lists the attachments of the mails that opened or commented on
@@ -317,6 +344,8 @@ func (s *Server) caseData(v *viewer, cv *caseView) pageData {
 	now := s.book.Now()
 	d := pageData{Title: "case", Case: cv, Can: map[string]bool{}, Reasons: reasonKeys()}
 	switch {
+	case !cv.MayDecide:
+		// A watcher follows; the customer or support decides (R11).
 	case c.Status == casebook.StatusOpen:
 		d.Can["close"] = true
 		d.When = s.book.EscalationAllowedAt(c)

@@ -845,3 +845,53 @@ func TestGetChangesNothing(t *testing.T) {
 		t.Errorf("GET changed state:\nbefore %s\nafter  %s", before, after)
 	}
 }
+
+// A support answer on a customer's page is signed as in the mail that
+// carried it: the agent's name, or only the Support badge; never the
+// agent's own address, which customers are not given (docs/agents.md).
+func TestSupportAnswerNamesNoAgentAddress(t *testing.T) {
+	e := newEnv(t)
+	if err := e.book.AddAccount(e.ctx, casebook.Account{Address: "agnes@support.test", Name: "Agnes Martin", Verified: true, Agent: true}); err != nil {
+		t.Fatal(err)
+	}
+	cs := e.open("ann@acme.test", "VPN down")
+	for _, by := range []string{"agnes@support.test", "agent@support.test"} {
+		if _, err := e.book.AddComment(e.ctx, cs.ID, by, "Answer by "+strings.Split(by, "@")[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pages := map[string]string{
+		"case page": e.as("ann@acme.test").get("/case/1", 200).body,
+		"view link": e.anon().get(e.link(actionlink.View, cs.ID, "ann@acme.test", time.Hour), 200).body,
+	}
+	for name, page := range pages {
+		for _, w := range []string{"Answer by agnes", "Answer by agent", "Agnes Martin"} {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s lacks %q", name, w)
+			}
+		}
+		for _, addr := range []string{"agnes@support.test", "agent@support.test"} {
+			if strings.Contains(page, addr) {
+				t.Errorf("%s shows the agent's address %s", name, addr)
+			}
+		}
+	}
+}
+
+// I3: an internal note is invisible to customers, also as activity: it
+// neither dates a case's "last activity" nor moves it up the customer's list.
+func TestInternalNoteIsNoActivity(t *testing.T) {
+	e := newEnv(t)
+	cs := e.open("ann@acme.test", "VPN down") // 09:00
+	e.clock.Advance(2 * time.Hour)
+	if _, err := e.book.AddInternalNote(e.ctx, cs.ID, "agent@support.test", "Customer is on the old firmware"); err != nil {
+		t.Fatal(err)
+	}
+	page := e.as("ann@acme.test").get("/cases", 200).body
+	if !strings.Contains(page, "VPN down") {
+		t.Fatalf("the list lacks the case:\n%s", page)
+	}
+	if strings.Contains(page, "11:00") || !strings.Contains(page, "09:00") {
+		t.Errorf("last activity is the internal note's time, not the opening's:\n%s", page)
+	}
+}

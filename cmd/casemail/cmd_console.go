@@ -389,10 +389,15 @@ func cmdMessageReplay(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A dry run applies nothing, also when the casebook found nothing to do.
+	same := *dry && !r.DryRun
+	r.DryRun = r.DryRun || *dry
 	var say string
 	switch {
 	case r.Effected && !r.Changed:
 		say = fmt.Sprintf("message %d already %s: replaying it changes nothing", id, describe(r))
+	case same:
+		say = fmt.Sprintf("message %d would still be %s (dry run: nothing applied)", id, describe(r))
 	case r.DryRun:
 		say = fmt.Sprintf("message %d would now be %s (dry run: nothing applied)", id, describe(r))
 	case r.Changed:

@@ -58,7 +58,7 @@ var examples = map[string]string{
 
 // printCommandHelp prints one command's synopsis, flags and example.
 func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: casemail %s %s\n\n%s\n", c.name, c.args, c.summary)
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", synopsis(*c), c.summary)
 	var flags strings.Builder
 	fs.VisitAll(func(f *flag.Flag) {
 		if f.Name == "config" {

@@ -81,14 +81,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return 0
 	}
+	if args[0] == "--version" {
+		args = []string{"version"}
+	}
 	if args[0] == "help" {
 		// "casemail help case open" is "casemail case open --help".
 		args = append(strings.Fields(strings.Join(args[1:], " ")), "--help")
 	}
 	cmd, rest := findCommand(args)
 	if cmd == nil {
-		fmt.Fprintf(stderr, "casemail: unknown command %q: see \"casemail help\"\n", strings.Join(args[:min(2, len(args))], " "))
-		return 2
+		return unknownCommand(stdout, stderr, args)
 	}
 	err := cmd.run(e, rest)
 	if err == nil {
@@ -132,6 +134,58 @@ func findCommand(args []string) (*command, []string) {
 	return nil, nil
 }
 
+// unknownCommand answers words that name no command. A group's name alone
+// ("casemail case", "casemail help case") lists the group's commands: on
+// stdout with exit 0 when help was asked for, else on stderr with exit 2.
+func unknownCommand(stdout, stderr io.Writer, args []string) int {
+	var words []string
+	help := false
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--help" || a == "-h":
+			help = true
+		case strings.HasPrefix(a, "-"):
+			if len(words) == 0 && !strings.Contains(a, "=") {
+				i++ // a leading flag's value, as findCommand reads it
+			}
+		case len(words) < 2:
+			words = append(words, a)
+		}
+	}
+	var group []command
+	if len(words) > 0 {
+		for _, c := range commands() {
+			if strings.HasPrefix(c.name, words[0]+" ") {
+				group = append(group, c)
+			}
+		}
+	}
+	switch {
+	case len(group) > 0 && len(words) == 1:
+		w, code := stderr, 2
+		if help {
+			w, code = stdout, 0
+		}
+		fmt.Fprintf(w, "casemail %s: one of these commands (\"casemail help %s COMMAND\" for its flags):\n", words[0], words[0])
+		for _, c := range group {
+			fmt.Fprintf(w, "  %s\n      %s\n", synopsis(c), c.summary)
+		}
+		return code
+	case len(words) == 0:
+		fmt.Fprintln(stderr, `casemail: no command given: see "casemail help"`)
+	case len(group) > 0:
+		fmt.Fprintf(stderr, "casemail: unknown command %q: see \"casemail help %s\"\n", strings.Join(words, " "), words[0])
+	default:
+		fmt.Fprintf(stderr, "casemail: unknown command %q: see \"casemail help\"\n", strings.Join(words, " "))
+	}
+	return 2
+}
+
+// synopsis is a command's name and arguments as the help lists them.
+func synopsis(c command) string {
+	return strings.TrimSpace("casemail " + c.name + " " + c.args)
+}
+
 func printHelp(w io.Writer) {
 	fmt.Fprint(w, `casemail: an email-driven helpdesk gateway.
 
@@ -149,6 +203,6 @@ to stdout; errors go to stderr as one sentence with a non-zero exit.
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %s %s\n      %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %s\n      %s\n", strings.TrimPrefix(synopsis(c), "casemail "), c.summary)
 	}
 }

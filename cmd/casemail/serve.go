@@ -146,7 +146,7 @@ func cmdServe(e *env, args []string) error {
 			}
 			return nil
 		})
-		log.Info("http listening", "addr", httpListener.Addr().String(), "paths", "/healthz /metrics")
+		log.Info("http listening", "addr", httpListener.Addr().String(), "paths", httpPaths(cfg.HTTP.PublicURL))
 	}
 	log.Info("casemail ready", "imap_mailboxes", len(pollers), "outbound", cfg.Outbound.Transport)
 
@@ -181,4 +181,13 @@ func cmdServe(e *env, args []string) error {
 	}
 	log.Info("casemail stopped")
 	return nil
+}
+
+// httpPaths is what the HTTP listener serves, for the log line that tells
+// an operator where to point a browser or a probe.
+func httpPaths(publicURL string) string {
+	if publicURL == "" {
+		return "/healthz /metrics"
+	}
+	return "/healthz /metrics, the customer view at " + publicURL
 }
