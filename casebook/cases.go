@@ -197,7 +197,7 @@ func (b *Book) caseTx(ctx context.Context, q querier, id int64) (Case, error) {
 		var msg sql.NullInt64
 		var created int64
 		var internal int
-		if err := crows.Scan(&cm.ID, &cm.CaseID, &cm.Author, &sup, &cm.Body, &cm.FullText, &msg, &created, &internal); err != nil {
+		if err := crows.Scan(&cm.ID, &cm.CaseID, &cm.Author, &sup, &cm.Body, &cm.FullText, &msg, &created, &internal, &cm.Unauthenticated); err != nil {
 			return c, err
 		}
 		cm.BySupport, cm.MessageID, cm.CreatedAt, cm.Internal = sup == 1, msg.Int64, fromMS(created), internal == 1

@@ -83,8 +83,10 @@ UPDATE watchers SET suppressed = 1, suppressed_reason = ? WHERE address = ?;
 
 -- name: comment-insert
 INSERT INTO comments (case_id, author, by_support, body, full_text, message_id, created_at, internal) VALUES (?, ?, ?, ?, ?, ?, ?, ?);
+-- name: comment-unauthenticated
+UPDATE comments SET unauthenticated = 1 WHERE id = ?;
 -- name: comments-of
-SELECT id, case_id, author, by_support, body, full_text, message_id, created_at, internal FROM comments WHERE case_id = ? ORDER BY created_at DESC, id DESC;
+SELECT id, case_id, author, by_support, body, full_text, message_id, created_at, internal, unauthenticated FROM comments WHERE case_id = ? ORDER BY created_at DESC, id DESC;
 
 -- name: raw-exists
 SELECT 1 FROM raw_messages WHERE sha256 = ?;
@@ -98,10 +100,10 @@ INSERT INTO raw_chunks (sha256, seq, data) VALUES (?, ?, ?);
 SELECT data FROM raw_chunks WHERE sha256 = ? AND seq = ?;
 
 -- name: message-insert
-INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 -- name: message-cols
-SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems FROM messages
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages
 -- name: message-case-by-id
 SELECT case_id FROM messages WHERE message_id = ? AND case_id IS NOT NULL ORDER BY id LIMIT 1;
 

@@ -12,6 +12,7 @@ import (
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/message"
+	"github.com/casemail/casemail/senderauth"
 	"github.com/casemail/casemail/templates"
 )
 
@@ -24,6 +25,8 @@ type Decision struct {
 	Product string          `json:"product"`
 	Reasons []string        `json:"reasons"`
 	Notify  []string        `json:"notify"` // who is mailed (casebook.Book.Audience); filled by Decide only
+	// Auth is the sender authentication verdict the decision used (auth.go).
+	Auth senderauth.Verdict `json:"auth"`
 
 	delivery casebook.Delivery
 	suppress []string // watcher addresses to suppress after a hard bounce
@@ -37,6 +40,7 @@ const maxReceived = 40
 // applying anything.
 func (g *Gateway) Decide(ctx context.Context, env Envelope, raw []byte) (Decision, *message.Parsed, error) {
 	in := g.read(raw, env)
+	g.authenticate(ctx, in, raw)
 	d, err := g.decide(ctx, in)
 	if err == nil {
 		d.Notify, err = g.book.Audience(ctx, d.delivery)
@@ -44,8 +48,9 @@ func (g *Gateway) Decide(ctx context.Context, env Envelope, raw []byte) (Decisio
 	return d, in.parsed, err
 }
 
-// decide is the one decision function. Its errors are temporary (storage).
-func (g *Gateway) decide(ctx context.Context, in *inbound) (Decision, error) {
+// decideRules is the one decision function of the rules; decide (auth.go)
+// adds sender authentication. Its errors are temporary (storage).
+func (g *Gateway) decideRules(ctx context.Context, in *inbound) (Decision, error) {
 	d := &Decision{delivery: casebook.Delivery{Message: in.msg}}
 	p := in.parsed
 	set := d.set

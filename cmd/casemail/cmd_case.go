@@ -159,6 +159,9 @@ func cmdCaseShow(e *env, args []string) error {
 		if cm.BySupport {
 			who += " (support)"
 		}
+		if cm.Unauthenticated {
+			who += " (UNAUTHENTICATED sender: threaded by its reply token, the From may be forged)"
+		}
 		kind := "comment"
 		if cm.Internal {
 			kind = "INTERNAL NOTE"

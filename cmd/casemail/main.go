@@ -26,8 +26,8 @@ func commands() []command {
 	return []command{
 		{name: "serve", args: "[--config FILE]", summary: "run listeners, pollers and the outbox worker; stops cleanly on SIGTERM", run: cmdServe},
 		{name: "deliver", args: "[--sender ADDR] [--recipient ADDR]... < message", summary: "record one message from stdin (MTA pipe); exit 0 recorded, 75 retry, 65 unusable", run: cmdDeliver},
-		{name: "route test", args: "[--recipient ADDR]... [--json] FILE.eml", summary: "print the decision for a mail, applying nothing", run: cmdRouteTest},
-		{name: "parse", args: "[--json] FILE.eml", summary: "print what the gateway reads in a mail (no config needed)", run: cmdParse, noStore: true},
+		{name: "route test", args: "[--recipient ADDR]... [--json] [--client-ip IP [--helo NAME] [--mail-from ADDR]] FILE.eml", summary: "print the decision for a mail, with its sender authentication, applying nothing", run: cmdRouteTest},
+		{name: "parse", args: "[--json] [--client-ip IP [--helo NAME] [--mail-from ADDR]] FILE.eml", summary: "print what the gateway reads in a mail, and who really sent it (config optional)", run: cmdParse, noStore: true},
 		{name: "config check", args: "[--config FILE]", summary: "validate the config and template overrides", run: cmdConfigCheck, noStore: true},
 		{name: "config example", args: "", summary: "print a commented example config", run: cmdConfigExample, noStore: true},
 
