@@ -17,19 +17,41 @@ func ClassifyEnvelope(p *Parsed, mailFrom string) {
 	classify(p, &mailFrom)
 }
 
-// classify decides in this order, first match wins: bounce (it is also
-// auto-submitted, but its recipients matter), auto-reply by header, list
-// mail, auto-reply by subject (a last resort, so a list's vacation notice
-// stays list mail). None of these kinds opens a case or gets an answer (I5).
+// classify decides in this order, first match wins: a mail service's
+// notification, a feedback-loop complaint (both read as bounces, so that
+// the address they name is found and suppressed), a challenge-response
+// request (it often comes as a DSN, but names no failed address), a bounce
+// (it is also auto-submitted, but its recipients matter), auto-reply by
+// header, read receipt or calendar reply, list mail, auto-reply by subject
+// (a last resort, so a list's vacation notice stays list mail). None of
+// these kinds opens a case or gets an answer (I5).
 func classify(p *Parsed, mailFrom *string) {
 	p.Kind, p.Bounce = KindNormal, nil
 	nullSender := mailFrom != nil && strings.Trim(*mailFrom, "<> ") == ""
 
-	if b := detectBounce(p, nullSender); b != nil {
+	if b, auto := providerEvent(p); b != nil {
+		p.Kind, p.Bounce = KindBounce, b
+		return
+	} else if auto {
+		p.Kind = KindAutoReply
+		return
+	}
+	if b := detectComplaint(p); b != nil {
 		p.Kind, p.Bounce = KindBounce, b
 		return
 	}
-	if autoReplyHeaders(p) {
+	// The diagnostic text and the delivery-status part are read once for
+	// the rules that need them.
+	d := &diag{p: p}
+	if challenge(d, nullSender) {
+		p.Kind = KindAutoReply
+		return
+	}
+	if b := detectBounce(d, nullSender); b != nil {
+		p.Kind, p.Bounce = KindBounce, b
+		return
+	}
+	if autoReplyHeaders(p) || readReceipt(p) || calendarReply(p) {
 		p.Kind = KindAutoReply
 		return
 	}
@@ -37,7 +59,7 @@ func classify(p *Parsed, mailFrom *string) {
 		p.Kind = KindList
 		return
 	}
-	if autoReplySubject(p) || nullSender || successDSN(p) {
+	if autoReplySubject(p) || nullSender || successDSN(d) {
 		p.Kind = KindAutoReply
 	}
 }

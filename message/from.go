@@ -441,11 +441,11 @@ type token struct {
 
 func (t token) is(c byte) bool { return t.kind == tSpecial && t.raw == string(c) }
 
-// encodedWord is an RFC 2047 encoded word as one token, so that a ':' or
+// encodedWordToken is an RFC 2047 encoded word as one token, so that a ':' or
 // ',' in it is never read as structure. It may not hold what opens or
 // closes a quote, comment or angle-addr: those keep their RFC 5322 meaning,
 // or "=?x?q?\"?= <a@b>" would read differently here and in any other parser.
-var encodedWord = regexp.MustCompile(`^=\?[^?\s"()<>\\]+\?[bBqQ]\?[^?\s"()<>\\]*\?=`)
+var encodedWordToken = regexp.MustCompile(`^=\?[^?\s"()<>\\]+\?[bBqQ]\?[^?\s"()<>\\]*\?=`)
 
 // lex splits a field value into RFC 5322 lexical tokens. Quoted strings,
 // comments (nested), angle-addrs and domain literals are single tokens, so
@@ -488,8 +488,8 @@ func lex(s string) ([]token, error) {
 			}
 			out = append(out, token{kind: tLiteral, raw: s[i : i+end+1], val: s[i+1 : i+end], space: space})
 			i += end + 1
-		case c == '=' && encodedWord.MatchString(s[i:]):
-			w := encodedWord.FindString(s[i:])
+		case c == '=' && encodedWordToken.MatchString(s[i:]):
+			w := encodedWordToken.FindString(s[i:])
 			out = append(out, token{kind: tWord, raw: w, space: space})
 			i += len(w)
 		case isAtext(c) || c == '.':

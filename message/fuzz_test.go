@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParse: Parse and Classify never panic, and the output stays bounded
@@ -89,5 +90,101 @@ func FuzzReturnPath(f *testing.F) {
 		if addr != "" && (!strings.Contains(addr, "@") || strings.ContainsAny(addr, "\r\n<>")) {
 			t.Fatalf("address %q is not one address", addr)
 		}
+	})
+}
+
+// FuzzDecodeWords: RFC 2047 decoding never panics, never amplifies, and
+// keeps valid UTF-8 valid (a subject is stored and mailed back as is).
+func FuzzDecodeWords(f *testing.F) {
+	for _, s := range []string{"=?UTF-8?B?w6nD?= =?UTF-8?B?qQ==?=", "=?ISO-2022-JP?B?GyRCJEc=?= =?ISO-2022-JP?B?JDkhIxsoQg==?=",
+		"Re:=?utf-8?q?caf=C3=A9?=ok", `"=?GB2312?B?1g==?= =?GB2312?B?0M7E?=" <a@b>`, "=?x?Q?=?=", "=?UTF-8*fr?Q?a_b?="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := decodeWords(in)
+		if len(out) > 4*len(in)+16 {
+			t.Fatalf("%d bytes from %d", len(out), len(in))
+		}
+		if utf8.ValidString(in) && !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8 %q from %q", out, in)
+		}
+		if !strings.Contains(in, "=?") && out != in {
+			t.Fatalf("changed %q without encoded words: %q", in, out)
+		}
+		// Joining the words first (for the address parser) reads the same.
+		if m := decodeWords(mergeWords(in)); m != out {
+			t.Fatalf("merged %q reads %q, not %q", mergeWords(in), m, out)
+		}
+	})
+}
+
+// FuzzParseMediaType: Content-Type and Content-Disposition values (RFC
+// 2045, RFC 2231 continuations and charsets) never panic or amplify.
+func FuzzParseMediaType(f *testing.F) {
+	for _, s := range []string{`attachment; filename*0*=utf-8'fr'%C3%A9t%C3%A9; filename*1*=%20r.txt`, `attachment; filename*=iso-8859-1''%E9`,
+		`text/plain; charset=us-ascii`, `attachment; filename*1="b"; filename*0="a"`, `a/b; name="=?UTF-8?Q?x?="`, `x; a*99999999999999999999*=1`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		_, params, _, _ := parseMediaType(v)
+		for k, val := range params {
+			if len(val) > 4*len(v)+64 {
+				t.Fatalf("param %s: %d bytes from %d", k, len(val), len(v))
+			}
+		}
+	})
+}
+
+// FuzzHeaderRepair: the repairs of a header section (bare CR line ends,
+// stray lines, undeclared 8-bit bytes) never panic and never lose bytes.
+func FuzzHeaderRepair(f *testing.F) {
+	f.Add([]byte("From: a@b\rSubject: x\r\rbody"))
+	f.Add([]byte("From: a@b\r\nSubject: wrapped\r\nno indent\r\nTo: c@d\r\n\r\n"))
+	f.Add([]byte("Subject: caf\xe9\r\nFrom: R\xc3\xa9mi <r@b>\r\n"))
+	f.Fuzz(func(t *testing.T, h []byte) {
+		c := crToCRLF(h)
+		if len(c) != len(h)+bytes.Count(c, []byte("\r\n"))-bytes.Count(h, []byte("\r\n")) || bytes.Contains(bytes.ReplaceAll(c, []byte("\r\n"), nil), []byte("\r")) {
+			t.Fatalf("crToCRLF(%q) = %q", h, c)
+		}
+		loneCRHeader(h)
+		if isFieldLine(h) != fieldLine.Match(h) {
+			t.Fatalf("isFieldLine(%q) = %v", h, isFieldLine(h))
+		}
+		r, n := repairStrayLines(h)
+		if len(r) < len(h) || len(r) > len(h)+n+2 {
+			t.Fatalf("repairStrayLines: %d bytes from %d, %d repairs", len(r), len(h), n)
+		}
+		if d := decodeHeader8bit(h, "windows-1252"); !utf8.Valid(d) {
+			t.Fatalf("decodeHeader8bit(%q) = %q, not UTF-8", h, d)
+		}
+		if s, _ := decodeUndeclared(h, len(h) > 0 && h[0] == '<'); !utf8.ValidString(s) {
+			t.Fatalf("decodeUndeclared(%q) = %q, not UTF-8", h, s)
+		}
+	})
+}
+
+// FuzzAutomatic: the readers of complaints, provider notifications,
+// challenges, read receipts and calendar replies never panic on any body,
+// and every address they report has exactly one '@'.
+func FuzzAutomatic(f *testing.F) {
+	f.Add(`{"Type":"Notification","Message":"{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\"bouncedRecipients\":[{\"emailAddress\":\"a@b.c\"}]},\"mail\":{\"commonHeaders\":{\"messageId\":\"<x@y>\"}}}"}`)
+	f.Add(`{"RecordType":"SpamComplaint","Email":"a@b.c"}`)
+	f.Add("Feedback-Type: abuse\r\nUser-Agent: x\r\nOriginal-Rcpt-To: a@b.c\r\n\r\nMessage-ID: <x@y>\r\n")
+	f.Add("BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nEND:VCALENDAR")
+	f.Fuzz(func(t *testing.T, text string) {
+		p := &Parsed{From: "noreply@x.example", Text: text, Attachments: []Attachment{{ContentType: "text/calendar", Content: []byte(text)}}}
+		for _, b := range []*Bounce{detectComplaint(p), func() *Bounce { b, _ := providerEvent(p); return b }()} {
+			if b == nil {
+				continue
+			}
+			for _, r := range b.Recipients {
+				if strings.Count(r, "@") != 1 {
+					t.Fatalf("recipient %q", r)
+				}
+			}
+		}
+		challenge(&diag{p: p}, true)
+		calendarReply(p)
+		readReceipt(p)
 	})
 }

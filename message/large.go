@@ -14,7 +14,6 @@ import (
 	gotextproto "github.com/emersion/go-message/textproto"
 	"github.com/inbucket/html2text"
 	"github.com/jhillyerd/enmime/v2"
-	"github.com/jhillyerd/enmime/v2/mediatype"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
 )
@@ -54,9 +53,19 @@ func ParseLarge(r io.Reader, opt Options) (*Parsed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read header: %w", err)
 	}
-	hdr, _, err := p.prepare(head)
+	hdr, rest, err := p.prepare(head)
 	if err != nil {
 		return nil, err
+	}
+	// prepare's repairs (bare CR line ends, a header without its blank
+	// line) can move the end of the header: what follows it is body.
+	var body io.Reader = br
+	if rest != nil {
+		hdr = append(hdr, rest...)
+	}
+	if end := headerEnd(hdr); end < len(hdr) {
+		body = io.MultiReader(bytes.NewReader(hdr[end:]), br)
+		hdr = hdr[:end]
 	}
 	if cut {
 		p.problemf("header section over %d bytes: the rest read as body", LargeHeaderMax)
@@ -65,7 +74,7 @@ func ParseLarge(r io.Reader, opt Options) (*Parsed, error) {
 	// The header fields go through enmime as in Parse, without the body
 	// and with Content-Type renamed, so that enmime reads no MIME
 	// structure but joins continuation lines exactly as Parse does.
-	env, err := parserTrust.ReadEnvelope(bytes.NewReader(append(ctFieldName.ReplaceAll(hdr, []byte(hiddenCT+":")), '\r', '\n')))
+	env, err := readEnvelope(parserTrust, bytes.NewReader(append(ctFieldName.ReplaceAll(hdr, []byte(hiddenCT+":")), '\r', '\n')))
 	if err != nil {
 		return nil, fmt.Errorf("read header fields: %w", err)
 	}
@@ -88,7 +97,7 @@ func ParseLarge(r io.Reader, opt Options) (*Parsed, error) {
 	}
 	ct, _ := w.mediaType(top.Get("Content-Type"))
 	w.alternative = ct == "multipart/alternative"
-	w.entity(top, br, 0)
+	w.entity(top, body, 0)
 	if w.guard != nil && w.guard.cut {
 		p.problemf("a part header over %d lines or %d bytes: the rest of the mail kept in the raw message only", MaxHeaderFields, MaxPartHeaderBytes)
 	}
@@ -100,6 +109,13 @@ func ParseLarge(r io.Reader, opt Options) (*Parsed, error) {
 
 	p.Text = strings.Join(w.texts, "\n--\n")
 	p.HTML = w.html
+	if p.Text == "" && p.HTML == "" && ct == "message/rfc822" && len(p.Attachments) == 1 && p.Attachments[0].Content != nil {
+		// The whole body is a message (kept, so at most largeKeepMax):
+		// its text is what was sent, as in Parse.
+		if inner, err := parse(p.Attachments[0].Content, Options{MaxAttachmentBytes: opt.MaxAttachmentBytes}, 1); err == nil {
+			p.Text, p.HTML = inner.Text, inner.HTML
+		}
+	}
 	if p.Text == "" && p.HTML != "" {
 		// As enmime does for an HTML-only mail (same library, same options).
 		if t, err := html2text.FromString(p.HTML); err == nil {
@@ -184,6 +200,9 @@ type walker struct {
 	stopped     bool  // a structural error or a bound ended the walk
 	parts       int   // parts seen, up to MaxParts
 	guard       *partHeaderGuard
+	// digest[d] is true while the parts at depth d are in a
+	// multipart/digest (their default type is message/rfc822).
+	digest [MaxDepth + 2]bool
 }
 
 // mediaType parses a Content-Type or Content-Disposition value leniently,
@@ -196,7 +215,7 @@ func (w *walker) mediaType(v string) (string, map[string]string) {
 		w.p.problemf("Content-Type/Disposition over %d parameters or %d bytes: cut", maxMIMEParams, maxMIMEFieldBytes)
 		v = b
 	}
-	t, params, _, err := mediatype.Parse(v)
+	t, params, _, err := parseMediaType(v)
 	if err != nil || params == nil {
 		return strings.ToLower(t), map[string]string{}
 	}
@@ -214,6 +233,9 @@ func (w *walker) entity(h gotextproto.Header, body io.Reader, depth int) {
 	ct, params := w.mediaType(h.Get("Content-Type"))
 	if ct == "" {
 		ct = "text/plain" // RFC 2045 5.2 default
+		if w.digest[depth] {
+			ct = "message/rfc822" // RFC 2046 5.1.5
+		}
 	}
 	if strings.HasPrefix(ct, "multipart/") {
 		boundary := params["boundary"]
@@ -228,6 +250,7 @@ func (w *walker) entity(h gotextproto.Header, body io.Reader, depth int) {
 			w.stopped = true
 			return
 		default:
+			w.digest[depth+1] = ct == "multipart/digest"
 			w.multipart(body, boundary, depth)
 			return
 		}
@@ -248,7 +271,6 @@ func (w *walker) entity(h gotextproto.Header, body io.Reader, depth int) {
 	if name == "" {
 		name = params["file"]
 	}
-	name = enmime.DecodeRFC2047(name)
 
 	if (ct == "text/plain" || ct == "text/html") && disp != "attachment" {
 		w.bodyPart(e.Body, ct, params["charset"], disp, name, h)
@@ -268,11 +290,29 @@ func (w *walker) multipart(body io.Reader, boundary string, depth int) {
 		w.guard = newPartHeaderGuard(body)
 		body = w.guard
 	}
+	// At the top, the first bytes are kept while no part is found: a
+	// boundary that never matches (one over RFC 2046's 70 characters)
+	// would otherwise lose the whole body, as Parse's lostBody says.
+	var head *headKeeper
+	if depth == 0 {
+		head = &headKeeper{r: body, room: LargeTextMax}
+		body = head
+	}
 	mr := gotextproto.NewMultipartReader(body, boundary)
-	for !w.stopped {
+	for parts := 0; !w.stopped; parts++ {
 		part, err := mr.NextPart()
+		if err != nil && parts == 0 && head != nil && len(bytes.TrimSpace(head.b)) > 0 {
+			w.drain(body, "")
+			w.p.problemf("no MIME part found in the multipart body (%v): body read as plain text", err)
+			w.texts = append(w.texts, w.decodeCharset(head.b, undeclaredCharset, false))
+			w.stopped = true
+			return
+		}
 		if err == io.EOF {
 			return
+		}
+		if head != nil {
+			head.b, head.room = nil, 0 // a part was found: keep nothing
 		}
 		if err != nil {
 			w.p.problemf("MIME structure unreadable (%v): the rest of the body skipped", err)
@@ -281,6 +321,22 @@ func (w *walker) multipart(body io.Reader, boundary string, depth int) {
 		}
 		w.entity(part.Header, part, depth+1)
 	}
+}
+
+// headKeeper passes reads through and keeps a copy of the first room bytes.
+type headKeeper struct {
+	r    io.Reader
+	b    []byte
+	room int
+}
+
+func (k *headKeeper) Read(p []byte) (int, error) {
+	n, err := k.r.Read(p)
+	if keep := min(n, k.room); keep > 0 {
+		k.b = append(k.b, p[:keep]...)
+		k.room -= keep
+	}
+	return n, err
 }
 
 // bodyPart keeps a text or HTML body, decoded to UTF-8 and bounded.
@@ -301,7 +357,7 @@ func (w *walker) bodyPart(r io.Reader, ct, charset, disp, name string, h gotextp
 		w.p.problemf("%s body of %d bytes cut: text bodies are kept up to %d bytes", ct, size, LargeTextMax)
 		raw = trimPartialRune(raw)
 	}
-	text := w.decodeCharset(raw, charset)
+	text := w.decodeCharset(raw, charset, ct == "text/html")
 	if ct == "text/plain" {
 		w.texts = append(w.texts, text)
 		w.textBytes += len(text)
@@ -382,9 +438,12 @@ func trimPartialRune(b []byte) []byte {
 // decodeCharset converts a text body to UTF-8 from its declared charset
 // (RFC 2046 section 4.1.2). With none declared, valid UTF-8 stays as is
 // and anything else is read as windows-1252, the usual undeclared charset.
-func (w *walker) decodeCharset(b []byte, charset string) string {
+func (w *walker) decodeCharset(b []byte, charset string, html bool) string {
 	cs := strings.ToLower(strings.TrimSpace(charset))
 	switch cs {
+	case undeclaredCharset:
+		s, _ := decodeUndeclared(b, html)
+		return s
 	case "", "us-ascii", "ascii", "utf-8", "utf8":
 		if utf8.Valid(b) || cs == "utf-8" || cs == "utf8" {
 			return string(b)

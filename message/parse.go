@@ -1,8 +1,10 @@
 // Package message reads one inbound mail: it parses raw RFC 5322 / MIME
 // bytes with enmime into a Parsed value (what "casemail parse --json"
-// prints) and classifies it as normal mail, an auto-reply (RFC 3834), a
-// bounce (RFC 3464 DSN or one of the common non-standard formats) or list
-// mail (RFC 2369 / RFC 2919), so that ingest never answers machines (I5).
+// prints) and classifies it as normal mail, an auto-reply (RFC 3834, and
+// other automatic mail: read receipts, calendar replies, challenges), a
+// bounce (RFC 3464 DSN, one of the common non-standard formats, or a
+// feedback-loop complaint) or list mail (RFC 2369 / RFC 2919), so that
+// ingest never answers machines (I5).
 //
 // Parse never panics on malformed input: whatever was wrong is read as well
 // as possible and described in Parsed.Problems. Only input that is not a mail
@@ -11,8 +13,9 @@
 // RFCs followed: RFC 5322 (message format, 998-byte line limit), RFC 2045-2049
 // (MIME), RFC 2047 (encoded words), RFC 2231 (parameter values), RFC 3834
 // (Auto-Submitted), RFC 3464 / RFC 3463 (delivery status notifications and
-// status codes), RFC 6522 (multipart/report), RFC 2369 / RFC 2919 (list
-// headers).
+// status codes), RFC 6522 (multipart/report), RFC 5965 (feedback reports),
+// RFC 8098 (disposition notifications), RFC 6047 (iMIP), RFC 2369 / RFC 2919
+// (list headers).
 //
 // Rules: see docs/rules.md
 package message
@@ -24,12 +27,12 @@ import (
 	"net/mail"
 	"net/textproto"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
-	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
 )
 
@@ -137,11 +140,13 @@ func (p *Parsed) HeaderValues(name string) []string {
 // detection was wrong and turned "ö" into "Ã¶". The mislabelled cases are
 // the sender's error and rare; a correctly declared UTF-8 body garbled is
 // ours, and detection costs over half of enmime's CPU (BenchmarkParse:
-// 2-3x faster without it). Parts that declare no charset are still
-// detected (undeclared Big5, Latin-1).
+// 2-3x faster without it). Parts that declare no charset (or US-ASCII)
+// are UTF-8 when they are valid UTF-8, else detected: see charset.go.
 var (
-	parserTrust  = enmime.NewParser(enmime.DisableCharacterDetection(true), enmime.SetReadPartErrorPolicy(enmime.AllowCorruptTextPartErrorPolicy))
-	parserDetect = enmime.NewParser(enmime.SetReadPartErrorPolicy(enmime.AllowCorruptTextPartErrorPolicy))
+	parserTrust = enmime.NewParser(enmime.DisableCharacterDetection(true), enmime.SetReadPartErrorPolicy(enmime.AllowCorruptTextPartErrorPolicy),
+		enmime.SetCustomParseMediaType(parseMediaType))
+	parserDetect = enmime.NewParser(enmime.SetReadPartErrorPolicy(enmime.AllowCorruptTextPartErrorPolicy),
+		enmime.SetCustomParseMediaType(parseMediaType))
 )
 
 // maxLineLen is RFC 5322 section 2.1.1's limit, excluding CRLF.
@@ -163,6 +168,14 @@ func Parse(raw []byte, opt Options) (*Parsed, error) {
 	if len(raw) > MaxInMemoryParse {
 		return ParseLarge(bytes.NewReader(raw), opt) // limits.go
 	}
+	return parse(raw, opt, 0)
+}
+
+// maxNestedBody bounds how deep parse looks for the text of a mail whose
+// whole body is a message/rfc822 (a message forwarded as the body).
+const maxNestedBody = 3
+
+func parse(raw []byte, opt Options, depth int) (*Parsed, error) {
 	p := newParsed()
 
 	hdr, body, err := p.prepare(raw)
@@ -176,19 +189,63 @@ func Parse(raw []byte, opt Options) (*Parsed, error) {
 	if opt.CharsetDetection {
 		parser = parserDetect
 	}
-	env, err := parser.ReadEnvelope(readerOf(hdr, body))
+	env, err := readEnvelope(parser, readerOf(hdr, body))
 	if err != nil {
 		// enmime gives up on a few structural errors (a multipart without a
 		// usable boundary); read the body as one text part instead.
 		p.problemf("MIME structure unreadable (%v): body read as plain text", err)
-		env, err = parser.ReadEnvelope(readerOf(stripContentType(hdr), body))
+		env, err = readEnvelope(parser, plainTextReader(hdr, body))
 		if err != nil {
 			return nil, fmt.Errorf("read as plain text: %w", err)
 		}
+	} else if lostBody(env) {
+		// A multipart whose boundary never matches (a boundary over
+		// RFC 2046's 70 characters, a mangled one): enmime returns no
+		// part at all, and the customer's text would be lost.
+		p.problemf("no MIME part found in the multipart body: body read as plain text")
+		if e, err := readEnvelope(parser, plainTextReader(hdr, body)); err == nil {
+			env = e
+		}
 	}
 	p.fill(env, opt)
+	if p.Text == "" && p.HTML == "" && env.Root.ContentType == "message/rfc822" && depth < maxNestedBody {
+		// The whole body is a message: its text is what was sent.
+		if inner, err := parse(env.Root.Content, Options{MaxAttachmentBytes: opt.MaxAttachmentBytes}, depth+1); err == nil {
+			p.Text, p.HTML = inner.Text, inner.HTML
+		}
+	}
 	classify(p, opt.MailFrom)
 	return p, nil
+}
+
+// readEnvelope reads the MIME parts, applies fixTree (RFC 2045 5.2
+// defaults, undeclared charsets) and builds the envelope from them.
+func readEnvelope(parser *enmime.Parser, r *bytes.Reader) (*enmime.Envelope, error) {
+	root, err := parser.ReadParts(r)
+	if err != nil {
+		return nil, err
+	}
+	fixTree(root)
+	return parser.EnvelopeFromPart(root)
+}
+
+// lostBody reports a multipart mail in which enmime found no part while
+// its body holds text.
+func lostBody(env *enmime.Envelope) bool {
+	r := env.Root
+	return strings.HasPrefix(r.ContentType, "multipart/") && r.FirstChild == nil &&
+		env.Text == "" && env.HTML == "" && len(env.Attachments)+len(env.Inlines)+len(env.OtherParts) == 0
+}
+
+// plainTextReader is the mail with Content-Type removed from its header
+// (only there: the body is kept as it is), so that the body reads as
+// one text/plain part.
+func plainTextReader(hdr, body []byte) *bytes.Reader {
+	if body == nil {
+		end := headerEnd(hdr)
+		hdr, body = hdr[:end], hdr[end:]
+	}
+	return readerOf(stripContentType(hdr), body)
 }
 
 func readerOf(hdr, body []byte) *bytes.Reader {
@@ -223,6 +280,10 @@ func (p *Parsed) prepare(raw []byte) (hdr, body []byte, err error) {
 			p.problemf("mbox \"From \" line before the header removed")
 		}
 	}
+	if loneCRHeader(trimmed) {
+		trimmed = crToCRLF(trimmed)
+		p.problemf("bare CR line ends (classic Mac OS or mixed); read as CRLF")
+	}
 	first := trimmed
 	if i := bytes.IndexByte(first, '\n'); i >= 0 {
 		first = first[:i]
@@ -246,6 +307,10 @@ func (p *Parsed) prepare(raw []byte) (hdr, body []byte, err error) {
 			repaired = true
 		}
 	}
+	if fixed, n := repairStrayLines(h); n > 0 {
+		h, repaired = fixed, true
+		p.problemf("%d header line(s) neither a field nor a continuation: kept as text", n)
+	}
 	if long := longLines(h); long > 0 {
 		p.problemf("%d header line(s) longer than %d bytes (RFC 5322 2.1.1); read anyway", long, maxLineLen)
 	}
@@ -254,9 +319,9 @@ func (p *Parsed) prepare(raw []byte) (hdr, body []byte, err error) {
 			p.problemf("8-bit header bytes (not RFC 2047 encoded); read as UTF-8")
 		} else {
 			cs := headerCharset(h)
-			h = decode8bit(h, cs)
+			h = decodeHeader8bit(h, cs)
 			repaired = true
-			p.problemf("8-bit header bytes (not RFC 2047 encoded, not UTF-8); read as %s", cs)
+			p.problemf("8-bit header bytes (not RFC 2047 encoded, not UTF-8); lines that are not UTF-8 read as %s", cs)
 		}
 	}
 	if !repaired {
@@ -318,18 +383,6 @@ func headerCharset(h []byte) string {
 	return "windows-1252"
 }
 
-func decode8bit(h []byte, cs string) []byte {
-	enc, err := htmlindex.Get(cs)
-	if err != nil {
-		enc = charmap.Windows1252
-	}
-	out, err := enc.NewDecoder().Bytes(h)
-	if err != nil {
-		out, _ = charmap.Windows1252.NewDecoder().Bytes(h)
-	}
-	return out
-}
-
 var ctHeader = regexp.MustCompile(`(?im)^content-type:.*(?:\r?\n[ \t].*)*\r?\n?`)
 
 func stripContentType(h []byte) []byte {
@@ -358,13 +411,29 @@ func (p *Parsed) fill(env *enmime.Envelope, opt Options) {
 // fillHeader reads the top-level header fields. Both Parse and ParseLarge
 // use it, so a mail reads the same whatever its size.
 func (p *Parsed) fillHeader(env *enmime.Envelope) {
+	// Address fields: a character split across encoded words is joined
+	// before enmime's address parser decodes the words one by one.
+	for _, k := range []string{"From", "To", "Cc", "Reply-To", "Sender"} {
+		for i, v := range env.Root.Header[k] {
+			env.Root.Header[k][i] = mergeWords(v)
+		}
+	}
+	// Values are decoded here rather than by enmime: decodeWords joins
+	// encoded words that split a character (header.go).
 	p.header = textproto.MIMEHeader{}
-	for _, k := range env.GetHeaderKeys() {
-		p.header[textproto.CanonicalMIMEHeaderKey(k)] = env.GetHeaderValues(k)
+	for k, vs := range env.Root.Header {
+		if slices.ContainsFunc(vs, func(v string) bool { return strings.Contains(v, "=?") }) {
+			d := make([]string, len(vs))
+			for i, v := range vs {
+				d[i] = decodeWords(v)
+			}
+			vs = d
+		}
+		p.header[textproto.CanonicalMIMEHeaderKey(k)] = vs
 	}
 
 	p.readAddresses(env) // from.go: addresses only from addr-specs (I6)
-	p.Subject = strings.TrimSpace(env.GetHeader("Subject"))
+	p.Subject = strings.TrimSpace(p.header.Get("Subject"))
 
 	ids := msgIDs(env.GetHeader("Message-Id"))
 	switch {
