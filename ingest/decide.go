@@ -25,10 +25,10 @@ type Decision struct {
 	Reasons []string        `json:"reasons"`
 	Notify  []string        `json:"notify"` // who is mailed (casebook.Book.Audience); filled by Decide only
 
-	delivery casebook.Delivery
+	delivery   casebook.Delivery
 	suppress   []string // addresses to suppress after a hard bounce or a complaint
 	suppressAs string   // casebook.SuppressedBounce or SuppressedComplaint
-	unwatch  int64    // case to stop the sender watching (unsubscribe)
+	unwatch    int64    // case to stop the sender watching (unsubscribe)
 }
 
 // maxReceived is where a chain of Received fields means a mail loop.
