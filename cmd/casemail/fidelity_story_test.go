@@ -141,7 +141,9 @@ func (s *served) dataFile(name, content string) string {
 // 2045 5.2); a mail with CR-only line ends is a mail.
 func TestFidelityDefectsThroughSMTP(t *testing.T) {
 	s := serveForStory(t)
-	caseJSON := func(id int) map[string]any { return decode[map[string]any](t, s.ok("case", "show", fmt.Sprint(id), "--json")) }
+	caseJSON := func(id int) map[string]any {
+		return decode[map[string]any](t, s.ok("case", "show", fmt.Sprint(id), "--json"))
+	}
 	comments := func(id int) []any { c, _ := caseJSON(id)["comments"].([]any); return c }
 
 	s.swaks("--from", "ann@acme.test", "--to", "support@support.test", "--header", "Cc: carl@acme.test",
