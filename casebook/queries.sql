@@ -81,6 +81,9 @@ SELECT 1 FROM watchers WHERE case_id = ? AND address = ?;
 -- name: suppression-add
 -- A second bounce or complaint keeps the first record: retries are harmless.
 INSERT INTO suppressions (address, reason, detail, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (address) DO NOTHING;
+-- name: outbox-fail-suppressed
+-- What was queued for an address before it was suppressed is not sent either.
+UPDATE outbox SET status = 'failed', last_error = ?, claimed_at = NULL WHERE recipient = ? AND status = 'pending' AND template != 'signin_link';
 -- name: suppression-get
 SELECT address, reason, detail, created_at FROM suppressions WHERE address = ?;
 -- name: suppression-remove

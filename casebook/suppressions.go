@@ -27,17 +27,23 @@ type Suppression struct {
 }
 
 // SuppressAddress stops every notification to addr, of every case, until
-// Unsuppress. reason is SuppressedBounce or SuppressedComplaint; detail
-// says which notification came back. Suppressing an address again keeps
-// the first record, so a retried bounce changes nothing.
+// Unsuppress; those still pending fail with the reason. reason is
+// SuppressedBounce or SuppressedComplaint; detail says which notification
+// came back. Suppressing an address again keeps the first record, so a
+// retried bounce changes nothing.
 func (b *Book) SuppressAddress(ctx context.Context, addr, reason, detail string) error {
 	if normAddr(addr) == "" {
 		return fmt.Errorf("suppress: empty address")
 	}
-	if _, err := b.db.ExecContext(ctx, b.query("suppression-add"), normAddr(addr), reason, detail, ms(b.now())); err != nil {
-		return fmt.Errorf("suppress %s: %w", addr, err)
-	}
-	return nil
+	return b.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, b.query("suppression-add"), normAddr(addr), reason, detail, ms(b.now())); err != nil {
+			return fmt.Errorf("suppress %s: %w", addr, err)
+		}
+		if _, err := tx.ExecContext(ctx, b.query("outbox-fail-suppressed"), "address suppressed ("+reason+"): not sent", normAddr(addr)); err != nil {
+			return fmt.Errorf("suppress %s: pending notifications: %w", addr, err)
+		}
+		return nil
+	})
 }
 
 // Suppression returns addr's suppression, ErrNotFound when it gets mail.

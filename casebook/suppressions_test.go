@@ -3,6 +3,7 @@ package casebook
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,5 +74,23 @@ func TestSuppressionRecord(t *testing.T) {
 	}
 	if _, err := f.Suppression(f.ctx, "gone@else.test"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Suppression after Unsuppress: %v", err)
+	}
+}
+
+// Issue 12: what was queued for an address before its suppression is not
+// sent either: it fails with the reason, and the others still go.
+func TestSuppressionFailsPendingNotifications(t *testing.T) {
+	f := newFixture(t)
+	f.open(t, "acme", "ann@acme.test", "VM down", "carl@acme.test")
+	f.must(t, f.SuppressAddress(f.ctx, "carl@acme.test", SuppressedComplaint, "abuse"))
+	pending, err := f.Outbox(f.ctx, OutboxPending)
+	f.must(t, err)
+	if slices.ContainsFunc(pending, func(it OutboxItem) bool { return it.To == "carl@acme.test" }) || !slices.ContainsFunc(pending, func(it OutboxItem) bool { return it.To == "ann@acme.test" }) {
+		t.Fatalf("pending after suppressing carl: %+v", pending)
+	}
+	failed, err := f.Outbox(f.ctx, OutboxFailed)
+	f.must(t, err)
+	if len(failed) != 1 || failed[0].To != "carl@acme.test" || !strings.Contains(failed[0].LastError, "suppressed (complaint)") {
+		t.Fatalf("failed %+v", failed)
 	}
 }
