@@ -10,7 +10,10 @@ CREATE TABLE IF NOT EXISTS suppressions (
 );
 
 -- Watcher rows suppressed before this migration keep their suppression,
--- now for the address.
+-- now for the address (their old reason began "hard bounce: ", now the
+-- reason column).
 INSERT OR IGNORE INTO suppressions (address, reason, detail, created_at)
-SELECT address, 'hard bounce', MAX(suppressed_reason), CAST(strftime('%s', 'now') AS INTEGER) * 1000
+SELECT address, 'hard bounce',
+       MAX(CASE WHEN suppressed_reason LIKE 'hard bounce: %' THEN substr(suppressed_reason, 14) ELSE suppressed_reason END),
+       CAST(strftime('%s', 'now') AS INTEGER) * 1000
 FROM watchers WHERE suppressed = 1 GROUP BY address;
