@@ -783,16 +783,6 @@ func (b *Book) removeWatcher(ctx context.Context, caseID int64, addr, by, how st
 	})
 }
 
-// SuppressAddress stops all mail to a watcher address after a hard bounce;
-// the reason shows in "case show".
-func (b *Book) SuppressAddress(ctx context.Context, addr, reason string) error {
-	_, err := b.db.ExecContext(ctx, b.query("watcher-suppress"), reason, normAddr(addr))
-	if err != nil {
-		return fmt.Errorf("suppress %s: %w", addr, err)
-	}
-	return nil
-}
-
 func caseData(c Case) map[string]string {
 	return map[string]string{
 		"case_id":   fmt.Sprint(c.ID),

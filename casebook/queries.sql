@@ -75,11 +75,22 @@ INSERT INTO watchers (case_id, address, added_by, created_at) VALUES (?, ?, ?, ?
 -- name: watcher-remove
 DELETE FROM watchers WHERE case_id = ? AND address = ?;
 -- name: watchers-of
-SELECT address, added_by, suppressed, suppressed_reason FROM watchers WHERE case_id = ? ORDER BY created_at, address;
+SELECT w.address, w.added_by, s.address IS NOT NULL, COALESCE(s.reason || CASE WHEN s.detail = '' THEN '' ELSE ': ' || s.detail END, '') FROM watchers w LEFT JOIN suppressions s ON s.address = w.address WHERE w.case_id = ? ORDER BY w.created_at, w.address;
 -- name: watcher-is
 SELECT 1 FROM watchers WHERE case_id = ? AND address = ?;
--- name: watcher-suppress
-UPDATE watchers SET suppressed = 1, suppressed_reason = ? WHERE address = ?;
+-- name: suppression-add
+-- A second bounce or complaint keeps the first record: retries are harmless.
+INSERT INTO suppressions (address, reason, detail, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (address) DO NOTHING;
+-- name: outbox-fail-suppressed
+-- What was queued for an address before it was suppressed is not sent either.
+UPDATE outbox SET status = 'failed', last_error = ?, claimed_at = NULL WHERE recipient = ? AND status = 'pending' AND template != 'signin_link';
+-- name: suppression-get
+SELECT address, reason, detail, created_at FROM suppressions WHERE address = ?;
+-- name: suppression-remove
+DELETE FROM suppressions WHERE address = ?;
+-- name: watcher-unsuppress
+-- The old per-row flag (before 0007) is cleared too, so nothing reads it as set.
+UPDATE watchers SET suppressed = 0, suppressed_reason = '' WHERE address = ?;
 
 -- name: comment-insert
 INSERT INTO comments (case_id, author, by_support, body, full_text, message_id, created_at, internal) VALUES (?, ?, ?, ?, ?, ?, ?, ?);

@@ -54,6 +54,9 @@ var examples = map[string]string{
 	"outbox list":     "casemail outbox list --status failed",
 	"outbox retry":    "casemail outbox retry --failed",
 	"version":         "casemail version",
+
+	// Suppression after a hard bounce or a complaint (issue 12).
+	"account unsuppress": "casemail account unsuppress carl@acme.example",
 }
 
 // printCommandHelp prints one command's synopsis, flags and example.

@@ -49,6 +49,7 @@ func commands() []command {
 		{name: "account show", args: "ADDR [--json]", summary: "one account and the organisations it belongs to", run: cmdAccountShow},
 		{name: "account set", args: "ADDR [--name N] [--locale fr|en] [--agent[=false]] [--json]", summary: "change an account", run: cmdAccountSet},
 		{name: "account disable", args: "ADDR [--json]", summary: "stop an account opening cases; its history stays", run: cmdAccountDisable},
+		{name: "account unsuppress", args: "ADDR [--json]", summary: "send notifications again to an address suppressed after a hard bounce or a complaint", run: cmdAccountUnsuppress},
 		{name: "org create", args: "SLUG --owner ADDR [--name N] [--entitle PRODUCT]... [--json]", summary: "create an organisation entitled to products (R3)", run: cmdOrgCreate},
 		{name: "org list", args: "[--json]", summary: "every organisation with its owner and products", run: cmdOrgList},
 		{name: "org show", args: "SLUG [--json]", summary: "one organisation", run: cmdOrgShow},
