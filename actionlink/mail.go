@@ -39,6 +39,14 @@ func MailLinks(s *Signer, baseURL string, ttl time.Duration) func(caseID int64, 
 			return base + Path + s.Sign(Link{Action: a, CaseID: caseID, Recipient: recipient, Expires: now.Add(ttl)})
 		}
 		out := map[string]string{KeyView: link(View)}
+		requester := data["requester"]
+		if requester != "" && !strings.EqualFold(strings.TrimSpace(requester), strings.TrimSpace(recipient)) {
+			// A watcher follows the case; the customer decides its course
+			// (R11, R12, R14, R15): the page offers more to a watcher who
+			// may, once signed in.
+			out[KeyUnwatch] = link(Unwatch)
+			return out
+		}
 		if data["status"] == "closed" || data["imported"] == "true" {
 			if data["imported"] != "true" && !windowPassed(data["reopen_until"], now) {
 				out[KeyReopen] = link(Reopen)
@@ -47,9 +55,6 @@ func MailLinks(s *Signer, baseURL string, ttl time.Duration) func(caseID int64, 
 		} else {
 			out[KeyClose] = link(Close)
 			out[KeyEscalate] = link(Escalate)
-		}
-		if r := data["requester"]; r != "" && !strings.EqualFold(strings.TrimSpace(r), strings.TrimSpace(recipient)) {
-			out[KeyUnwatch] = link(Unwatch)
 		}
 		return out
 	}

@@ -24,8 +24,11 @@ func TestMailLinks(t *testing.T) {
 	}{
 		{"open case, requester", "R11", "ann@x.test", map[string]string{"status": "open", "requester": "ann@x.test"},
 			[]string{actionlink.KeyClose, actionlink.KeyEscalate, actionlink.KeyView}},
-		{"open case, watcher", "R8", "carl@x.test", map[string]string{"status": "open", "requester": "ann@x.test"},
-			[]string{actionlink.KeyClose, actionlink.KeyEscalate, actionlink.KeyUnwatch, actionlink.KeyView}},
+		// R8, R11: a watcher follows the case; the customer decides its course.
+		{"open case, watcher", "R11", "carl@x.test", map[string]string{"status": "open", "requester": "ann@x.test"},
+			[]string{actionlink.KeyUnwatch, actionlink.KeyView}},
+		{"closed case, watcher", "R12", "carl@x.test", map[string]string{"status": "closed", "requester": "ann@x.test", "reopen_until": "2026-12-10"},
+			[]string{actionlink.KeyUnwatch, actionlink.KeyView}},
 		{"closed within the window", "R12", "ann@x.test", map[string]string{"status": "closed", "requester": "ann@x.test", "reopen_until": "2026-12-10"},
 			[]string{actionlink.KeyFollowUp, actionlink.KeyReopen, actionlink.KeyView}},
 		{"closed, last day of the window", "R12", "ann@x.test", map[string]string{"status": "closed", "reopen_until": "2026-11-29"},

@@ -2,6 +2,7 @@ package casebook
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/casemail/casemail/templates"
@@ -25,6 +26,12 @@ func (b *Book) Audience(ctx context.Context, d Delivery) ([]string, error) {
 		return nil, err
 	}
 	for _, a := range agents {
+		// An agent's address can be suppressed too; enqueue's hold drops it.
+		if _, err := b.suppression(ctx, b.rdb, a); err == nil {
+			continue
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
 		if !slices.Contains(out, a) {
 			out = append(out, a)
 		}
@@ -68,8 +75,9 @@ func (b *Book) followerAudience(ctx context.Context, d Delivery) ([]string, erro
 }
 
 // audience is who hears about a change to c (R8): its requester and every
-// watcher whose mail is not suppressed after a hard bounce, less the author
-// of the change, requester first.
+// watcher whose address is not suppressed (suppressions.go), less the
+// author of the change, requester first. A suppressed requester is dropped
+// later, by hold, with the reason in the message's record.
 func audience(c Case, author string) []string {
 	out := []string{normAddr(c.Requester)}
 	for _, w := range c.WatcherDetails {

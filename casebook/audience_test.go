@@ -13,9 +13,9 @@ func TestAudienceIsWhatRecordQueues(t *testing.T) {
 	eachStore(t, func(t *testing.T) {
 		f := newFixture(t)
 		c := f.open(t, "acme", "ann@acme.test", "VM down", "carl@acme.test", "ext@partner.test")
-		f.must(t, f.SuppressAddress(f.ctx, "carl@acme.test", "hard bounce"))
+		f.must(t, f.SuppressAddress(f.ctx, "carl@acme.test", SuppressedBounce, ""))
 		closed := f.open(t, "acme", "ann@acme.test", "old", "carl@acme.test", "ext@partner.test")
-		f.must(t, f.SuppressAddress(f.ctx, "carl@acme.test", "hard bounce"))
+		f.must(t, f.SuppressAddress(f.ctx, "carl@acme.test", SuppressedBounce, ""))
 		f.must(t, f.CloseCase(f.ctx, closed.ID, ""))
 		tests := []struct {
 			name string

@@ -620,7 +620,7 @@ func TestSuppressedWatcherGetsNoMail(t *testing.T) {
 		f := newFixture(t)
 		c := f.open(t, "acme", "ann@acme.test", "x", "gone@else.test")
 		f.clearOutbox(t)
-		f.must(t, f.SuppressAddress(f.ctx, "gone@else.test", "550 5.1.1 user unknown"))
+		f.must(t, f.SuppressAddress(f.ctx, "gone@else.test", SuppressedBounce, "550 5.1.1 user unknown"))
 		_, err := f.AddComment(f.ctx, c.ID, "agent@support.test", "hello")
 		f.must(t, err)
 		items, _ := f.Outbox(f.ctx, OutboxPending)

@@ -197,7 +197,7 @@ func (b *Book) caseTx(ctx context.Context, q querier, id int64) (Case, error) {
 		var msg sql.NullInt64
 		var created int64
 		var internal int
-		if err := crows.Scan(&cm.ID, &cm.CaseID, &cm.Author, &sup, &cm.Body, &cm.FullText, &msg, &created, &internal); err != nil {
+		if err := crows.Scan(&cm.ID, &cm.CaseID, &cm.Author, &sup, &cm.Body, &cm.FullText, &msg, &created, &internal, &cm.Unauthenticated); err != nil {
 			return c, err
 		}
 		cm.BySupport, cm.MessageID, cm.CreatedAt, cm.Internal = sup == 1, msg.Int64, fromMS(created), internal == 1
@@ -436,6 +436,47 @@ func (b *Book) caseForActor(ctx context.Context, q querier, caseID int64, by str
 	return c, nil
 }
 
+// caseForDecider loads a case and checks that by may decide its course:
+// close (R11), reopen (R12), escalate (R15) or follow it up (R14). That is
+// the customer (the requester, or whoever may see the organisation's cases)
+// or support; a watcher who is only copied follows the case but does not
+// decide for the customer.
+func (b *Book) caseForDecider(ctx context.Context, q querier, caseID int64, by string) (Case, error) {
+	c, err := b.caseForActor(ctx, q, caseID, by)
+	if err != nil || by == "" {
+		return c, err
+	}
+	ok, err := b.mayDecide(ctx, q, by, c)
+	if err != nil {
+		return c, err
+	}
+	if !ok {
+		return c, refuse(R11, "%s follows case %d as a watcher: only the requester, their organisation or support can close, reopen, escalate or follow it up", normAddr(by), caseID)
+	}
+	return c, nil
+}
+
+// MayDecide reports whether addr may close, reopen, escalate or follow up
+// c (see caseForDecider).
+func (b *Book) MayDecide(ctx context.Context, addr string, c Case) (bool, error) {
+	return b.mayDecide(ctx, b.rdb, addr, c)
+}
+
+func (b *Book) mayDecide(ctx context.Context, q querier, addr string, c Case) (bool, error) {
+	if normAddr(addr) == normAddr(c.Requester) {
+		return true, nil
+	}
+	s, err := b.sender(ctx, q, addr)
+	if err != nil || s.Account == nil {
+		return false, err
+	}
+	if s.Account.Agent {
+		return true, nil
+	}
+	m, ok := s.Member(c.Org)
+	return ok && m.View, nil
+}
+
 // addComment adds a comment and tells the case's followers, except for an
 // internal note, which is recorded and indexed but never mailed to them (I3).
 func (b *Book) addComment(ctx context.Context, tx *sql.Tx, c Case, by, body, full string, messageID int64, internal bool) (Comment, error) {
@@ -512,7 +553,7 @@ func (b *Book) notifyFollowers(ctx context.Context, tx *sql.Tx, c Case, template
 // for an administrator.
 func (b *Book) CloseCase(ctx context.Context, caseID int64, by string) error {
 	err := b.tx(ctx, func(tx *sql.Tx) error {
-		c, err := b.caseForActor(ctx, tx, caseID, by)
+		c, err := b.caseForDecider(ctx, tx, caseID, by)
 		if err != nil {
 			return err
 		}
@@ -550,7 +591,7 @@ func (b *Book) ReopenDeadline(c Case) time.Time {
 // (the portal action), reopens.
 func (b *Book) ReopenCase(ctx context.Context, caseID int64, by string) error {
 	err := b.tx(ctx, func(tx *sql.Tx) error {
-		c, err := b.caseForActor(ctx, tx, caseID, by)
+		c, err := b.caseForDecider(ctx, tx, caseID, by)
 		if err != nil {
 			return err
 		}
@@ -589,7 +630,7 @@ func (b *Book) Escalate(ctx context.Context, caseID int64, reason EscalationReas
 		return refuse(R15, "%q is not an escalation reason; use one of: %s", reason, EscalationReasonNames())
 	}
 	err := b.tx(ctx, func(tx *sql.Tx) error {
-		c, err := b.caseForActor(ctx, tx, caseID, by)
+		c, err := b.caseForDecider(ctx, tx, caseID, by)
 		if err != nil {
 			return err
 		}
@@ -648,7 +689,7 @@ func (b *Book) FollowUp(ctx context.Context, caseID int64, by, title string) (Ca
 }
 
 func (b *Book) followUp(ctx context.Context, tx *sql.Tx, caseID int64, by, title, description string, messageID int64) (int64, error) {
-	orig, err := b.caseForActor(ctx, tx, caseID, by)
+	orig, err := b.caseForDecider(ctx, tx, caseID, by)
 	if err != nil {
 		return 0, err
 	}
@@ -739,16 +780,6 @@ func (b *Book) removeWatcher(ctx context.Context, caseID int64, addr, by, how st
 		}
 		return b.event(ctx, tx, caseID, by, EventWatcherRemoved, "%s (%s)", normAddr(addr), how)
 	})
-}
-
-// SuppressAddress stops all mail to a watcher address after a hard bounce;
-// the reason shows in "case show".
-func (b *Book) SuppressAddress(ctx context.Context, addr, reason string) error {
-	_, err := b.db.ExecContext(ctx, b.query("watcher-suppress"), reason, normAddr(addr))
-	if err != nil {
-		return fmt.Errorf("suppress %s: %w", addr, err)
-	}
-	return nil
 }
 
 func caseData(c Case) map[string]string {

@@ -128,6 +128,9 @@ func (h *heldList) note() string {
 // before n and has not written yet (Audience); isNew says whether n's
 // recipient never wrote.
 func (b *Book) hold(ctx context.Context, q querier, n notice, earlierNew int) (why string, isNew bool, err error) {
+	if why, err := b.suppressedWhy(ctx, q, n); why != "" || err != nil {
+		return why, false, err // suppressions.go: per address, every case
+	}
 	key := LimitKey(n.To)
 	k, like, lo, hi := keyArgs(key)
 	now := b.now()

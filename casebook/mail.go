@@ -371,8 +371,16 @@ func (b *Book) commentByMail(ctx context.Context, tx *sql.Tx, d Delivery, messag
 			return 0, err
 		}
 	}
-	if _, err := b.addComment(ctx, tx, c, d.Author, body, d.FullText, messageID, d.Internal); err != nil {
+	cm, err := b.addComment(ctx, tx, c, d.Author, body, d.FullText, messageID, d.Internal)
+	if err != nil {
 		return 0, err
+	}
+	if d.Message.Unauthenticated {
+		// Threaded by a reply token, but the From domain was not
+		// authenticated (issue 13): agents see the mark.
+		if _, err := tx.ExecContext(ctx, b.query("comment-unauthenticated"), cm.ID); err != nil {
+			return 0, fmt.Errorf("mark comment %d unauthenticated: %w", cm.ID, err)
+		}
 	}
 	if d.Internal {
 		return c.ID, nil // a note's Cc are colleagues, not watchers of the customer's case
@@ -399,7 +407,8 @@ func (b *Book) insertMessage(ctx context.Context, tx *sql.Tx, m Message) (int64,
 	problems, _ := json.Marshal(nonNil(m.Problems))
 	var id int64
 	err := tx.QueryRowContext(ctx, b.query("message-insert"), m.MessageID, m.Fingerprint, normAddr(m.From), m.MailFrom, string(rcpts),
-		m.Subject, ms(m.ReceivedAt), m.Transport, string(m.Outcome), m.Reason, nil, m.RawSHA256, m.Size, string(problems)).Scan(&id)
+		m.Subject, ms(m.ReceivedAt), m.Transport, string(m.Outcome), m.Reason, nil, m.RawSHA256, m.Size, string(problems),
+		string(m.Auth), boolInt(m.Unauthenticated)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("record message: %w", err)
 	}
@@ -448,11 +457,11 @@ func (b *Book) messageWhere(ctx context.Context, q querier, where string, args .
 
 func scanMessage(s scanner) (Message, error) {
 	var m Message
-	var rcpts, problems string
+	var rcpts, problems, auth string
 	var received int64
 	var caseID sql.NullInt64
 	err := s.Scan(&m.ID, &m.MessageID, &m.Fingerprint, &m.From, &m.MailFrom, &rcpts, &m.Subject, &received, &m.Transport,
-		&m.Outcome, &m.Reason, &caseID, &m.RawSHA256, &m.Size, &problems)
+		&m.Outcome, &m.Reason, &caseID, &m.RawSHA256, &m.Size, &problems, &auth, &m.Unauthenticated)
 	if err != nil {
 		return m, err
 	}
@@ -462,6 +471,9 @@ func scanMessage(s scanner) (Message, error) {
 	}
 	json.Unmarshal([]byte(rcpts), &m.Recipients)
 	json.Unmarshal([]byte(problems), &m.Problems)
+	if auth != "" {
+		m.Auth = json.RawMessage(auth)
+	}
 	return m, nil
 }
 

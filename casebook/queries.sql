@@ -75,16 +75,29 @@ INSERT INTO watchers (case_id, address, added_by, created_at) VALUES (?, ?, ?, ?
 -- name: watcher-remove
 DELETE FROM watchers WHERE case_id = ? AND address = ?;
 -- name: watchers-of
-SELECT address, added_by, suppressed, suppressed_reason FROM watchers WHERE case_id = ? ORDER BY created_at, address;
+SELECT w.address, w.added_by, s.address IS NOT NULL, COALESCE(s.reason || CASE WHEN s.detail = '' THEN '' ELSE ': ' || s.detail END, '') FROM watchers w LEFT JOIN suppressions s ON s.address = w.address WHERE w.case_id = ? ORDER BY w.created_at, w.address;
 -- name: watcher-is
 SELECT 1 FROM watchers WHERE case_id = ? AND address = ?;
--- name: watcher-suppress
-UPDATE watchers SET suppressed = 1, suppressed_reason = ? WHERE address = ?;
+-- name: suppression-add
+-- A second bounce or complaint keeps the first record: retries are harmless.
+INSERT INTO suppressions (address, reason, detail, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (address) DO NOTHING;
+-- name: outbox-fail-suppressed
+-- What was queued for an address before it was suppressed is not sent either.
+UPDATE outbox SET status = 'failed', last_error = ?, claimed_at = NULL WHERE recipient = ? AND status = 'pending' AND template != 'signin_link';
+-- name: suppression-get
+SELECT address, reason, detail, created_at FROM suppressions WHERE address = ?;
+-- name: suppression-remove
+DELETE FROM suppressions WHERE address = ?;
+-- name: watcher-unsuppress
+-- The old per-row flag (before 0007) is cleared too, so nothing reads it as set.
+UPDATE watchers SET suppressed = 0, suppressed_reason = '' WHERE address = ?;
 
 -- name: comment-insert
 INSERT INTO comments (case_id, author, by_support, body, full_text, message_id, created_at, internal) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id;
+-- name: comment-unauthenticated
+UPDATE comments SET unauthenticated = 1 WHERE id = ?;
 -- name: comments-of
-SELECT id, case_id, author, by_support, body, full_text, message_id, created_at, internal FROM comments WHERE case_id = ? ORDER BY created_at DESC, id DESC;
+SELECT id, case_id, author, by_support, body, full_text, message_id, created_at, internal, unauthenticated FROM comments WHERE case_id = ? ORDER BY created_at DESC, id DESC;
 
 -- name: raw-exists
 SELECT 1 FROM raw_messages WHERE sha256 = ?;
@@ -98,10 +111,10 @@ INSERT INTO raw_chunks (sha256, seq, data) VALUES (?, ?, ?);
 SELECT data FROM raw_chunks WHERE sha256 = ? AND seq = ?;
 
 -- name: message-insert
-INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id;
+INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id;
 -- name: message-cols
-SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems FROM messages
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages
 -- name: message-case-by-id
 SELECT case_id FROM messages WHERE message_id = ? AND case_id IS NOT NULL ORDER BY id LIMIT 1;
 

@@ -18,6 +18,7 @@ const (
 	R3  Rule = "R3"  // entitlement
 	R4  Rule = "R4"  // one organisation, chosen on purpose
 	R7  Rule = "R7"  // only participants see a case
+	R11 Rule = "R11" // the customer or support closes
 	R12 Rule = "R12" // reopen window
 	R13 Rule = "R13" // no reopening by mail
 	R14 Rule = "R14" // imported cases are read-only

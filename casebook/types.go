@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/casemail/casemail/templates"
@@ -98,6 +99,9 @@ type Comment struct {
 	MessageID int64     `json:"message_id,omitempty"` // inbound message record, 0 when typed on the command line
 	CreatedAt time.Time `json:"created_at"`
 	Internal  bool      `json:"internal"` // a note for agents only (I3: never mailed to a customer or watcher)
+	// Unauthenticated: from a mail whose From domain failed sender
+	// authentication, threaded by its reply token (issue 13).
+	Unauthenticated bool `json:"unauthenticated,omitempty"`
 }
 
 // Outcome of an inbound message (I4).
@@ -131,6 +135,12 @@ type Message struct {
 	RawSHA256   string    `json:"raw_sha256"`
 	Size        int64     `json:"size"`
 	Problems    []string  `json:"problems,omitempty"`
+	// Auth is the sender authentication verdict (senderauth.Verdict as
+	// JSON, issue 13); empty when nothing was checked.
+	Auth json.RawMessage `json:"auth,omitempty"`
+	// Unauthenticated: a verdict was available and the From domain did not
+	// pass it, yet the mail was let through (a reply token, record mode).
+	Unauthenticated bool `json:"unauthenticated,omitempty"`
 }
 
 // OutboxStatus of a notification.

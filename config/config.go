@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ type Config struct {
 	Templates Templates `toml:"templates"`
 	HTTP      HTTP      `toml:"http"`
 	Log       Log       `toml:"log"`
+	Auth      Auth      `toml:"auth"`
 
 	// Source is the file the config was read from, "" for the embedded default.
 	Source string `toml:"-"`
@@ -115,6 +117,10 @@ type Route struct {
 	Template string `toml:"template"`
 	Priority string `toml:"priority"`
 	Locale   string `toml:"locale"`
+	// Auth overrides [auth] mode for mail to this route: "record" for
+	// partners whose mail is known to fail authentication (lists,
+	// forwarders); "" keeps [auth] mode.
+	Auth string `toml:"auth"`
 }
 
 // Policy holds the rules' knobs.
@@ -161,6 +167,47 @@ type HTTP struct {
 type Log struct {
 	Format string `toml:"format"` // text | json
 	Level  string `toml:"level"`  // debug | info | warn | error
+}
+
+// Auth is sender authentication (issue 13, docs/security.md): what
+// casemail verifies as the first hop (SPF, DKIM, DMARC), which MTAs'
+// Authentication-Results it trusts behind one, and what an unauthenticated
+// mail may do.
+type Auth struct {
+	// Mode is "enforce" (a mail whose From domain is not authenticated
+	// opens no case and joins none but by its reply token), "record" (the
+	// verdict is recorded, nothing is refused for it) or "off" (nothing is
+	// checked).
+	Mode               string   `toml:"mode"`
+	TrustedAuthservIDs []string `toml:"trusted_authserv_ids"`
+	// Resolver is the DNS server ("host:port", or an address for port 53);
+	// "" is the system's.
+	Resolver string `toml:"resolver"`
+	// Relays are the SMTP clients (addresses or CIDR prefixes) that are
+	// the operator's own MTA in front: their mail is not verified as from
+	// the first hop (SPF would check the relay) but read like LMTP's, by
+	// the trusted Authentication-Results. Default: loopback.
+	Relays       []string `toml:"relays"`
+	QueryTimeout Duration `toml:"query_timeout"` // one DNS query
+	Timeout      Duration `toml:"timeout"`       // one whole verification
+	// RecordOrgs are organisations (slugs) whose mail is handled in
+	// "record" mode whatever mode says: partners whose mail is known to
+	// fail authentication (lists, forwarders), like [[route]] auth.
+	RecordOrgs []string `toml:"record_orgs"`
+}
+
+// RelayPrefixes returns Relays as prefixes; a bare address is a /32 or
+// /128. Validate reports the entries that are neither.
+func (a Auth) RelayPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, r := range a.Relays {
+		if p, err := netip.ParsePrefix(r); err == nil {
+			out = append(out, p.Masked())
+		} else if ip, err := netip.ParseAddr(r); err == nil {
+			out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+		}
+	}
+	return out
 }
 
 // Duration is a time.Duration written as "30s", "336h".
@@ -226,6 +273,7 @@ func Default() *Config {
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9025"},
 		Log:  Log{Format: "text", Level: "info"},
+		Auth: Auth{Mode: "enforce", Relays: []string{"127.0.0.0/8", "::1/128"}, QueryTimeout: Duration{5 * time.Second}, Timeout: Duration{20 * time.Second}},
 	}
 }
 
@@ -340,6 +388,10 @@ func (c *Config) Validate() error {
 		}
 		switch m.TLS {
 		case "none", "starttls", "implicit":
+		case "":
+			// The example shows the default commented out: implicit TLS
+			// (port 993), as the poller reads an empty value.
+			c.IMAP[i].TLS = "implicit"
 		default:
 			bad("%s (%s): tls must be \"none\", \"starttls\" or \"implicit\", not %q", where, m.Name, m.TLS)
 		}

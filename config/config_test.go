@@ -158,3 +158,15 @@ func TestResolveOrder(t *testing.T) {
 		t.Fatal("a missing --config file is not an error")
 	}
 }
+
+// An [[imap]] block without tls reads as implicit TLS, the default the
+// example shows commented out, instead of being refused.
+func TestIMAPTLSDefault(t *testing.T) {
+	c, err := Parse([]byte("[[imap]]\nname = \"m\"\naddress = \"imap.example.com:993\"\nusername = \"u\"\npassword_env = \"P\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IMAP[0].TLS != "implicit" {
+		t.Fatalf("tls = %q, want implicit", c.IMAP[0].TLS)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"os"
 	"regexp"
 	"slices"
@@ -187,7 +188,52 @@ func (c *Config) staticProblems() Problems {
 	if o.PasswordFile != "" && o.PasswordEnv != "" {
 		bad("outbound.password_env", "%q: set together with password_file: set only one of them", o.PasswordEnv)
 	}
+	ps = append(ps, c.authProblems()...)
 	ps = append(ps, c.routeProblems(false)...)
+	return ps
+}
+
+// authProblems checks [auth] and the routes' auth exceptions (issue 13).
+func (c *Config) authProblems() Problems {
+	var ps Problems
+	bad := func(key, format string, a ...any) {
+		ps = append(ps, c.At(key, key+" "+fmt.Sprintf(format, a...)))
+	}
+	switch c.Auth.Mode {
+	case "off", "record", "enforce":
+	default:
+		bad("auth.mode", "%q: must be \"off\", \"record\" or \"enforce\"", c.Auth.Mode)
+	}
+	if r := c.Auth.Resolver; r != "" && net.ParseIP(strings.Trim(r, "[]")) == nil {
+		if msg := checkHostPort(r, false, "127.0.0.1:53"); msg != "" {
+			bad("auth.resolver", "%q: %s", r, msg)
+		}
+	}
+	for i, id := range c.Auth.TrustedAuthservIDs {
+		if strings.TrimSpace(id) == "" || strings.ContainsAny(id, " \t;\r\n") {
+			bad(fmt.Sprintf("auth.trusted_authserv_ids[%d]", i), "%q: not an authserv-id (expected the MTA's host name, e.g. \"mx.example.com\")", id)
+		}
+	}
+	for i, r := range c.Auth.Relays {
+		_, perr := netip.ParsePrefix(r)
+		_, aerr := netip.ParseAddr(r)
+		if perr != nil && aerr != nil {
+			bad(fmt.Sprintf("auth.relays[%d]", i), "%q: not an address or prefix (expected e.g. \"127.0.0.1\" or \"10.0.0.0/8\")", r)
+		}
+	}
+	if c.Auth.QueryTimeout.Duration <= 0 {
+		bad("auth.query_timeout", "%s: must be positive (e.g. \"5s\")", c.Auth.QueryTimeout)
+	}
+	if c.Auth.Timeout.Duration < c.Auth.QueryTimeout.Duration {
+		bad("auth.timeout", "%s: must be at least auth.query_timeout (%s)", c.Auth.Timeout, c.Auth.QueryTimeout)
+	}
+	for i, r := range c.Routes {
+		switch r.Auth {
+		case "", "off", "record", "enforce":
+		default:
+			bad(fmt.Sprintf("route[%d].auth", i), "%q: must be \"record\", \"enforce\", \"off\" or empty ([auth] mode)", r.Auth)
+		}
+	}
 	return ps
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/message"
+	"github.com/casemail/casemail/senderauth"
 	"github.com/casemail/casemail/templates"
 )
 
@@ -24,10 +25,13 @@ type Decision struct {
 	Product string          `json:"product"`
 	Reasons []string        `json:"reasons"`
 	Notify  []string        `json:"notify"` // who is mailed (casebook.Book.Audience); filled by Decide only
+	// Auth is the sender authentication verdict the decision used (auth.go).
+	Auth senderauth.Verdict `json:"auth"`
 
-	delivery casebook.Delivery
-	suppress []string // watcher addresses to suppress after a hard bounce
-	unwatch  int64    // case to stop the sender watching (unsubscribe)
+	delivery   casebook.Delivery
+	suppress   []string // addresses to suppress after a hard bounce or a complaint
+	suppressAs string   // casebook.SuppressedBounce or SuppressedComplaint
+	unwatch    int64    // case to stop the sender watching (unsubscribe)
 }
 
 // maxReceived is where a chain of Received fields means a mail loop.
@@ -37,6 +41,7 @@ const maxReceived = 40
 // applying anything.
 func (g *Gateway) Decide(ctx context.Context, env Envelope, raw []byte) (Decision, *message.Parsed, error) {
 	in := g.read(raw, env)
+	g.authenticate(ctx, in, raw)
 	d, err := g.decide(ctx, in)
 	if err == nil {
 		d.Notify, err = g.book.Audience(ctx, d.delivery)
@@ -44,8 +49,9 @@ func (g *Gateway) Decide(ctx context.Context, env Envelope, raw []byte) (Decisio
 	return d, in.parsed, err
 }
 
-// decide is the one decision function. Its errors are temporary (storage).
-func (g *Gateway) decide(ctx context.Context, in *inbound) (Decision, error) {
+// decideRules is the one decision function of the rules; decide (auth.go)
+// adds sender authentication. Its errors are temporary (storage).
+func (g *Gateway) decideRules(ctx context.Context, in *inbound) (Decision, error) {
 	d := &Decision{delivery: casebook.Delivery{Message: in.msg}}
 	p := in.parsed
 	set := d.set
@@ -264,6 +270,7 @@ func (g *Gateway) bounce(ctx context.Context, in *inbound, d *Decision) (Decisio
 			}
 		}
 	}
+	tokens = append(tokens, g.complaintTokens(b)...) // complaint.go
 	for _, tok := range tokens {
 		it, err := g.book.OutboxByToken(ctx, tok)
 		if errors.Is(err, casebook.ErrNotFound) {
@@ -278,14 +285,19 @@ func (g *Gateway) bounce(ctx context.Context, in *inbound, d *Decision) (Decisio
 		switch {
 		case b == nil:
 			return set(casebook.ActIgnore, fmt.Sprintf("unreadable bounce of notification %d to %s: nothing suppressed", it.ID, it.To)), nil
+		case b.Complaint:
+			return g.complaint(d, b, it), nil // complaint.go
 		case !slices.ContainsFunc(b.Recipients, func(r string) bool { return strings.EqualFold(strings.TrimSpace(r), it.To) }):
 			return set(casebook.ActIgnore, fmt.Sprintf("bounce of notification %d names %s, not its recipient %s: nothing suppressed",
 				it.ID, strings.Join(b.Recipients, ", "), it.To)), nil
 		case b.Permanent:
-			d.suppress = append(d.suppress, it.To)
+			d.suppress, d.suppressAs = append(d.suppress, it.To), casebook.SuppressedBounce
 			return set(casebook.ActIgnore, fmt.Sprintf("hard bounce of notification %d to %s: no more mail to that address", it.ID, it.To)), nil
 		}
 		return set(casebook.ActIgnore, fmt.Sprintf("temporary bounce of notification %d to %s", it.ID, it.To)), nil
+	}
+	if b != nil && b.Complaint {
+		return set(casebook.ActIgnore, "complaint about no notification of ours: nothing suppressed, not answered (I5)"), nil
 	}
 	return set(casebook.ActIgnore, "bounce: not answered (I5)"), nil
 }
@@ -294,7 +306,7 @@ func (g *Gateway) bounce(ctx context.Context, in *inbound, d *Decision) (Decisio
 // idempotent, so a retried message repeats them harmlessly.
 func (g *Gateway) sideEffects(ctx context.Context, in *inbound, d Decision) error {
 	for _, addr := range d.suppress {
-		if err := g.book.SuppressAddress(ctx, addr, "hard bounce: "+strings.Join(d.Reasons, "; ")); err != nil {
+		if err := g.book.SuppressAddress(ctx, addr, cmp.Or(d.suppressAs, casebook.SuppressedBounce), strings.Join(d.Reasons, "; ")); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/casemail/casemail/casebook"
+	"github.com/casemail/casemail/senderauth"
 )
 
 // Transport names the door a message came through; it is stored with the
@@ -25,6 +26,9 @@ type Envelope struct {
 	NullSender bool     // the reverse-path is the null "<>" (RFC 5321 section 4.5.5): a report or an auto-reply
 	Recipients []string // RCPT TO, --recipient, or the IMAP mailbox's address
 	RemoteAddr string   // peer address, or "imap:NAME" / "pipe"
+	// HELO is the SMTP client's HELO/EHLO name; with RemoteAddr and
+	// MailFrom it is what SPF checks when casemail is the first hop.
+	HELO string
 	// TraceBytes is how many bytes at the start of raw the transport added
 	// itself (the SMTP listener's Received field): size limits count what
 	// the sender sent, without them.
@@ -54,6 +58,9 @@ type Outcome struct {
 	Reason    string
 	Duplicate bool // the message was already recorded (I2); nothing changed
 	Unusable  bool // the input was not a mail at all (recorded all the same)
+	// Auth is the sender authentication verdict; nil when none was expected
+	// (auth.go: [auth] mode = "off", or nothing to check or trust).
+	Auth *senderauth.Verdict
 }
 
 // Receiver is what every transport hands a message to. Receive returns only

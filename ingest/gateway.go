@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/mail"
+	"net/netip"
 	"runtime"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/casemail/casemail/message"
 	"github.com/casemail/casemail/quote"
 	"github.com/casemail/casemail/replytoken"
+	"github.com/casemail/casemail/senderauth"
 )
 
 // Gateway is the Receiver every transport uses.
@@ -41,6 +43,9 @@ type Gateway struct {
 	local   string          // the local part of outbound.from, that our reply addresses use
 	memMax  int64           // inMemoryMax; tests lower it to take the streaming path
 	parsing chan struct{}   // one slot per core (prepare)
+
+	verifier *senderauth.Verifier // SPF, DKIM, DMARC as the first hop; nil with [auth] mode = "off"
+	relays   []netip.Prefix       // [auth] relays: SMTP clients that are the MTA in front
 }
 
 // New returns a Gateway over book with the routes and policy of cfg;
@@ -55,6 +60,10 @@ func New(book *casebook.Book, cfg *config.Config, signer *replytoken.Signer, log
 	}
 	g := &Gateway{book: book, cfg: cfg, signer: signer, tag: tag, log: log, now: time.Now, own: map[string]bool{}, memMax: inMemoryMax,
 		parsing: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	if g.verifier, err = newVerifier(cfg.Auth); err != nil {
+		return nil, err
+	}
+	g.relays = cfg.Auth.RelayPrefixes()
 	for _, r := range cfg.Routes {
 		g.own[strings.ToLower(r.Address)] = true
 	}
@@ -106,6 +115,9 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 		return Outcome{}, err
 	}
 	in.msg.RawSHA256, in.msg.Size = ref.SHA256, ref.Size
+	// Verified on its first bytes: DKIM cannot pass on a cut body, an
+	// aligned SPF pass still can (docs/authentication.md).
+	g.authenticate(ctx, in, prefix)
 	return (&prepared{g: g, in: in, start: start}).commit(ctx, Turn{})
 }
 
@@ -123,6 +135,10 @@ func (pr *prepared) commit(ctx context.Context, t Turn) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("look up fingerprint: %w", err)
 	}
 
+	if pr.raw != nil {
+		// A bigger mail was authenticated on its first bytes (Receive).
+		g.authenticate(ctx, in, pr.raw)
+	}
 	rec, err := g.decideAndRecord(ctx, pr, t)
 	if err != nil {
 		return Outcome{}, err
@@ -130,6 +146,7 @@ func (pr *prepared) commit(ctx context.Context, t Turn) (Outcome, error) {
 	g.afterAgentMail(ctx, in, rec)
 	out := outcomeOf(rec.Message, rec.Duplicate)
 	out.Unusable = in.notMail
+	out.Auth = g.outcomeAuth(in)
 	if !rec.Duplicate && strings.Contains(out.Reason, casebook.NoAgentToTell) {
 		g.log.Warn("suspected mail loop and no agent to tell", "case", out.CaseID, "from", in.msg.From, "reason", out.Reason)
 	}
@@ -205,9 +222,10 @@ type inbound struct {
 	env     Envelope
 	parsed  *message.Parsed
 	msg     casebook.Message
-	notMail bool       // not a mail at all (exit 65 for deliver); still recorded
-	tooBig  string     // why the message was too big to read
-	agent   *agentMail // an agent's mail: what to apply once it is recorded (agent.go)
+	notMail bool               // not a mail at all (exit 65 for deliver); still recorded
+	tooBig  string             // why the message was too big to read
+	agent   *agentMail         // an agent's mail: what to apply once it is recorded (agent.go)
+	auth    senderauth.Verdict // who really sent it (auth.go)
 }
 
 // read parses raw and fills the record fields; it never fails.

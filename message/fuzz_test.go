@@ -128,7 +128,9 @@ func FuzzParseMediaType(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v string) {
 		_, params, _, _ := parseMediaType(v)
 		for k, val := range params {
-			if len(val) > 4*len(v)+64 {
+			// Linear, never more: enmime's parser hands invalid bytes back
+			// as encoded words of U+FFFD, about 4.3 bytes for each.
+			if len(val) > 6*len(v)+64 {
 				t.Fatalf("param %s: %d bytes from %d", k, len(val), len(v))
 			}
 		}

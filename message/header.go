@@ -462,7 +462,9 @@ func mergeWords(v string) string {
 	for i := 0; i < len(locs); {
 		cs := v[locs[i][2]:locs[i][3]]
 		raw, ok := wordBytes(v[locs[i][4]:locs[i][5]], v[locs[i][6]:locs[i][7]])
-		ok = ok && lookupCharset(charsetOf(cs)) != nil
+		// A word with a language but no charset name ("=?*fr?B?...?=") is
+		// left alone: joined, it would read as no encoded word at all.
+		ok = ok && charsetOf(cs) != "" && lookupCharset(charsetOf(cs)) != nil
 		j := i + 1
 		for ok && j < len(locs) && isBlank(v[locs[j-1][1]:locs[j][0]]) &&
 			strings.EqualFold(charsetOf(v[locs[j][2]:locs[j][3]]), charsetOf(cs)) {

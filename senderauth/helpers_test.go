@@ -7,168 +7,36 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/casemail/casemail/internal/authtest"
 	"github.com/emersion/go-msgauth/dkim"
-	"github.com/miekg/dns"
 )
 
-// zone is what the loopback DNS server answers. Names are lower case,
-// without the trailing dot.
-type zone struct {
-	mu       sync.Mutex
-	txt      map[string][]string
-	a        map[string][]net.IP
-	servfail map[string]bool // answer SERVFAIL
-	drop     map[string]bool // never answer: the client times out
-}
+// The DNS server and the signer are internal/authtest's, shared with the
+// ingest tests.
+type zone = authtest.Zone
 
-func newZone() *zone {
-	return &zone{txt: map[string][]string{}, a: map[string][]net.IP{},
-		servfail: map[string]bool{}, drop: map[string]bool{}}
-}
+func newZone() *zone { return authtest.NewZone() }
 
-func (z *zone) addTXT(name string, recs ...string) {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	z.txt[name] = append(z.txt[name], recs...)
-}
+func startDNS(t testing.TB, z *zone) string { return authtest.StartDNS(t, z) }
 
-// failing reports whether name or one of its parents is marked.
-func failing(m map[string]bool, name string) bool {
-	for {
-		if m[name] {
-			return true
-		}
-		_, rest, ok := strings.Cut(name, ".")
-		if !ok {
-			return false
-		}
-		name = rest
-	}
-}
+func rsaKeyRecord() string { return authtest.RSAKeyRecord() }
 
-func (z *zone) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	m := new(dns.Msg)
-	m.SetReply(r)
-	if len(r.Question) != 1 {
-		m.SetRcode(r, dns.RcodeFormatError)
-		w.WriteMsg(m)
-		return
-	}
-	q := r.Question[0]
-	name := strings.TrimSuffix(strings.ToLower(q.Name), ".")
-	if failing(z.drop, name) {
-		return
-	}
-	if failing(z.servfail, name) {
-		m.SetRcode(r, dns.RcodeServerFailure)
-		w.WriteMsg(m)
-		return
-	}
-	_, hasTXT := z.txt[name]
-	_, hasA := z.a[name]
-	if !hasTXT && !hasA {
-		m.SetRcode(r, dns.RcodeNameError)
-		w.WriteMsg(m)
-		return
-	}
-	hdr := dns.RR_Header{Name: q.Name, Class: dns.ClassINET, Ttl: 60, Rrtype: q.Qtype}
-	switch q.Qtype {
-	case dns.TypeTXT:
-		for _, t := range z.txt[name] {
-			m.Answer = append(m.Answer, &dns.TXT{Hdr: hdr, Txt: chunks(t)})
-		}
-	case dns.TypeA:
-		for _, ip := range z.a[name] {
-			if ip4 := ip.To4(); ip4 != nil {
-				m.Answer = append(m.Answer, &dns.A{Hdr: hdr, A: ip4})
-			}
-		}
-	}
-	w.WriteMsg(m)
-}
+func edKeyRecord() string { return authtest.EdKeyRecord() }
 
-// chunks splits a record into the 255-byte strings of one TXT record, as
-// a 2048-bit DKIM key needs.
-func chunks(s string) []string {
-	var out []string
-	for len(s) > 255 {
-		out = append(out, s[:255])
-		s = s[255:]
-	}
-	return append(out, s)
-}
-
-// startDNS serves z on a random loopback port, over UDP and TCP (for
-// truncated answers), and returns its address.
-func startDNS(t testing.TB, z *zone) string {
-	t.Helper()
-	var pc net.PacketConn
-	var ln net.Listener
-	for i := 0; ; i++ {
-		var err error
-		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln, err = net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			break
-		}
-		pc.Close()
-		if i == 20 {
-			t.Fatalf("no free port for UDP and TCP: %v", err)
-		}
-	}
-	for _, s := range []*dns.Server{{PacketConn: pc, Handler: z}, {Listener: ln, Handler: z}} {
-		started := make(chan struct{})
-		s.NotifyStartedFunc = func() { close(started) }
-		go s.ActivateAndServe()
-		<-started
-		t.Cleanup(func() { s.Shutdown() })
-	}
-	return pc.LocalAddr().String()
-}
-
-// keys are generated once per test binary: RSA generation is slow.
-var keys = sync.OnceValue(func() struct {
+func keys() struct {
 	rsa *rsa.PrivateKey
 	ed  ed25519.PrivateKey
 } {
-	rk, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	_, ek, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		panic(err)
-	}
 	return struct {
 		rsa *rsa.PrivateKey
 		ed  ed25519.PrivateKey
-	}{rk, ek}
-})
-
-func rsaKeyRecord() string {
-	der, err := x509.MarshalPKIXPublicKey(&keys().rsa.PublicKey)
-	if err != nil {
-		panic(err)
-	}
-	return "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(der)
-}
-
-func edKeyRecord() string {
-	return "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(keys().ed.Public().(ed25519.PublicKey))
+	}{authtest.RSAKey(), authtest.EdKey()}
 }
 
 // mailOf builds a CRLF mail from "\n"-separated text.
@@ -176,23 +44,9 @@ func mailOf(s string) []byte {
 	return []byte(strings.ReplaceAll(s, "\n", "\r\n"))
 }
 
-// sign signs raw with go-msgauth's signer, as a sending domain would.
 func sign(t testing.TB, raw []byte, o dkim.SignOptions) []byte {
 	t.Helper()
-	if o.Signer == nil {
-		o.Signer = keys().rsa
-	}
-	if o.HeaderCanonicalization == "" {
-		o.HeaderCanonicalization, o.BodyCanonicalization = dkim.CanonicalizationRelaxed, dkim.CanonicalizationRelaxed
-	}
-	if o.HeaderKeys == nil {
-		o.HeaderKeys = []string{"From", "To", "Subject", "Date", "Message-ID"}
-	}
-	var b bytes.Buffer
-	if err := dkim.Sign(&b, bytes.NewReader(raw), &o); err != nil {
-		t.Fatalf("signing: %v", err)
-	}
-	return b.Bytes()
+	return authtest.Sign(t, raw, o)
 }
 
 var wsp = regexp.MustCompile(`[ \t]+`)

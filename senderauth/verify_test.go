@@ -23,43 +23,43 @@ var (
 func testZone() *zone {
 	z := newZone()
 	// acme.test: a careful domain, p=reject, RSA and Ed25519 keys.
-	z.addTXT("acme.test", "v=spf1 ip4:192.0.2.10 -all")
-	z.addTXT("mx.acme.test", "v=spf1 ip4:192.0.2.10 -all")
-	z.addTXT("_dmarc.acme.test", "v=DMARC1; p=reject; rua=mailto:dmarc@acme.test")
-	z.addTXT("s1._domainkey.acme.test", rsaKeyRecord())
-	z.addTXT("ed1._domainkey.acme.test", edKeyRecord())
-	z.servfail["flaky._domainkey.acme.test"] = true
+	z.AddTXT("acme.test", "v=spf1 ip4:192.0.2.10 -all")
+	z.AddTXT("mx.acme.test", "v=spf1 ip4:192.0.2.10 -all")
+	z.AddTXT("_dmarc.acme.test", "v=DMARC1; p=reject; rua=mailto:dmarc@acme.test")
+	z.AddTXT("s1._domainkey.acme.test", rsaKeyRecord())
+	z.AddTXT("ed1._domainkey.acme.test", edKeyRecord())
+	z.ServFail("flaky._domainkey.acme.test")
 	// soft.test: SPF ~all, no DMARC.
-	z.addTXT("soft.test", "v=spf1 ip4:192.0.2.10 ~all")
+	z.AddTXT("soft.test", "v=spf1 ip4:192.0.2.10 ~all")
 	// nodmarc.test: SPF and DKIM but no DMARC record.
-	z.addTXT("nodmarc.test", "v=spf1 ip4:192.0.2.10 -all")
-	z.addTXT("s1._domainkey.nodmarc.test", rsaKeyRecord())
+	z.AddTXT("nodmarc.test", "v=spf1 ip4:192.0.2.10 -all")
+	z.AddTXT("s1._domainkey.nodmarc.test", rsaKeyRecord())
 	// esp.test: a mailing service signing and bouncing for others.
-	z.addTXT("esp.test", "v=spf1 ip4:192.0.2.10 -all")
-	z.addTXT("s1._domainkey.esp.test", rsaKeyRecord())
+	z.AddTXT("esp.test", "v=spf1 ip4:192.0.2.10 -all")
+	z.AddTXT("s1._domainkey.esp.test", rsaKeyRecord())
 	// relaxed.test and strict.test: bounces from a subdomain, mail signed by
 	// another subdomain; p=none and strict alignment respectively.
 	for _, d := range []string{"relaxed.test", "strict.test"} {
-		z.addTXT("bounce."+d, "v=spf1 ip4:192.0.2.10 -all")
-		z.addTXT("s1._domainkey.mail."+d, rsaKeyRecord())
-		z.addTXT("s1._domainkey."+d, rsaKeyRecord())
+		z.AddTXT("bounce."+d, "v=spf1 ip4:192.0.2.10 -all")
+		z.AddTXT("s1._domainkey.mail."+d, rsaKeyRecord())
+		z.AddTXT("s1._domainkey."+d, rsaKeyRecord())
 	}
-	z.addTXT("_dmarc.relaxed.test", "v=DMARC1; p=none")
-	z.addTXT("_dmarc.strict.test", "v=DMARC1; p=reject; aspf=s; adkim=s")
+	z.AddTXT("_dmarc.relaxed.test", "v=DMARC1; p=none")
+	z.AddTXT("_dmarc.strict.test", "v=DMARC1; p=reject; aspf=s; adkim=s")
 	// org.test: p=none for itself, sp=reject for its subdomains.
-	z.addTXT("org.test", "v=spf1 -all")
-	z.addTXT("_dmarc.org.test", "v=DMARC1; p=none; sp=reject")
+	z.AddTXT("org.test", "v=spf1 -all")
+	z.AddTXT("_dmarc.org.test", "v=DMARC1; p=none; sp=reject")
 	// twice.test publishes two DMARC records; bad.test an invalid one.
-	z.addTXT("twice.test", "v=spf1 ip4:192.0.2.10 -all")
-	z.addTXT("_dmarc.twice.test", "v=DMARC1; p=reject", "v=DMARC1; p=none")
-	z.addTXT("bad.test", "v=spf1 ip4:192.0.2.10 -all")
-	z.addTXT("_dmarc.bad.test", "v=DMARC1; p=sometimes")
+	z.AddTXT("twice.test", "v=spf1 ip4:192.0.2.10 -all")
+	z.AddTXT("_dmarc.twice.test", "v=DMARC1; p=reject", "v=DMARC1; p=none")
+	z.AddTXT("bad.test", "v=spf1 ip4:192.0.2.10 -all")
+	z.AddTXT("_dmarc.bad.test", "v=DMARC1; p=sometimes")
 	// exämple.test, an internationalised domain (A-labels in DNS).
-	z.addTXT("xn--exmple-cua.test", "v=spf1 ip4:192.0.2.10 -all")
-	z.addTXT("_dmarc.xn--exmple-cua.test", "v=DMARC1; p=reject")
+	z.AddTXT("xn--exmple-cua.test", "v=spf1 ip4:192.0.2.10 -all")
+	z.AddTXT("_dmarc.xn--exmple-cua.test", "v=DMARC1; p=reject")
 	// broken.test answers SERVFAIL; slow.test never answers.
-	z.servfail["broken.test"] = true
-	z.drop["slow.test"] = true
+	z.ServFail("broken.test")
+	z.Drop("slow.test")
 	return z
 }
 
@@ -294,7 +294,7 @@ func TestVerifyTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	dead := newZone()
-	dead.drop["test"] = true
+	dead.Drop("test")
 	vDead, err := New(Config{Resolver: startDNS(t, dead), QueryTimeout: 200 * time.Millisecond, Timeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

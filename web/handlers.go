@@ -222,7 +222,12 @@ func (s *Server) visibleCase(w http.ResponseWriter, r *http.Request, v *viewer, 
 		public = append(public, cm)
 	}
 	c.Comments = public
-	return &caseView{Case: c, Files: files, MailFiles: mailFiles}, true
+	decide, err := s.book.MayDecide(r.Context(), v.Addr, c)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return nil, false
+	}
+	return &caseView{Case: c, MayDecide: decide, Files: files, MailFiles: mailFiles}, true
 }
 
 // agentName signs a support answer as its mail did: the agent's name, or
@@ -339,6 +344,8 @@ func (s *Server) caseData(v *viewer, cv *caseView) pageData {
 	now := s.book.Now()
 	d := pageData{Title: "case", Case: cv, Can: map[string]bool{}, Reasons: reasonKeys()}
 	switch {
+	case !cv.MayDecide:
+		// A watcher follows; the customer or support decides (R11).
 	case c.Status == casebook.StatusOpen:
 		d.Can["close"] = true
 		d.When = s.book.EscalationAllowedAt(c)

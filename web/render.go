@@ -54,6 +54,7 @@ type caseRow struct {
 
 type caseView struct {
 	casebook.Case
+	MayDecide bool // close, reopen, escalate, follow up (casebook.MayDecide)
 	Files     []casebook.Attachment
 	MailFiles []mailFile
 }

@@ -27,7 +27,7 @@ func TestRouteTestNamesWhoIsMailed(t *testing.T) {
 			nil, []string{"ann@acme.test", "carl@acme.test", "ext@partner.test"}},
 		{"reply with a suppressed watcher", "From: ann@acme.test\r\nTo: support@support.test\r\nCc: new@acme.test\r\nSubject: Re: [Case #1] VM down\r\nMessage-ID: <a2@acme.test>\r\n\r\nStill down.\r\n",
 			func() {
-				if err := book.SuppressAddress(ctx, "carl@acme.test", "hard bounce: 550 no such user"); err != nil {
+				if err := book.SuppressAddress(ctx, "carl@acme.test", casebook.SuppressedBounce, "550 no such user"); err != nil {
 					t.Fatal(err)
 				}
 			}, []string{"ext@partner.test"}},

@@ -116,12 +116,19 @@ func cmdCaseShow(e *env, args []string) error {
 			c, atts = forCustomer(c, atts)
 		}
 	}
+	// Suppression is per address (issue 12): a suppressed requester hears
+	// of nothing either; watchers carry theirs.
+	reqSup, err := e.suppression(c.Requester)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		return e.printJSON(struct {
 			casebook.Case
-			Events      []casebook.Event `json:"events"`
-			Attachments []attachment     `json:"attachments"`
-		}{c, c.Events, atts})
+			Events              []casebook.Event      `json:"events"`
+			Attachments         []attachment          `json:"attachments"`
+			RequesterSuppressed *casebook.Suppression `json:"requester_suppressed,omitempty"`
+		}{c, c.Events, atts, reqSup})
 	}
 	fmt.Fprintf(e.stdout, "Case #%d: %s\n", c.ID, c.Title)
 	fmt.Fprintf(e.stdout, "Status:    %s", c.Status)
@@ -129,8 +136,12 @@ func cmdCaseShow(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, " (closed %s; reopen until %s)", c.ClosedAt.Format("2006-01-02 15:04"), e.book.ReopenDeadline(c).Format("2006-01-02 15:04"))
 	}
 	fmt.Fprintln(e.stdout)
-	fmt.Fprintf(e.stdout, "Org:       %s\nProduct:   %s\nPriority:  %s\nTeam:      %s\nAssignee:  %s\nRequester: %s\nOpened:    %s\n",
-		c.Org, c.Product, c.Priority, dash(c.Team), dash(c.Assignee), c.Requester, c.CreatedAt.Format("2006-01-02 15:04"))
+	reqNote := ""
+	if reqSup != nil {
+		reqNote = " (no more mail: " + suppressionNote(reqSup) + ")"
+	}
+	fmt.Fprintf(e.stdout, "Org:       %s\nProduct:   %s\nPriority:  %s\nTeam:      %s\nAssignee:  %s\nRequester: %s%s\nOpened:    %s\n",
+		c.Org, c.Product, c.Priority, dash(c.Team), dash(c.Assignee), c.Requester, reqNote, c.CreatedAt.Format("2006-01-02 15:04"))
 	if c.FollowUpOf != nil {
 		fmt.Fprintf(e.stdout, "Follow-up of: #%d\n", *c.FollowUpOf)
 	}
@@ -158,6 +169,9 @@ func cmdCaseShow(e *env, args []string) error {
 		who := cm.Author
 		if cm.BySupport {
 			who += " (support)"
+		}
+		if cm.Unauthenticated {
+			who += " (UNAUTHENTICATED sender: threaded by its reply token, the From may be forged)"
 		}
 		kind := "comment"
 		if cm.Internal {

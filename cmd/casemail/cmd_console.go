@@ -44,6 +44,9 @@ func cmdAccountList(e *env, args []string) error {
 type accountView struct {
 	casebook.Account
 	Orgs []casebook.Membership `json:"orgs"`
+	// Suppressed is set while no notification goes to the address (a hard
+	// bounce or a complaint, issue 12): "account unsuppress" lifts it.
+	Suppressed *casebook.Suppression `json:"suppressed,omitempty"`
 }
 
 func (e *env) accountView(addr string) (accountView, error) {
@@ -59,7 +62,31 @@ func (e *env) accountView(addr string) (accountView, error) {
 	if v.Orgs == nil {
 		v.Orgs = []casebook.Membership{}
 	}
+	if v.Suppressed, err = e.suppression(addr); err != nil {
+		return accountView{}, err
+	}
 	return v, nil
+}
+
+// suppression is addr's suppression, nil when mail goes to it.
+func (e *env) suppression(addr string) (*casebook.Suppression, error) {
+	s, err := e.book.Suppression(e.ctx, addr)
+	if errors.Is(err, casebook.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// suppressionNote is how "account show" and "case show" print a suppression.
+func suppressionNote(s *casebook.Suppression) string {
+	note := s.Reason + " on " + s.CreatedAt.UTC().Format("2006-01-02")
+	if s.Detail != "" {
+		note += ": " + s.Detail
+	}
+	return note
 }
 
 func (e *env) printAccount(v accountView, asJSON bool) error {
@@ -80,6 +107,9 @@ func (e *env) printAccount(v accountView, asJSON bool) error {
 		}
 		fmt.Fprintf(e.stdout, "Org:      %s (%s)\n", m.Org, strings.Join(rights, ", "))
 	}
+	if v.Suppressed != nil {
+		fmt.Fprintf(e.stdout, "Suppressed: no notification of any case (%s); casemail account unsuppress %s lifts it\n", suppressionNote(v.Suppressed), v.Address)
+	}
 	return nil
 }
 
@@ -94,10 +124,56 @@ func cmdAccountShow(e *env, args []string) error {
 		return err
 	}
 	v, err := e.accountView(pos[0])
+	if errors.Is(err, casebook.ErrNotFound) {
+		// A watcher copied on a case may have no account: its suppression
+		// still shows.
+		s, serr := e.suppression(pos[0])
+		if serr != nil || s == nil {
+			return errors.Join(err, serr)
+		}
+		if *asJSON {
+			return e.printJSON(struct {
+				Address    string                `json:"address"`
+				Suppressed *casebook.Suppression `json:"suppressed"`
+			}{s.Address, s})
+		}
+		fmt.Fprintf(e.stdout, "Account:  %s (none)\nSuppressed: no notification of any case (%s); casemail account unsuppress %s lifts it\n", s.Address, suppressionNote(s), s.Address)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	return e.printAccount(v, *asJSON)
+}
+
+// cmdAccountUnsuppress lifts the suppression of an address after a hard
+// bounce or a complaint (issue 12): it gets notifications again.
+func cmdAccountUnsuppress(e *env, args []string) error {
+	fs := e.flags("account unsuppress")
+	asJSON := fs.Bool("json", false, "JSON output")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if err := e.open(); err != nil {
+		return err
+	}
+	s, err := e.book.Suppression(e.ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := e.book.Unsuppress(e.ctx, pos[0]); err != nil {
+		return err
+	}
+	if *asJSON {
+		return e.printJSON(struct {
+			Address      string `json:"address"`
+			Unsuppressed bool   `json:"unsuppressed"`
+			Was          string `json:"was"`
+		}{s.Address, true, s.Reason})
+	}
+	fmt.Fprintf(e.stdout, "%s gets notifications again (was suppressed: %s)\n", s.Address, suppressionNote(&s))
+	return nil
 }
 
 func cmdAccountSet(e *env, args []string) error {

@@ -10,9 +10,11 @@ import (
 	"os"
 	"strings"
 
+	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/ingest"
 	"github.com/casemail/casemail/message"
 	"github.com/casemail/casemail/replytoken"
+	"github.com/casemail/casemail/senderauth"
 )
 
 // Exit codes of "casemail deliver" (sysexits.h), what MTAs expect of a pipe.
@@ -47,6 +49,7 @@ func mailFileArg(e *env, fs *flag.FlagSet, args []string) (path string, raw []by
 func cmdParse(e *env, args []string) error {
 	fs := e.flags("parse")
 	asJSON := fs.Bool("json", false, "JSON output")
+	hop := firstHopFlags(fs)
 	path, raw, err := mailFileArg(e, fs, args)
 	if err != nil {
 		return err
@@ -55,8 +58,15 @@ func cmdParse(e *env, args []string) error {
 	if err != nil {
 		return &exitError{code: exDataErr, err: fmt.Errorf("%s: %w", path, err)}
 	}
+	auth, err := hop.verdict(e.ctx, e, raw)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
-		return e.printJSON(p)
+		return e.printJSON(struct {
+			*message.Parsed
+			Auth senderauth.Verdict `json:"auth"`
+		}{p, auth})
 	}
 	fmt.Fprintf(e.stdout, "From:        %s\nTo:          %s\nCc:          %s\nSubject:     %s\nMessage-ID:  %s\nIn-Reply-To: %s\nReferences:  %s\nDate:        %s\nKind:        %s\n",
 		p.From, strings.Join(p.To, ", "), strings.Join(p.Cc, ", "), p.Subject, p.MessageID, p.InReplyTo, strings.Join(p.References, " "), p.Date, p.Kind)
@@ -69,6 +79,7 @@ func cmdParse(e *env, args []string) error {
 	for _, pr := range p.Problems {
 		fmt.Fprintf(e.stdout, "Problem:     %s\n", pr)
 	}
+	fmt.Fprintf(e.stdout, "Auth:        %s\n", authSummary(casebook.Message{Auth: mustJSON(auth)}))
 	fmt.Fprintf(e.stdout, "\n--- new text (reply_text)\n%s\n", p.ReplyText)
 	return nil
 }
@@ -85,7 +96,12 @@ func cmdRouteTest(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "JSON output")
 	var rcpts listFlag
 	fs.Var(&rcpts, "recipient", "envelope recipient (repeatable); default: from the headers")
+	hop := firstHopFlags(fs)
 	_, raw, err := mailFileArg(e, fs, args)
+	if err != nil {
+		return err
+	}
+	env, err := hop.envelope(raw, envelopeRecipients(rcpts, raw))
 	if err != nil {
 		return err
 	}
@@ -93,8 +109,7 @@ func cmdRouteTest(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	mailFrom, null := message.ReturnPath(raw)
-	d, _, err := gw.Decide(e.ctx, ingest.Envelope{Transport: ingest.TransportPipe, Recipients: envelopeRecipients(rcpts, raw), MailFrom: mailFrom, NullSender: null}, raw)
+	d, _, err := gw.Decide(e.ctx, env, raw)
 	if err != nil {
 		return err
 	}
@@ -117,6 +132,7 @@ func cmdRouteTest(e *env, args []string) error {
 	for _, r := range d.Reasons {
 		fmt.Fprintf(e.stdout, "reason:  %s\n", r)
 	}
+	fmt.Fprintf(e.stdout, "auth:    %s\n", authSummary(casebook.Message{Auth: mustJSON(d.Auth)}))
 	if len(d.Notify) > 0 {
 		fmt.Fprintf(e.stdout, "notify:  %s\n", strings.Join(d.Notify, ", "))
 	}

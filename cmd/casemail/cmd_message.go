@@ -88,6 +88,9 @@ func cmdMessageShow(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "Message %d\nMessage-ID: %s\nFrom:       %s\nMail from:  %s\nTo:         %v\nSubject:    %s\nReceived:   %s via %s\nOutcome:    %s\nReason:     %s\nCase:       %s\nSize:       %d bytes\n",
 		m.ID, m.MessageID, m.From, m.MailFrom, m.Recipients, m.Subject, m.ReceivedAt.Format("2006-01-02 15:04:05"), m.Transport, m.Outcome, m.Reason, cs, m.Size)
+	if a := authSummary(m); a != "" {
+		fmt.Fprintf(e.stdout, "Auth:       %s\n", a)
+	}
 	for _, a := range attachments {
 		fmt.Fprintf(e.stdout, "Attachment: %s (%s, %d bytes)\n", a.Filename, a.ContentType, a.Size)
 	}

@@ -55,6 +55,9 @@ var examples = map[string]string{
 	"outbox retry":    "casemail outbox retry --failed",
 	"store copy":      "casemail store copy --from sqlite:/var/lib/casemail/casemail.db --to postgres://casemail@db.example.org/casemail",
 	"version":         "casemail version",
+
+	// Suppression after a hard bounce or a complaint (issue 12).
+	"account unsuppress": "casemail account unsuppress carl@acme.example",
 }
 
 // printCommandHelp prints one command's synopsis, flags and example.

@@ -26,8 +26,8 @@ func commands() []command {
 	return []command{
 		{name: "serve", args: "[--config FILE]", summary: "run listeners, pollers and the outbox worker; stops cleanly on SIGTERM", run: cmdServe},
 		{name: "deliver", args: "[--sender ADDR] [--recipient ADDR]... < message", summary: "record one message from stdin (MTA pipe); exit 0 recorded, 75 retry, 65 unusable", run: cmdDeliver},
-		{name: "route test", args: "[--recipient ADDR]... [--json] FILE.eml", summary: "print the decision for a mail, applying nothing", run: cmdRouteTest},
-		{name: "parse", args: "[--json] FILE.eml", summary: "print what the gateway reads in a mail (no config needed)", run: cmdParse, noStore: true},
+		{name: "route test", args: "[--recipient ADDR]... [--json] [--client-ip IP [--helo NAME] [--mail-from ADDR]] FILE.eml", summary: "print the decision for a mail, with its sender authentication, applying nothing", run: cmdRouteTest},
+		{name: "parse", args: "[--json] [--client-ip IP [--helo NAME] [--mail-from ADDR]] FILE.eml", summary: "print what the gateway reads in a mail, and who really sent it (config optional)", run: cmdParse, noStore: true},
 		{name: "config check", args: "[--config FILE]", summary: "validate the config and template overrides", run: cmdConfigCheck, noStore: true},
 		{name: "config example", args: "", summary: "print a commented example config", run: cmdConfigExample, noStore: true},
 
@@ -49,6 +49,7 @@ func commands() []command {
 		{name: "account show", args: "ADDR [--json]", summary: "one account and the organisations it belongs to", run: cmdAccountShow},
 		{name: "account set", args: "ADDR [--name N] [--locale fr|en] [--agent[=false]] [--json]", summary: "change an account", run: cmdAccountSet},
 		{name: "account disable", args: "ADDR [--json]", summary: "stop an account opening cases; its history stays", run: cmdAccountDisable},
+		{name: "account unsuppress", args: "ADDR [--json]", summary: "send notifications again to an address suppressed after a hard bounce or a complaint", run: cmdAccountUnsuppress},
 		{name: "org create", args: "SLUG --owner ADDR [--name N] [--entitle PRODUCT]... [--json]", summary: "create an organisation entitled to products (R3)", run: cmdOrgCreate},
 		{name: "org list", args: "[--json]", summary: "every organisation with its owner and products", run: cmdOrgList},
 		{name: "org show", args: "SLUG [--json]", summary: "one organisation", run: cmdOrgShow},

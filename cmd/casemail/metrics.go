@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,7 @@ import (
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
 	"github.com/casemail/casemail/ingest/imappoll"
+	"github.com/casemail/casemail/senderauth"
 )
 
 // metrics are what /metrics exposes (Prometheus text format).
@@ -20,6 +22,7 @@ type metrics struct {
 	received *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	verdicts *prometheus.CounterVec
 	pollers  []*imappoll.Poller
 	book     *casebook.Book
 }
@@ -41,8 +44,16 @@ func newMetrics(book *casebook.Book, doors ...ingest.Transport) *metrics {
 			Name: "casemail_ingest_duration_seconds", Help: "Time from the first byte to the committed outcome.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}, []string{"transport"}),
+		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "casemail_auth_verdicts_total", Help: "Sender authentication verdicts of inbound messages (issue 13), by source and whether the From domain was authenticated.",
+		}, []string{"source", "from_aligned"}),
 	}
-	m.reg.MustRegister(m.received, m.failures, m.latency, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, s := range []senderauth.Source{senderauth.SourceVerified, senderauth.SourceTrustedHeader, senderauth.SourceNone} {
+		for _, a := range []string{"true", "false"} {
+			m.verdicts.WithLabelValues(string(s), a)
+		}
+	}
+	m.reg.MustRegister(m.received, m.failures, m.latency, m.verdicts, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, d := range doors {
 		t := string(d)
 		for _, o := range casebook.Outcomes {
@@ -120,6 +131,9 @@ func (m *metrics) instrument(r ingest.Receiver) ingest.Receiver {
 		m.latency.WithLabelValues(t).Observe(time.Since(start).Seconds())
 		if !out.Duplicate {
 			m.received.WithLabelValues(t, string(out.Result)).Inc()
+			if out.Auth != nil {
+				m.verdicts.WithLabelValues(string(out.Auth.Source), strconv.FormatBool(out.Auth.FromAligned)).Inc()
+			}
 		}
 		return out, nil
 	})

@@ -87,6 +87,10 @@ listen = ""
 [[route]]
 address = "support@support.test"
 product = "cloud"
+[[route]]
+address = "sales@support.test"
+action = "redirect"
+template = "redirect-sales"
 [[team]]
 name = "l1"
 members = ["agnes@support.test", "bruno@support.test"]
@@ -282,5 +286,60 @@ level = "debug"
 	}
 	if q := queued(); slices.Contains(q["agent_refused"], "bruno@support.test") || slices.Contains(q["agent_refused"], "ann@acme.test") {
 		t.Fatalf("agent_refused went to %v", q["agent_refused"])
+	}
+
+	// 7. The customer reopens (R12); a mail from a colleague without the
+	// right to the case claims it by its tag and is quarantined (I6); an
+	// agent checks it and releases it as a comment.
+	c.ok("case", "reopen", "1", "--by", "ann@acme.test")
+	swaks("--from", "dora@partner.test", "--to", "support@support.test", "--header", "Subject: Re: [Case #1] Database is slow",
+		"--header", "Message-Id: <dora-logs@partner.test>", "--body", "The partner's logs show the same slow query.")
+	msgID := func(mid string) string {
+		for _, m := range decode[[]map[string]any](t, c.ok("message", "list", "--json")) {
+			if m["message_id"] == mid {
+				return fmt.Sprint(m["id"])
+			}
+		}
+		t.Fatalf("no message %s", mid)
+		return ""
+	}
+	quarantined := decode[map[string]any](t, c.ok("message", "show", msgID("dora-logs@partner.test"), "--json"))
+	if quarantined["outcome"] != "quarantined" {
+		t.Fatalf("the claim of an outsider: %v", quarantined)
+	}
+	rel := decode[map[string]any](t, c.ok("message", "release", msgID("dora-logs@partner.test"), "--case", "1", "--by", "agnes@support.test", "--json"))
+	if rel["outcome"] != "comment_added" {
+		t.Fatalf("release = %v", rel)
+	}
+	if cm := caseJSON()["comments"].([]any)[0].(map[string]any); !strings.Contains(cm["body"].(string), "partner's logs") {
+		t.Fatalf("the released mail is not the newest comment: %v", cm)
+	}
+
+	// 8. A mail to a redirecting route is refused (R5); the admin routes
+	// that address to the desk, and a replay opens the case on the new
+	// route, recorded beside the first outcome (I4), once.
+	swaks("--from", "ann@acme.test", "--to", "sales@support.test", "--header", "Subject: Licence renewal",
+		"--header", "Message-Id: <renewal@acme.test>", "--body", "We need 20 more seats.")
+	renewal := msgID("renewal@acme.test")
+	if m := decode[map[string]any](t, c.ok("message", "show", renewal, "--json")); m["outcome"] != "refused" {
+		t.Fatalf("the mail to the redirecting route: %v", m)
+	}
+	routed := strings.Replace(cfg, "action = \"redirect\"\ntemplate = \"redirect-sales\"", "product = \"cloud\"", 1)
+	if routed == cfg {
+		t.Fatal("the test could not change the route")
+	}
+	if err := os.WriteFile(c.config, []byte(routed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	replayed := decode[map[string]any](t, c.ok("message", "replay", renewal, "--json"))
+	if replayed["outcome"] != "case_opened" || replayed["message"].(map[string]any)["outcome"] != "refused" {
+		t.Fatalf("replay = %v", replayed)
+	}
+	if out := c.ok("message", "replay", renewal); !strings.Contains(out, "changes nothing") {
+		t.Fatalf("a second replay: %q", out)
+	}
+	cases := decode[[]map[string]any](t, c.ok("case", "list", "--json"))
+	if len(cases) != 2 {
+		t.Fatalf("cases after the replay: %v", cases)
 	}
 }

@@ -111,6 +111,7 @@ func (ss *session) deliver(r io.Reader) error {
 		NullSender: ss.from == "", // MAIL FROM:<> (RFC 5321 section 4.5.5)
 		Recipients: uniq(ss.rcpts),
 		RemoteAddr: ss.remote,
+		HELO:       ss.helo, // for SPF (issue 13)
 	}
 	log := ss.log.With("mail_from", env.MailFrom, "rcpts", env.Recipients)
 
