@@ -13,7 +13,7 @@ import (
 // copyTables is every table in an order where a row's references are
 // copied before it. TestCopyCoversEveryTable keeps it complete.
 var copyTables = []string{
-	"settings", "accounts", "orgs", "entitlements", "grants", "cases", "watchers",
+	"settings", "accounts", "orgs", "entitlements", "grants", "cases", "watchers", "suppressions",
 	"raw_messages", "raw_chunks", "messages", "comments", "outbox", "checkpoints",
 	"search", "portal_signins", "portal_sessions", "portal_attachments", "events", "replays",
 }

@@ -77,16 +77,29 @@ INSERT INTO watchers (case_id, address, added_by, created_at) VALUES ($1, $2, $3
 -- name: watcher-remove
 DELETE FROM watchers WHERE case_id = $1 AND address = $2;
 -- name: watchers-of
-SELECT address, added_by, suppressed, suppressed_reason FROM watchers WHERE case_id = $1 ORDER BY created_at, address;
+SELECT w.address, w.added_by, (s.address IS NOT NULL)::int, COALESCE(s.reason || CASE WHEN s.detail = '' THEN '' ELSE ': ' || s.detail END, '') FROM watchers w LEFT JOIN suppressions s ON s.address = w.address WHERE w.case_id = $1 ORDER BY w.created_at, w.address;
 -- name: watcher-is
 SELECT 1 FROM watchers WHERE case_id = $1 AND address = $2;
--- name: watcher-suppress
-UPDATE watchers SET suppressed = 1, suppressed_reason = $1 WHERE address = $2;
+-- name: suppression-add
+-- A second bounce or complaint keeps the first record: retries are harmless.
+INSERT INTO suppressions (address, reason, detail, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (address) DO NOTHING;
+-- name: outbox-fail-suppressed
+-- What was queued for an address before it was suppressed is not sent either.
+UPDATE outbox SET status = 'failed', last_error = $1, claimed_at = NULL WHERE recipient = $2 AND status = 'pending' AND template != 'signin_link';
+-- name: suppression-get
+SELECT address, reason, detail, created_at FROM suppressions WHERE address = $1;
+-- name: suppression-remove
+DELETE FROM suppressions WHERE address = $1;
+-- name: watcher-unsuppress
+-- The old per-row flag (before 0007) is cleared too, so nothing reads it as set.
+UPDATE watchers SET suppressed = 0, suppressed_reason = '' WHERE address = $1;
 
 -- name: comment-insert
 INSERT INTO comments (case_id, author, by_support, body, full_text, message_id, created_at, internal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id;
+-- name: comment-unauthenticated
+UPDATE comments SET unauthenticated = 1 WHERE id = $1;
 -- name: comments-of
-SELECT id, case_id, author, by_support, body, full_text, message_id, created_at, internal FROM comments WHERE case_id = $1 ORDER BY created_at DESC, id DESC;
+SELECT id, case_id, author, by_support, body, full_text, message_id, created_at, internal, unauthenticated FROM comments WHERE case_id = $1 ORDER BY created_at DESC, id DESC;
 
 -- name: raw-exists
 SELECT 1 FROM raw_messages WHERE sha256 = $1;
@@ -100,10 +113,10 @@ INSERT INTO raw_chunks (sha256, seq, data) VALUES ($1, $2, $3);
 SELECT data FROM raw_chunks WHERE sha256 = $1 AND seq = $2;
 
 -- name: message-insert
-INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id;
+INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id;
 -- name: message-cols
-SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems FROM messages
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages
 -- name: message-case-by-id
 SELECT case_id FROM messages WHERE message_id = $1 AND case_id IS NOT NULL ORDER BY id LIMIT 1;
 
