@@ -61,6 +61,33 @@ func (d dialect) queries() (map[string]string, error) {
 	return q, nil
 }
 
+// parseQueries reads "-- name: NAME" sections, skipping comment lines.
+func parseQueries(src string) map[string]string {
+	q := map[string]string{}
+	name := ""
+	var body strings.Builder
+	flush := func() {
+		if name != "" {
+			q[name] = strings.TrimSpace(body.String())
+		}
+		body.Reset()
+	}
+	for _, line := range strings.Split(src, "\n") {
+		if n, ok := strings.CutPrefix(line, "-- name: "); ok {
+			flush()
+			name = strings.TrimSpace(n)
+			continue
+		}
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		body.WriteString(line)
+		body.WriteByte('\n')
+	}
+	flush()
+	return q
+}
+
 // migrations lists the dialect's migration files in order.
 func (d dialect) migrations() ([]string, error) {
 	files, err := fs.Glob(sqlFiles, d.file("migrations/*.sql"))

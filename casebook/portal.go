@@ -15,39 +15,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
-
-// pq returns a named query of portal.sql.
-func (b *Book) pq(name string) string { return b.query(name) }
-
-// parseQueries reads "-- name: NAME" sections, skipping comment lines.
-func parseQueries(src string) map[string]string {
-	q := map[string]string{}
-	name := ""
-	var body strings.Builder
-	flush := func() {
-		if name != "" {
-			q[name] = strings.TrimSpace(body.String())
-		}
-		body.Reset()
-	}
-	for _, line := range strings.Split(src, "\n") {
-		if n, ok := strings.CutPrefix(line, "-- name: "); ok {
-			flush()
-			name = strings.TrimSpace(n)
-			continue
-		}
-		if strings.HasPrefix(strings.TrimSpace(line), "--") {
-			continue
-		}
-		body.WriteString(line)
-		body.WriteByte('\n')
-	}
-	flush()
-	return q
-}
 
 // ErrSignInInvalid is returned for a sign-in link that is unknown, used or
 // expired; the three are not told apart.
@@ -95,10 +64,10 @@ func (b *Book) RequestSignIn(ctx context.Context, addr string, ttl time.Duration
 			return err
 		}
 		now := b.now()
-		if _, err := tx.ExecContext(ctx, b.pq("signin-purge"), ms(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, b.query("signin-purge"), ms(now)); err != nil {
 			return fmt.Errorf("purge sign-in links: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, b.pq("signin-insert"), hash, a.Address, ms(now), ms(now.Add(ttl))); err != nil {
+		if _, err := tx.ExecContext(ctx, b.query("signin-insert"), hash, a.Address, ms(now), ms(now.Add(ttl))); err != nil {
 			return fmt.Errorf("store sign-in link: %w", err)
 		}
 		data := map[string]string{"link": link(token), "minutes": fmt.Sprint(int(ttl.Minutes())), "address": a.Address}
@@ -117,7 +86,7 @@ func (b *Book) RequestSignIn(ctx context.Context, addr string, ttl time.Duration
 // UseSignIn spends a sign-in token (once) and returns its address.
 func (b *Book) UseSignIn(ctx context.Context, token string) (string, error) {
 	var addr string
-	err := b.db.QueryRowContext(ctx, b.pq("signin-use"), ms(b.now()), hashToken(token)).Scan(&addr)
+	err := b.db.QueryRowContext(ctx, b.query("signin-use"), ms(b.now()), hashToken(token)).Scan(&addr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrSignInInvalid
 	}
@@ -135,10 +104,10 @@ func (b *Book) NewSession(ctx context.Context, addr string, ttl time.Duration) (
 		return "", err
 	}
 	now := b.now()
-	if _, err := b.db.ExecContext(ctx, b.pq("session-purge"), ms(now)); err != nil {
+	if _, err := b.db.ExecContext(ctx, b.query("session-purge"), ms(now)); err != nil {
 		return "", fmt.Errorf("purge sessions: %w", err)
 	}
-	if _, err := b.db.ExecContext(ctx, b.pq("session-insert"), hash, normAddr(addr), ms(now), ms(now.Add(ttl))); err != nil {
+	if _, err := b.db.ExecContext(ctx, b.query("session-insert"), hash, normAddr(addr), ms(now), ms(now.Add(ttl))); err != nil {
 		return "", fmt.Errorf("start session: %w", err)
 	}
 	return id, nil
@@ -150,7 +119,7 @@ func (b *Book) SessionAddress(ctx context.Context, id string) (string, error) {
 		return "", ErrNoSession
 	}
 	var addr string
-	err := b.rdb.QueryRowContext(ctx, b.pq("session-get"), hashToken(id), ms(b.now())).Scan(&addr)
+	err := b.rdb.QueryRowContext(ctx, b.query("session-get"), hashToken(id), ms(b.now())).Scan(&addr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNoSession
 	}
@@ -162,7 +131,7 @@ func (b *Book) SessionAddress(ctx context.Context, id string) (string, error) {
 
 // EndSession signs one session out.
 func (b *Book) EndSession(ctx context.Context, id string) error {
-	if _, err := b.db.ExecContext(ctx, b.pq("session-delete"), hashToken(id)); err != nil {
+	if _, err := b.db.ExecContext(ctx, b.query("session-delete"), hashToken(id)); err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
 	return nil
@@ -172,7 +141,7 @@ func (b *Book) EndSession(ctx context.Context, id string) error {
 // links; disabling an account calls it.
 func (b *Book) EndSessions(ctx context.Context, addr string) error {
 	for _, q := range []string{"sessions-delete-of", "signins-delete-of"} {
-		if _, err := b.db.ExecContext(ctx, b.pq(q), normAddr(addr)); err != nil {
+		if _, err := b.db.ExecContext(ctx, b.query(q), normAddr(addr)); err != nil {
 			return fmt.Errorf("end sessions of %s: %w", normAddr(addr), err)
 		}
 	}
@@ -211,7 +180,7 @@ func (b *Book) OpenCaseWithFiles(ctx context.Context, nc NewCase, files []NewAtt
 			return err
 		}
 		for _, f := range files {
-			if _, err := tx.ExecContext(ctx, b.pq("attachment-insert"), id, normAddr(nc.Requester), f.Filename, f.ContentType,
+			if _, err := tx.ExecContext(ctx, b.query("attachment-insert"), id, normAddr(nc.Requester), f.Filename, f.ContentType,
 				len(f.Data), f.Data, ms(b.now())); err != nil {
 				return fmt.Errorf("attach %s: %w", f.Filename, err)
 			}
@@ -227,7 +196,7 @@ func (b *Book) OpenCaseWithFiles(ctx context.Context, nc NewCase, files []NewAtt
 
 // Attachments lists the files attached to a case from the web.
 func (b *Book) Attachments(ctx context.Context, caseID int64) ([]Attachment, error) {
-	rows, err := b.rdb.QueryContext(ctx, b.pq("attachments-of"), caseID)
+	rows, err := b.rdb.QueryContext(ctx, b.query("attachments-of"), caseID)
 	if err != nil {
 		return nil, fmt.Errorf("attachments of case %d: %w", caseID, err)
 	}
@@ -251,7 +220,7 @@ func (b *Book) AttachmentData(ctx context.Context, id int64) (Attachment, []byte
 	var a Attachment
 	var created int64
 	var data []byte
-	err := b.rdb.QueryRowContext(ctx, b.pq("attachment-get"), id).Scan(&a.ID, &a.CaseID, &a.Author, &a.Filename, &a.ContentType, &a.Size, &created, &data)
+	err := b.rdb.QueryRowContext(ctx, b.query("attachment-get"), id).Scan(&a.ID, &a.CaseID, &a.Author, &a.Filename, &a.ContentType, &a.Size, &created, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, nil, notFound("there is no attachment %d", id)
 	}
@@ -266,7 +235,7 @@ func (b *Book) AttachmentData(ctx context.Context, id int64) (Attachment, []byte
 // reopened or escalated (R7 lists newest activity first).
 func (b *Book) LastActivity(ctx context.Context, caseID int64) (time.Time, error) {
 	var v int64
-	if err := b.rdb.QueryRowContext(ctx, b.pq("case-last-activity"), caseID).Scan(&v); err != nil {
+	if err := b.rdb.QueryRowContext(ctx, b.query("case-last-activity"), caseID).Scan(&v); err != nil {
 		return time.Time{}, fmt.Errorf("last activity of case %d: %w", caseID, err)
 	}
 	return fromMS(v), nil
@@ -288,7 +257,7 @@ func (b *Book) Now() time.Time { return b.now() }
 // ParticipantOrgs lists the organisations where addr submitted or watches a
 // case: "my cases" covers them even where addr is not a member (R7).
 func (b *Book) ParticipantOrgs(ctx context.Context, addr string) ([]string, error) {
-	rows, err := b.rdb.QueryContext(ctx, b.pq("participant-orgs"), normAddr(addr))
+	rows, err := b.rdb.QueryContext(ctx, b.query("participant-orgs"), normAddr(addr))
 	if err != nil {
 		return nil, fmt.Errorf("organisations of %s: %w", normAddr(addr), err)
 	}
@@ -313,7 +282,7 @@ type CaseMail struct {
 // CaseMails lists the mails whose content is part of a case, oldest first:
 // their attachments are the case's (a refused or quarantined mail is not).
 func (b *Book) CaseMails(ctx context.Context, caseID int64) ([]CaseMail, error) {
-	rows, err := b.rdb.QueryContext(ctx, b.pq("case-mail-messages"), caseID)
+	rows, err := b.rdb.QueryContext(ctx, b.query("case-mail-messages"), caseID)
 	if err != nil {
 		return nil, fmt.Errorf("mails of case %d: %w", caseID, err)
 	}
