@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"mime"
 	"net"
@@ -84,38 +83,7 @@ level = "debug"
 	c.ok("account", "add", "agent@support.test", "--verified", "--agent")
 	c.ok("org", "create", "acme", "--owner", "ann@acme.test", "--entitle", "cloud")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &testenv.LogBuffer{}
-	served := make(chan int, 1)
-	go func() {
-		served <- run(ctx, []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, logs, func(k string) string {
-			if k == "CASEMAIL_CONFIG" {
-				return c.config
-			}
-			return ""
-		})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case code := <-served:
-			if code != 0 {
-				t.Errorf("serve exited %d\n%s", code, logs.String())
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("serve did not stop within 15 s of SIGTERM")
-		}
-		if t.Failed() {
-			t.Logf("serve log:\n%s", logs.String())
-		}
-	}()
-	testenv.WaitFor(t, 20*time.Second, "the SMTP listener", func() bool {
-		conn, err := net.Dial("tcp", smtpAddr)
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	})
+	c.serve(t, smtpAddr)
 	host, port, _ := net.SplitHostPort(smtpAddr)
 	swaks := func(args ...string) string {
 		t.Helper()
