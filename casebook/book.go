@@ -39,6 +39,7 @@ type Options struct {
 	DefaultLocale   string                   // fr when empty
 	NoticesPerHour  int                      // refusal notices to one sender per hour; 0 = no limit
 	MessageIDDomain string                   // notifications' Message-IDs are <token@domain>
+	Holder          string                   // this gateway's lease holder id (leases.go); NewHolder("") when empty
 
 	// The support side (agents.go): who at support hears of a case.
 	Teams            []Team
@@ -100,6 +101,9 @@ func Open(path string, opt Options) (*Book, error) {
 	}
 	if opt.MessageIDDomain == "" {
 		opt.MessageIDDomain = "localhost"
+	}
+	if opt.Holder == "" {
+		opt.Holder = NewHolder("")
 	}
 	if IsPostgres(path) {
 		return openPostgres(path, opt)

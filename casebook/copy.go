@@ -15,7 +15,7 @@ import (
 var copyTables = []string{
 	"settings", "accounts", "orgs", "entitlements", "grants", "cases", "watchers", "suppressions",
 	"raw_messages", "raw_chunks", "messages", "comments", "outbox", "checkpoints",
-	"search", "portal_signins", "portal_sessions", "portal_attachments", "events", "replays",
+	"search", "portal_signins", "portal_sessions", "portal_attachments", "events", "replays", "leases",
 }
 
 // CopiedTable is one table of a store copy, with what both stores hold

@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,40 +104,45 @@ func (b *Book) wake() {
 }
 
 // ClaimOutbox returns up to limit pending rows due at now and pushes their
-// next attempt to now+lease, so that no other worker takes them meanwhile.
+// next attempt to now+lease, so that no other worker takes them meanwhile;
+// they are claimed by this Book's holder (Options.Holder). One statement
+// claims them: two gateways on one PostgreSQL store never get the same row
+// (FOR UPDATE SKIP LOCKED).
 func (b *Book) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]OutboxItem, error) {
-	var items []OutboxItem
-	err := b.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		items, err = b.outboxWhere(ctx, tx, "WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?", ms(now), limit)
-		if err != nil {
-			return err
-		}
-		for _, it := range items {
-			if _, err := tx.ExecContext(ctx, b.query("outbox-lease"), ms(now.Add(lease)), ms(now), it.ID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	rows, err := b.db.QueryContext(ctx, b.query("outbox-claim"), ms(now), ms(now.Add(lease)), b.opt.Holder, limit)
+	if err != nil {
+		b.noteWrite(err)
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
+	items, err := scanOutbox(rows)
+	b.noteWrite(err)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
+	// RETURNING keeps no order: oldest first, as they were chosen.
+	slices.SortFunc(items, func(a, c OutboxItem) int { return cmp.Compare(a.ID, c.ID) })
 	return items, nil
 }
 
-// ReclaimOutbox makes the rows still claimed by an earlier process due at
-// now, so that after a crash they are sent at once rather than after the
-// whole lease. It is only safe while no other process sends from this
-// store: casemail runs one gateway per store (docs/security.md); call it at
-// start, before the worker claims anything.
+// ReclaimOutbox makes due at now the rows claimed by a gateway that is gone
+// (its heartbeat lease, HeartbeatLease, expired or was never taken), so
+// that they are sent at once rather than after the whole claim. The rows
+// of a live gateway are left alone: every gateway may call it, at start
+// and periodically. The heartbeats of gone gateways are then deleted.
 func (b *Book) ReclaimOutbox(ctx context.Context, now time.Time) (int64, error) {
 	res, err := b.db.ExecContext(ctx, b.query("outbox-reclaim"), ms(now))
 	b.noteWrite(err)
 	if err != nil {
 		return 0, fmt.Errorf("reclaim outbox: %w", err)
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("reclaim outbox: %w", err)
+	}
+	if err := b.exec(ctx, "leases-prune", ms(now)); err != nil {
+		return n, fmt.Errorf("reclaim outbox: %w", err)
+	}
+	return n, nil
 }
 
 // MarkSent records that row id was accepted by the relay.
@@ -188,6 +195,11 @@ func (b *Book) outboxWhere(ctx context.Context, q querier, where string, args ..
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
+	return scanOutbox(rows)
+}
+
+// scanOutbox reads (and closes) rows of the outbox-cols columns.
+func scanOutbox(rows *sql.Rows) ([]OutboxItem, error) {
 	defer rows.Close()
 	items := []OutboxItem{}
 	for rows.Next() {

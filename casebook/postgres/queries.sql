@@ -125,11 +125,22 @@ INSERT INTO outbox (event, template, recipient, locale, case_id, token, data, st
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9);
 -- name: outbox-cols
 SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at FROM outbox
--- name: outbox-lease
-UPDATE outbox SET next_at = $1, claimed_at = $2 WHERE id = $3 AND status = 'pending';
+-- name: outbox-claim
+-- Claims up to $4 due rows for the gateway $3 in one statement: they are
+-- not due again until $2, the claim's end, unless that gateway dies
+-- (outbox-reclaim).
+-- FOR UPDATE SKIP LOCKED: a row another gateway is claiming right now is
+-- left to it, never waited for nor claimed twice.
+UPDATE outbox SET next_at = $2, claimed_at = $1, claimed_by = $3
+WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_at <= $1 ORDER BY next_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+RETURNING id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at;
 -- name: outbox-reclaim
--- Rows claimed by a process that is gone are due now (one gateway per store).
-UPDATE outbox SET next_at = $1, claimed_at = NULL WHERE status = 'pending' AND claimed_at IS NOT NULL AND next_at > $1;
+-- Rows claimed by a gateway whose heartbeat lease (gateway/HOLDER) is gone
+-- are due now; so are rows claimed before migration 0008 (claimed_by NULL).
+-- A live gateway's claims are left alone.
+UPDATE outbox SET next_at = $1, claimed_at = NULL, claimed_by = NULL
+WHERE status = 'pending' AND claimed_at IS NOT NULL AND next_at > $1
+	AND (claimed_by IS NULL OR NOT EXISTS (SELECT 1 FROM leases WHERE leases.name = 'gateway/' || outbox.claimed_by AND leases.expires_at > $1));
 -- name: outbox-sent
 UPDATE outbox SET status = 'sent', subject = $1, sent_at = $2, attempts = attempts + 1, last_error = '', claimed_at = NULL WHERE id = $3;
 -- name: outbox-retry
@@ -297,3 +308,24 @@ SELECT setval(pg_get_serial_sequence('outbox', 'id'), coalesce(max(id), 0) + 1, 
 SELECT setval(pg_get_serial_sequence('portal_attachments', 'id'), coalesce(max(id), 0) + 1, false) FROM portal_attachments;
 SELECT setval(pg_get_serial_sequence('events', 'id'), coalesce(max(id), 0) + 1, false) FROM events;
 SELECT setval(pg_get_serial_sequence('replays', 'id'), coalesce(max(id), 0) + 1, false) FROM replays;
+
+-- Leases (leases.go, issue 14): one gateway at a time holds each name.
+-- name: lease-take
+-- One statement takes the lease $1 for $2 when it is free or expired at $3,
+-- or renews it when $2 holds it already (until $4); otherwise it changes
+-- nothing, and no row is affected.
+INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (name) DO UPDATE SET
+	acquired_at = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > $3 THEN leases.acquired_at ELSE excluded.acquired_at END,
+	holder = excluded.holder, expires_at = excluded.expires_at
+WHERE leases.holder = excluded.holder OR leases.expires_at <= $3;
+-- name: lease-get
+SELECT name, holder, acquired_at, expires_at FROM leases WHERE name = $1;
+-- name: lease-release
+DELETE FROM leases WHERE name = $1 AND holder = $2;
+-- name: leases-live
+SELECT name, holder, acquired_at, expires_at FROM leases WHERE expires_at > $1 ORDER BY name;
+-- name: leases-prune
+-- The heartbeats of gateways that are gone (each process has its own name,
+-- so they would pile up); outbox-reclaim has freed their claims already.
+DELETE FROM leases WHERE name LIKE 'gateway/%' AND expires_at <= $1;
