@@ -65,6 +65,11 @@ type Poller struct {
 	settleEvery  int
 	br           *bufio.Reader // reused for every message (one at a time)
 
+	// Several gateways on one store (lease.go): nil leaser, no lease.
+	leaser   Leaser
+	holder   string
+	leaseTTL time.Duration
+
 	mu        sync.Mutex
 	st        Status
 	failUID   imap.UID
@@ -143,11 +148,27 @@ func New(cfg config.IMAP, rcv ingest.Receiver, cp Checkpoints, log *slog.Logger)
 // and returns nil. Server and receiver errors never end it: they are logged,
 // shown in Status, and retried after an exponential backoff with jitter.
 func (p *Poller) Run(ctx context.Context) error {
+	if p.leaser != nil {
+		defer p.releaseLease()
+	}
 	backoff := p.minBackoff
 	for {
-		progressed, err := p.session(ctx)
+		sctx, stopLease := ctx, func() bool { return false }
+		if p.leaser != nil {
+			if !p.awaitLease(ctx) {
+				return nil
+			}
+			sctx, stopLease = p.keepLease(ctx)
+		}
+		progressed, err := p.session(sctx)
+		lost := stopLease()
 		if ctx.Err() != nil {
 			return nil
+		}
+		if lost {
+			// Another gateway polls it now: stand by, no backoff.
+			backoff = p.minBackoff
+			continue
 		}
 		if err == nil {
 			err = errors.New("session ended without error") // cannot happen; keep looping safely

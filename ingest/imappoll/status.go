@@ -23,6 +23,12 @@ type Status struct {
 	// in a row (0 when none); it stays in the folder and keeps being retried.
 	StuckUID      uint32
 	StuckAttempts int
+	// With several gateways on one store (UseLease): the mailbox's lease,
+	// who holds it ("" when unknown or released), and whether this
+	// gateway stands by because another one polls it.
+	Lease   string
+	Holder  string
+	Standby bool
 }
 
 // StuckAfter is how many failures in a row of the same message make it
