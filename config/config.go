@@ -43,6 +43,13 @@ type Config struct {
 type Store struct {
 	Path string `toml:"path"` // SQLite file, the default
 	DSN  string `toml:"dsn"`  // postgres://…: PostgreSQL instead of SQLite
+
+	// Several gateways on one PostgreSQL store (docs/operations.md, "Two
+	// gateways"): how long a gateway's hold on an IMAP mailbox and its
+	// heartbeat last unless renewed (every third of it), and the name its
+	// holder id starts with ("" = the host name).
+	Lease       Duration `toml:"lease"`
+	GatewayName string   `toml:"gateway_name"`
 }
 
 // Location is what casebook.Open takes: the DSN when set, else the path.
@@ -228,7 +235,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // 127.0.0.1:2525 for support@localhost, outgoing mail into ./casemail-sent.
 func Default() *Config {
 	return &Config{
-		Store: Store{Path: "casemail.db"},
+		Store: Store{Path: "casemail.db", Lease: Duration{30 * time.Second}},
 		SMTP: SMTP{
 			Listen:          "127.0.0.1:2525",
 			Protocol:        "smtp",
@@ -365,6 +372,14 @@ func (c *Config) Validate() error {
 		bad("store.dsn must be a PostgreSQL URL (postgres://user@host/db), not %q", c.Store.DSN)
 	case c.Store.Path == "" && c.Store.DSN == "":
 		bad("store.path must not be empty")
+	}
+	if c.Store.Lease.Duration < time.Second {
+		// Renewed every third of it: shorter would renew faster than a
+		// busy store answers, and lose the lease for nothing.
+		bad("store.lease must be at least 1s, not %s", c.Store.Lease.Duration)
+	}
+	if strings.ContainsAny(c.Store.GatewayName, "/ \t\n") {
+		bad("store.gateway_name must not contain a slash or a space, not %q", c.Store.GatewayName)
 	}
 	switch c.SMTP.Protocol {
 	case "smtp", "lmtp":

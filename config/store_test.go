@@ -19,6 +19,10 @@ func TestStoreChoice(t *testing.T) {
 		{"postgresql scheme", "[store]\ndsn = \"postgresql://casemail@db.example/casemail\"\n", "postgresql://casemail@db.example/casemail", ""},
 		{"both refused", "[store]\npath = \"cases.db\"\ndsn = \"postgres://casemail@db.example/casemail\"\n", "", "store.dsn and store.path are both set"},
 		{"dsn not a URL", "[store]\ndsn = \"host=db user=casemail\"\n", "", "store.dsn must be a PostgreSQL URL"},
+		// Issue 14, two gateways: a lease renewed every third of it.
+		{"lease", "[store]\ndsn = \"postgres://casemail@db.example/casemail\"\nlease = \"2s\"\ngateway_name = \"mx1\"\n", "postgres://casemail@db.example/casemail", ""},
+		{"lease too short", "[store]\nlease = \"100ms\"\n", "", "store.lease must be at least 1s"},
+		{"gateway name with a slash", "[store]\ngateway_name = \"dc1/mx1\"\n", "", "store.gateway_name must not contain a slash"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse([]byte(tc.toml))
