@@ -170,6 +170,9 @@ func TestClaimOutboxTwoGateways(t *testing.T) {
 						if by, dup := claimed[it.ID]; dup {
 							t.Errorf("row %d claimed by %s and again by %s", it.ID, by, b.Holder())
 						}
+						if it.ClaimedBy != b.Holder() {
+							t.Errorf("row %d claimed by %s says %q", it.ID, b.Holder(), it.ClaimedBy)
+						}
 						claimed[it.ID] = b.Holder()
 					}
 					mu.Unlock()

@@ -208,7 +208,7 @@ func scanOutbox(rows *sql.Rows) ([]OutboxItem, error) {
 		var data string
 		var next, created int64
 		if err := rows.Scan(&it.ID, &it.Event, &it.Template, &it.To, &it.Locale, &caseID, &it.Token, &data, &it.Status,
-			&it.Attempts, &next, &it.LastError, &it.Subject, &created, &sent); err != nil {
+			&it.Attempts, &next, &it.LastError, &it.Subject, &created, &sent, &it.ClaimedBy); err != nil {
 			return nil, err
 		}
 		if caseID.Valid {

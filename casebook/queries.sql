@@ -122,14 +122,14 @@ SELECT case_id FROM messages WHERE message_id = ? AND case_id IS NOT NULL ORDER 
 INSERT INTO outbox (event, template, recipient, locale, case_id, token, data, status, next_at, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?);
 -- name: outbox-cols
-SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at FROM outbox
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '') FROM outbox
 -- name: outbox-claim
 -- Claims up to ?4 due rows for the gateway ?3 in one statement: they are
 -- not due again until ?2, the claim's end, unless that gateway dies
 -- (outbox-reclaim).
 UPDATE outbox SET next_at = ?2, claimed_at = ?1, claimed_by = ?3
 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_at <= ?1 ORDER BY next_at, id LIMIT ?4)
-RETURNING id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at;
+RETURNING id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '');
 -- name: outbox-reclaim
 -- Rows claimed by a gateway whose heartbeat lease (gateway/HOLDER) is gone
 -- are due now; so are rows claimed before migration 0008 (claimed_by NULL).

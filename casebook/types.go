@@ -173,4 +173,7 @@ type OutboxItem struct {
 	Subject   string            `json:"subject"` // set once sent
 	CreatedAt time.Time         `json:"created_at"`
 	SentAt    *time.Time        `json:"sent_at,omitempty"`
+	// ClaimedBy is the gateway (its lease holder id) that last claimed the
+	// row to send it: the one sending it now, or the one that sent it.
+	ClaimedBy string `json:"claimed_by,omitempty"`
 }

@@ -136,6 +136,7 @@ func openBook(cfg *config.Config) (*casebook.Book, error) {
 		DefaultLocale:   p.Locale,
 		NoticesPerHour:  p.NoticesPerHour,
 		MessageIDDomain: cfg.Outbound.ReplyDomain,
+		Holder:          casebook.NewHolder(cfg.Store.GatewayName), // one per process (issue 14)
 
 		Teams:            teamsOf(cfg),
 		DefaultTeam:      p.DefaultTeam,

@@ -30,11 +30,26 @@ type mailboxHealth struct {
 	LastError   string     `json:"last_error,omitempty"`
 	StuckUID    uint32     `json:"stuck_uid,omitempty"`
 	OK          bool       `json:"ok"`
+	// Several gateways on one store: who polls the mailbox (its lease's
+	// holder), whether it is this gateway, and whether this one stands by.
+	Holder  string `json:"holder,omitempty"`
+	Mine    bool   `json:"mine"`
+	Standby bool   `json:"standby,omitempty"`
+}
+
+// leaseHealth is one live lease of the store (leases.go in casebook).
+type leaseHealth struct {
+	Name    string    `json:"name"`
+	Holder  string    `json:"holder"`
+	Expires time.Time `json:"expires"`
+	Mine    bool      `json:"mine"`
 }
 
 type health struct {
 	Status    string          `json:"status"` // "ok" or "stuck"
 	Problems  []string        `json:"problems"`
+	Gateway   string          `json:"gateway"` // this gateway's holder id
+	Leases    []leaseHealth   `json:"leases"`  // every live lease of the store
 	Mailboxes []mailboxHealth `json:"mailboxes"`
 	Outbox    struct {
 		Pending          int     `json:"pending"`
@@ -77,11 +92,12 @@ func newHTTPHandler(book *casebook.Book, signer *replytoken.Signer, pollers []*i
 		fmt.Fprintf(w, "%s no longer watches case %d.\n", a, caseID)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		h := health{Status: "ok", Problems: []string{}, Mailboxes: []mailboxHealth{}}
+		h := health{Status: "ok", Problems: []string{}, Gateway: book.Holder(), Leases: []leaseHealth{}, Mailboxes: []mailboxHealth{}}
 		now := time.Now()
 		for _, p := range pollers {
 			st := p.Status()
-			mh := mailboxHealth{Name: st.Name, Connected: st.Connected, LastError: st.LastError, StuckUID: st.StuckUID, OK: true}
+			mh := mailboxHealth{Name: st.Name, Connected: st.Connected, LastError: st.LastError, StuckUID: st.StuckUID, OK: true,
+				Holder: st.Holder, Mine: st.Lease == "" || (!st.Standby && st.Holder == book.Holder()), Standby: st.Standby}
 			if !st.LastSuccess.IsZero() {
 				t := st.LastSuccess
 				mh.LastSuccess = &t
@@ -90,7 +106,8 @@ func newHTTPHandler(book *casebook.Book, signer *replytoken.Signer, pollers []*i
 			if since.IsZero() {
 				since = started
 			}
-			if now.Sub(since) > mailboxStale || st.StuckUID != 0 {
+			// A mailbox another gateway polls is that gateway's to report.
+			if !st.Standby && (now.Sub(since) > mailboxStale || st.StuckUID != 0) {
 				mh.OK = false
 				h.Problems = append(h.Problems, "mailbox "+st.Name+" has not been read since "+since.Format(time.RFC3339)+": "+st.LastError)
 			}
@@ -99,6 +116,13 @@ func newHTTPHandler(book *casebook.Book, signer *replytoken.Signer, pollers []*i
 		// A full disk or a failing store: mail is being answered 451.
 		if werr, at := book.LastWriteError(); werr != nil {
 			h.Problems = append(h.Problems, "store: the last write failed at "+at.Format(time.RFC3339)+": "+werr.Error())
+		}
+		if ls, err := book.Leases(r.Context()); err != nil {
+			h.Problems = append(h.Problems, "store: "+err.Error())
+		} else {
+			for _, l := range ls {
+				h.Leases = append(h.Leases, leaseHealth{Name: l.Name, Holder: l.Holder, Expires: l.ExpiresAt, Mine: l.Holder == book.Holder()})
+			}
 		}
 		s, err := book.Stats(r.Context())
 		if err != nil {

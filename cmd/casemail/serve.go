@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/ingest"
 	"github.com/casemail/casemail/ingest/imappoll"
@@ -52,14 +53,6 @@ func cmdServe(e *env, args []string) error {
 		// It holds the reply-token secret and every raw mail.
 		log.Warn("the store is readable by other users: chmod 600 it (new stores are created 0600)", "files", open)
 	}
-	// One gateway per store: rows still claimed were claimed by a process
-	// that is gone; send them now rather than after their lease.
-	if n, err := book.ReclaimOutbox(e.ctx, time.Now()); err != nil {
-		return err
-	} else if n > 0 {
-		log.Info("notifications claimed by a stopped process are due again", "rows", n)
-	}
-
 	// One signer: outbound signs the reply and unsubscribe tokens that
 	// ingest and the unsubscribe page check (I6).
 	signer := replytoken.New(book.Secret())
@@ -76,10 +69,35 @@ func cmdServe(e *env, args []string) error {
 	}
 	book.OnOutbox(worker.Notify)
 
+	// Any number of gateways may share a PostgreSQL store (issue 14). The
+	// heartbeat lease comes first: the rows this gateway claims must never
+	// look abandoned to the others.
+	lease := cfg.Store.Lease.Duration
+	if lease <= 0 {
+		lease = config.Default().Store.Lease.Duration // a config built in code
+	}
+	hb, err := startHeartbeat(e.ctx, book, lease, worker.Notify, log)
+	if err != nil {
+		return err
+	}
+	defer hb.stop()
+	log.Info("gateway heartbeat taken", "holder", book.Holder(), "lease", lease)
+	// Rows claimed by a gateway that is gone (this host's previous process
+	// among them) are sent now rather than after their claim.
+	if n, err := book.ReclaimOutbox(e.ctx, time.Now()); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("notifications claimed by a stopped process are due again", "rows", n)
+	}
+
 	var pollers []*imappoll.Poller
 	for _, mb := range cfg.IMAP {
 		p, err := imappoll.New(mb, rcv, book, log.With("component", "imap", "mailbox", mb.Name))
 		if err != nil {
+			return fmt.Errorf("imap mailbox %s: %w", mb.Name, err)
+		}
+		// One gateway at a time polls a mailbox; the others stand by.
+		if err := p.UseLease(book, book.Holder(), lease); err != nil {
 			return fmt.Errorf("imap mailbox %s: %w", mb.Name, err)
 		}
 		pollers = append(pollers, p)
@@ -190,4 +208,73 @@ func httpPaths(publicURL string) string {
 		return "/healthz /metrics"
 	}
 	return "/healthz /metrics, the customer view at " + publicURL
+}
+
+// heartbeat keeps this gateway's heartbeat lease (casebook.HeartbeatLease)
+// renewed every third of the lease, and frees the outbox rows of gateways
+// whose heartbeat expired, so that their notifications are sent within
+// about the lease rather than after the outbox's 5-minute claim.
+type heartbeat struct {
+	book      *casebook.Book
+	lease     time.Duration
+	log       *slog.Logger
+	reclaimed func() // told when rows were made due again (wakes the worker)
+	done      chan struct{}
+	exited    chan struct{}
+	once      sync.Once
+}
+
+// startHeartbeat takes the heartbeat lease and renews it until stop, which
+// the serve command calls once everything in flight has finished: the rows
+// it still sends stay its own until then.
+func startHeartbeat(ctx context.Context, book *casebook.Book, lease time.Duration, reclaimed func(), log *slog.Logger) (*heartbeat, error) {
+	name := casebook.HeartbeatLease(book.Holder())
+	if _, held, err := book.Lease(ctx, name, book.Holder(), lease); err != nil {
+		return nil, fmt.Errorf("heartbeat lease: %w", err)
+	} else if !held {
+		return nil, fmt.Errorf("heartbeat lease %s is held by another process", name)
+	}
+	hb := &heartbeat{book: book, lease: lease, log: log.With("component", "heartbeat"), reclaimed: reclaimed,
+		done: make(chan struct{}), exited: make(chan struct{})}
+	go hb.run(name)
+	return hb, nil
+}
+
+func (hb *heartbeat) run(name string) {
+	defer close(hb.exited)
+	t := time.NewTicker(hb.lease / 3)
+	defer t.Stop()
+	ctx := context.Background() // stopped by stop, after shutdown, not by the signal
+	for {
+		select {
+		case <-hb.done:
+			return
+		case <-t.C:
+		}
+		if _, held, err := hb.book.Lease(ctx, name, hb.book.Holder(), hb.lease); err != nil || !held {
+			// Other gateways may take this one's claimed rows meanwhile:
+			// a notification may then be sent twice (docs/operations.md).
+			hb.log.Warn("heartbeat lease not renewed", "lease", name, "held", held, "err", err)
+		}
+		if n, err := hb.book.ReclaimOutbox(ctx, time.Now()); err != nil {
+			hb.log.Warn("reclaim the notifications of stopped gateways", "err", err)
+		} else if n > 0 {
+			hb.log.Info("notifications claimed by a stopped gateway are due again", "rows", n)
+			hb.reclaimed()
+		}
+	}
+}
+
+// stop ends the renewals and releases the heartbeat: the rows this gateway
+// claimed and did not send are then due for the others at once.
+func (hb *heartbeat) stop() {
+	hb.once.Do(func() {
+		close(hb.done)
+		<-hb.exited
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hb.book.ReleaseLease(ctx, casebook.HeartbeatLease(hb.book.Holder()), hb.book.Holder()); err != nil {
+			hb.log.Warn("heartbeat lease not released", "err", err)
+		}
+	})
 }
