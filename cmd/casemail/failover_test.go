@@ -406,6 +406,12 @@ product = "cloud"
 	if dups > window+window2 {
 		t.Errorf("%d notifications sent twice, more than the %d rows the dead gateways had claimed", dups, window+window2)
 	}
+	// Tighter: each outbound worker sends one mail at a time, so a kill
+	// leaves at most one per worker between the relay's 250 and MarkSent.
+	const workers = 2 // [outbound] workers, the default
+	if dups > 2*workers {
+		t.Errorf("%d notifications sent twice after two kills of gateways with %d workers each", dups, workers)
+	}
 	if len(got) != len(items) {
 		t.Errorf("the relay got %d distinct Message-IDs for %d notifications", len(got), len(items))
 	}
