@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -414,5 +415,20 @@ product = "cloud"
 	}
 	if len(got) != len(items) {
 		t.Errorf("the relay got %d distinct Message-IDs for %d notifications", len(got), len(items))
+	}
+
+	// SIGTERM: the survivor stops cleanly and releases its leases, so that
+	// another gateway would take over at once.
+	survivor.cmd.Process.Signal(syscall.SIGTERM)
+	if err := survivor.cmd.Wait(); err != nil {
+		t.Errorf("%s after SIGTERM: %v", survivor.holder, err)
+	}
+	if ls, err := book.Leases(ctx); err != nil || len(ls) != 0 {
+		t.Errorf("live leases after the last gateway stopped: %+v, %v", ls, err)
+	}
+	for _, g := range []*gateway{holder, other, standby} {
+		if strings.Contains(g.logs.String(), "DATA RACE") {
+			t.Errorf("%s: a data race (go test -race)", g.holder)
+		}
 	}
 }
