@@ -9,6 +9,8 @@
 //
 // Every Poller is independent: one failing mailbox never stops another.
 // Errors never end Run; it reconnects with exponential backoff and jitter.
+// With several gateways on one store (UseLease), a mailbox is polled only
+// by the gateway holding its lease; the others stand by (lease.go).
 package imappoll
 
 import (
