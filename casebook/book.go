@@ -251,12 +251,15 @@ func (b *Book) query(name string) string {
 // its own transaction with the new schema version (PRAGMA user_version in
 // SQLite, the schema_version table in PostgreSQL).
 func (b *Book) migrate(ctx context.Context) error {
-	if _, err := b.db.ExecContext(ctx, b.query("schema-version-init")); err != nil {
+	// Under the write lock (runTx), and the version read again in each
+	// migration's transaction: two gateways starting together on one new
+	// PostgreSQL database apply each migration once.
+	err := b.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, b.query("schema-version-init"))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("schema version: %w", err)
-	}
-	var version int
-	if err := b.db.QueryRowContext(ctx, b.query("schema-version-get")).Scan(&version); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
 	}
 	files, err := b.d.migrations()
 	if err != nil {
@@ -268,14 +271,18 @@ func (b *Book) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", f)
 		}
-		if n <= version {
-			continue
-		}
 		src, err := sqlFiles.ReadFile(f)
 		if err != nil {
 			return err
 		}
 		err = b.tx(ctx, func(tx *sql.Tx) error {
+			var version int
+			if err := tx.QueryRowContext(ctx, b.query("schema-version-get")).Scan(&version); err != nil {
+				return fmt.Errorf("read schema version: %w", err)
+			}
+			if n <= version {
+				return nil
+			}
 			if _, err := tx.ExecContext(ctx, string(src)); err != nil {
 				return err
 			}
@@ -285,7 +292,6 @@ func (b *Book) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", base, err)
 		}
-		version = n
 	}
 	return nil
 }
@@ -322,6 +328,18 @@ func (b *Book) runTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
+	}
+	if b.d.writeLock {
+		// The rules read before they write (loop limits, notice caps, the
+		// R12 reopen window, dedupe by fingerprint, migrations) and are
+		// only right with one writer at a time. One process has one
+		// writing connection; several gateways on one PostgreSQL queue
+		// here, at the start of each write transaction, until the one
+		// before commits (READ COMMITTED then shows them its rows).
+		if _, err := tx.ExecContext(ctx, b.query("write-lock")); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("take the write lock: %w", err)
+		}
 	}
 	if err := f(tx); err != nil {
 		tx.Rollback()

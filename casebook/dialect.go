@@ -23,11 +23,14 @@ type dialect struct {
 	// numbered: placeholders are $1, $2… (PostgreSQL) rather than ?, which
 	// the few WHERE clauses composed in Go (where) are rewritten to.
 	numbered bool
+	// writeLock: runTx takes the store-wide write lock (query write-lock)
+	// after BEGIN. SQLite's BEGIN IMMEDIATE is that lock already.
+	writeLock bool
 }
 
 var (
 	sqliteDialect   = dialect{name: "sqlite", driver: "sqlite3", dir: "."}
-	postgresDialect = dialect{name: "postgres", driver: "pgx", dir: "postgres", numbered: true}
+	postgresDialect = dialect{name: "postgres", driver: "pgx", dir: "postgres", numbered: true, writeLock: true}
 )
 
 // IsPostgres tells a PostgreSQL connection string (postgres:// or

@@ -257,6 +257,12 @@ UPDATE raw_chunks SET sha256 = ? WHERE sha256 = ?;
 -- name: message-decision-set
 UPDATE messages SET case_id = ?, reason = ? WHERE id = ?;
 
+-- The store-wide write lock of PostgreSQL (book.go runTx) is never run
+-- here: BEGIN IMMEDIATE (_txlock=immediate) is SQLite's. Named so that both
+-- stores name the same queries.
+-- name: write-lock
+SELECT 1;
+
 -- One mail of a group commit (batch.go): its refusal undoes it alone.
 -- name: savepoint
 SAVEPOINT mail;

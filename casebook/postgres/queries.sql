@@ -259,6 +259,14 @@ UPDATE raw_chunks SET sha256 = $1 WHERE sha256 = $2;
 -- name: message-decision-set
 UPDATE messages SET case_id = $1, reason = $2 WHERE id = $3;
 
+-- The store-wide write lock, taken by every write transaction right after
+-- BEGIN (book.go runTx) and released by its COMMIT or ROLLBACK: the rules
+-- read before they write, so two gateways' transactions must not
+-- interleave. The key is "casemail" in ASCII, a bigint: no other lock of
+-- casemail uses the one-bigint key space with this value.
+-- name: write-lock
+SELECT pg_advisory_xact_lock(7161131761959790956);
+
 -- One mail of a group commit (batch.go): its refusal undoes it alone.
 -- name: savepoint
 SAVEPOINT mail;
