@@ -114,10 +114,7 @@ func Open(path string, opt Options) (*Book, error) {
 	// _txlock=immediate: a write transaction takes the lock at BEGIN, so two
 	// writers never deadlock upgrading read locks (SQLITE_BUSY mid-transaction).
 	dsn := "file:" + path + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL&_stmt_cache_size=64"
-	db, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
+	db := sqliteDialect.open(dsn)
 	// One writing connection: SQLite has one writer anyway, and this keeps
 	// every transaction serialised in Go rather than in busy retries.
 	db.SetMaxOpenConns(1)
@@ -128,11 +125,7 @@ func Open(path string, opt Options) (*Book, error) {
 	}
 	// Reads that need no transaction use their own connections, so that the
 	// decisions of concurrent deliveries do not queue behind each write.
-	rdb, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=on&_busy_timeout=10000&_query_only=1&_stmt_cache_size=64")
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
+	rdb := sqliteDialect.open("file:" + path + "?_foreign_keys=on&_busy_timeout=10000&_query_only=1&_stmt_cache_size=64")
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 	b.rdb = rdb

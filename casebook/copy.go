@@ -166,6 +166,9 @@ func (b *Book) tableSum(ctx context.Context, q querier, table string, cols []str
 			case []byte:
 				fmt.Fprintf(h, "\x00%d:%s", len(v), v)
 			case string:
+				// As the destination stores it (text.go): a SQLite store
+				// written before text was cleaned may hold other bytes.
+				v = validText(v)
 				fmt.Fprintf(h, "\x00%d:%s", len(v), v)
 			default:
 				fmt.Fprintf(h, "\x00%v", v)

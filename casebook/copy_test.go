@@ -3,6 +3,7 @@ package casebook
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -98,5 +99,33 @@ func TestCopyCoversEveryTable(t *testing.T) {
 		if !have[name] {
 			t.Errorf("table %s is not in copyTables: store copy would lose it", name)
 		}
+	}
+}
+
+// A SQLite store written before text was cleaned (text.go) may hold bytes
+// that are not UTF-8, and NUL: the copy stores them as U+FFFD, as
+// PostgreSQL requires, and its checksums count them so.
+func TestCopyCleansOldText(t *testing.T) {
+	f := newFixture(t) // SQLite
+	c := f.open(t, "acme", "ann@acme.test", "Panne")
+	old, err := sql.Open("sqlite3", f.path) // the driver itself, as an older casemail wrote
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if _, err := old.Exec("UPDATE cases SET title = ? WHERE id = ?", "Panne \xe9\x00", c.ID); err != nil {
+		t.Fatal(err)
+	}
+	dst, err := Open(postgres.DSN(t), Options{Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if _, err := f.CopyTo(context.Background(), dst); err != nil {
+		t.Fatal(err)
+	}
+	got, err := dst.Case(f.ctx, c.ID)
+	if err != nil || got.Title != "Panne \uFFFD\uFFFD" {
+		t.Errorf("title after copy = %q, %v", got.Title, err)
 	}
 }

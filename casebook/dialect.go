@@ -1,11 +1,16 @@
 package casebook
 
 import (
+	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/mattn/go-sqlite3"
 )
 
 // The SQL of each store: migrations/*.sql and its named queries. The Go code
@@ -18,7 +23,7 @@ var sqlFiles embed.FS
 // dialect is one store's SQL.
 type dialect struct {
 	name   string // "sqlite" or "postgres"
-	driver string // the database/sql driver
+	driver string // the database/sql driver, wrapped by open
 	dir    string // where its SQL files are in sqlFiles
 	// numbered: placeholders are $1, $2… (PostgreSQL) rather than ?, which
 	// the few WHERE clauses composed in Go (where) are rewritten to.
@@ -37,6 +42,16 @@ var (
 // postgresql://) from a SQLite file path.
 func IsPostgres(store string) bool {
 	return strings.HasPrefix(store, "postgres://") || strings.HasPrefix(store, "postgresql://")
+}
+
+// open is sql.Open of the dialect's driver, its string parameters made
+// valid text (text.go).
+func (d dialect) open(dsn string) *sql.DB {
+	var drv driver.Driver = &sqlite3.SQLiteDriver{}
+	if d.driver == postgresDialect.driver {
+		drv = stdlib.GetDefaultDriver()
+	}
+	return sql.OpenDB(textConnector{drv: drv, dsn: dsn})
 }
 
 func (d dialect) file(name string) string {
