@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,4 +129,56 @@ func TestCopyCleansOldText(t *testing.T) {
 	if err != nil || got.Title != "Panne \uFFFD\uFFFD" {
 		t.Errorf("title after copy = %q, %v", got.Title, err)
 	}
+}
+
+// Every stored column of every copied table is in its copy queries
+// (copy.sql), on both stores, in the same order: a migration that adds a
+// column or a table the copy does not know fails here, not in a user's
+// copy that silently leaves it behind.
+func TestCopyQueriesCoverSchema(t *testing.T) {
+	eachStore(t, func(t *testing.T) {
+		f := newFixture(t)
+		for _, table := range copyTables {
+			want, err := f.columns(f.ctx, table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := f.rdb.QueryContext(f.ctx, f.query("copy-select-"+table))
+			if err != nil {
+				t.Fatalf("copy-select-%s: %v", table, err)
+			}
+			got, err := rows.Columns()
+			rows.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("copy-select-%s reads %v, the table has %v", table, got, want)
+			}
+			if n := strings.Count(f.query("copy-insert-"+table), "?") + strings.Count(f.query("copy-insert-"+table), "$"); n != len(want) {
+				t.Errorf("copy-insert-%s has %d parameters for %d columns", table, n, len(want))
+			}
+		}
+	})
+}
+
+// columns are the columns of table in b's schema (stored, not generated).
+func (b *Book) columns(ctx context.Context, table string) ([]string, error) {
+	rows, err := b.rdb.QueryContext(ctx, b.query("copy-columns"), table)
+	if err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	if len(cols) == 0 && rows.Err() == nil {
+		return nil, fmt.Errorf("columns of %s: no such table", table)
+	}
+	return cols, rows.Err()
 }

@@ -17,7 +17,7 @@ import (
 // is the same for both; a dialect only says which files to read and how to
 // reach the database.
 //
-//go:embed migrations/*.sql queries.sql portal.sql postgres/migrations/*.sql postgres/queries.sql postgres/portal.sql
+//go:embed migrations/*.sql queries.sql portal.sql copy.sql postgres/migrations/*.sql postgres/queries.sql postgres/portal.sql postgres/copy.sql
 var sqlFiles embed.FS
 
 // dialect is one store's SQL.
@@ -26,7 +26,7 @@ type dialect struct {
 	driver string // the database/sql driver, wrapped by open
 	dir    string // where its SQL files are in sqlFiles
 	// numbered: placeholders are $1, $2… (PostgreSQL) rather than ?, which
-	// the few WHERE clauses composed in Go (where) are rewritten to.
+	// the one WHERE clause still composed in Go (where) is rewritten to.
 	numbered bool
 	// writeLock: runTx takes the store-wide write lock (query write-lock)
 	// after BEGIN. SQLite's BEGIN IMMEDIATE is that lock already.
@@ -61,10 +61,10 @@ func (d dialect) file(name string) string {
 	return d.dir + "/" + name
 }
 
-// queries reads the named queries of queries.sql and portal.sql.
+// queries reads the named queries of queries.sql, portal.sql and copy.sql.
 func (d dialect) queries() (map[string]string, error) {
 	q := map[string]string{}
-	for _, f := range []string{"queries.sql", "portal.sql"} {
+	for _, f := range []string{"queries.sql", "portal.sql", "copy.sql"} {
 		src, err := sqlFiles.ReadFile(d.file(f))
 		if err != nil {
 			return nil, fmt.Errorf("%s queries: %w", d.name, err)
@@ -138,6 +138,9 @@ func (d dialect) rebind(s string) string {
 }
 
 // where is a named query (a SELECT without its WHERE) followed by clause.
+// Every other query is whole in the .sql files; the last user is
+// ClaimOutbox's claim, which branch multigw rewrites: delete where and
+// rebind with it.
 func (b *Book) where(name, clause string) string {
 	return b.d.rebind(b.query(name) + " " + clause)
 }

@@ -216,7 +216,7 @@ func (b *Book) recordTx(ctx context.Context, tx *sql.Tx, d Delivery) (Recorded, 
 	// The notifications the limits hold back, for this attempt only.
 	ctx, held := withHeld(ctx)
 	err := func() error {
-		if m, err := b.messageWhere(ctx, tx, "WHERE fingerprint = ?", d.Message.Fingerprint); err == nil {
+		if m, err := b.messageBy(ctx, tx, "message-by-fingerprint", d.Message.Fingerprint); err == nil {
 			rec = Recorded{Message: m, Duplicate: true}
 			return nil
 		} else if !errors.Is(err, ErrNotFound) {
@@ -417,21 +417,17 @@ func (b *Book) insertMessage(ctx context.Context, tx *sql.Tx, m Message) (int64,
 
 // MessageByFingerprint returns the record of an already received message.
 func (b *Book) MessageByFingerprint(ctx context.Context, fp string) (Message, error) {
-	return b.messageWhere(ctx, b.rdb, "WHERE fingerprint = ?", fp)
+	return b.messageBy(ctx, b.rdb, "message-by-fingerprint", fp)
 }
 
 // Message returns one inbound message record.
 func (b *Book) Message(ctx context.Context, id int64) (Message, error) {
-	return b.messageWhere(ctx, b.rdb, "WHERE id = ?", id)
+	return b.messageBy(ctx, b.rdb, "message-get", id)
 }
 
 // Messages lists inbound messages, optionally of one outcome, oldest first.
 func (b *Book) Messages(ctx context.Context, outcome Outcome) ([]Message, error) {
-	where, args := "ORDER BY id", []any{}
-	if outcome != "" {
-		where, args = "WHERE outcome = ? ORDER BY id", []any{string(outcome)}
-	}
-	rows, err := b.rdb.QueryContext(ctx, b.where("message-cols", where), args...)
+	rows, err := b.rdb.QueryContext(ctx, b.query("messages-list"), string(outcome))
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
@@ -447,8 +443,9 @@ func (b *Book) Messages(ctx context.Context, outcome Outcome) ([]Message, error)
 	return out, rows.Err()
 }
 
-func (b *Book) messageWhere(ctx context.Context, q querier, where string, args ...any) (Message, error) {
-	m, err := scanMessage(q.QueryRowContext(ctx, b.where("message-cols", where), args...))
+// messageBy reads one message with the named query (by id, by fingerprint).
+func (b *Book) messageBy(ctx context.Context, q querier, query string, args ...any) (Message, error) {
+	m, err := scanMessage(q.QueryRowContext(ctx, b.query(query), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, notFound("there is no such message")
 	}

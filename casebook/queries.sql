@@ -113,8 +113,13 @@ SELECT data FROM raw_chunks WHERE sha256 = ? AND seq = ?;
 -- name: message-insert
 INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id;
--- name: message-cols
-SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages
+-- name: message-get
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages WHERE id = ?1;
+-- name: message-by-fingerprint
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages WHERE fingerprint = ?1;
+-- name: messages-list
+-- Every inbound message, or those of one outcome ($1/?1 not empty), oldest first.
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages WHERE (?1 = '' OR outcome = ?1) ORDER BY id;
 -- name: message-case-by-id
 SELECT case_id FROM messages WHERE message_id = ? AND case_id IS NOT NULL ORDER BY id LIMIT 1;
 
@@ -122,7 +127,15 @@ SELECT case_id FROM messages WHERE message_id = ? AND case_id IS NOT NULL ORDER 
 INSERT INTO outbox (event, template, recipient, locale, case_id, token, data, status, next_at, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?);
 -- name: outbox-cols
+-- ClaimOutbox's claim adds its WHERE in Go (book.where).
 SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at FROM outbox
+-- name: outbox-get
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at FROM outbox WHERE id = ?1;
+-- name: outbox-by-token
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at FROM outbox WHERE token = ?1;
+-- name: outbox-list
+-- Every notification, or those of one status ($1/?1 not empty), oldest first.
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at FROM outbox WHERE (?1 = '' OR status = ?1) ORDER BY id;
 -- name: outbox-lease
 UPDATE outbox SET next_at = ?, claimed_at = ? WHERE id = ? AND status = 'pending';
 -- name: outbox-reclaim
@@ -240,7 +253,8 @@ UPDATE orgs SET name = ?, owner = ? WHERE slug = ?;
 -- "outbox retry": a failed (or waiting) notification is due again now.
 UPDATE outbox SET status = 'pending', next_at = ?, last_error = '' WHERE id = ? AND status != 'sent';
 -- name: outbox-requeue-failed
-UPDATE outbox SET status = 'pending', next_at = ?, last_error = '' WHERE status = 'failed' RETURNING id;
+UPDATE outbox SET status = 'pending', next_at = ?, last_error = '' WHERE status = 'failed'
+RETURNING id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at;
 
 -- name: message-raw-of
 -- The stored raw message of an inbound message record (agent mail attaches its files).
@@ -280,7 +294,8 @@ PRAGMA user_version;
 -- name: schema-version-set
 PRAGMA user_version = %d;
 
--- Store copy (copy.go): the columns of a table, in order.
+-- Store copy (TestCopyQueriesCoverSchema checks copy.sql with it): the
+-- columns of a table, in order.
 -- name: copy-columns
 SELECT name FROM pragma_table_info(?1) ORDER BY cid;
 -- name: copy-rows-in-use
