@@ -19,6 +19,8 @@ func openPostgres(dsn string, opt Options) (*Book, error) {
 	// One writing connection, as with SQLite: the rules that read before
 	// they write (limits, R12 reopen) rely on writes being serialised, and
 	// the group commit (batch.go) is where the write rate comes from.
+	// Between gateways the write lock (runTx) serialises them anyway, so
+	// more writing connections would only wait on it.
 	db.SetMaxOpenConns(1)
 	b := &Book{db: db, d: postgresDialect, q: q, opt: opt, path: dsn, batchq: make(chan *batchReq), closed: make(chan struct{})}
 	if err := b.migrate(context.Background()); err != nil {
