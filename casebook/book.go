@@ -4,10 +4,12 @@
 // concern stored state are enforced here, not by the callers: the command
 // line and the mail side both go through a Book.
 //
-// Storage is SQLite (WAL, foreign keys, one writer) through mattn/go-sqlite3.
-// The schema is in migrations/*.sql and every query in queries.sql, so that
-// another store (PostgreSQL) is a second set of SQL files behind the same
-// Book.
+// Storage is SQLite (WAL, foreign keys, one writer) through mattn/go-sqlite3,
+// or PostgreSQL through pgx (postgres.go; its writers, in any number of
+// gateways, take one advisory lock per transaction). The schema is in
+// migrations/*.sql and every query in queries.sql, portal.sql and copy.sql,
+// a set of files per store behind the same Book. Text is stored as valid
+// UTF-8 without NUL on both (text.go); raw mail bytes are kept exactly.
 //
 // Rules: see docs/rules.md
 package casebook
