@@ -1,9 +1,11 @@
 package casebook
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -128,7 +130,7 @@ func (b *Book) UpdateOrg(ctx context.Context, slug string, ch OrgChanges) (Org, 
 // RetryOutbox makes one notification that failed, or waits for its next
 // attempt, due now. A sent one is not sent again.
 func (b *Book) RetryOutbox(ctx context.Context, id int64) (OutboxItem, error) {
-	items, err := b.outboxWhere(ctx, b.rdb, "WHERE id = ?", id)
+	items, err := b.outboxRows(ctx, b.rdb, "outbox-get", id)
 	if err != nil {
 		return OutboxItem{}, err
 	}
@@ -142,7 +144,7 @@ func (b *Book) RetryOutbox(ctx context.Context, id int64) (OutboxItem, error) {
 		return OutboxItem{}, err
 	}
 	b.wake()
-	items, err = b.outboxWhere(ctx, b.rdb, "WHERE id = ?", id)
+	items, err = b.outboxRows(ctx, b.rdb, "outbox-get", id)
 	if err != nil {
 		return OutboxItem{}, err
 	}
@@ -151,28 +153,18 @@ func (b *Book) RetryOutbox(ctx context.Context, id int64) (OutboxItem, error) {
 
 // RetryFailed makes every failed notification due now and returns them.
 func (b *Book) RetryFailed(ctx context.Context) ([]OutboxItem, error) {
-	var ids []any
+	var items []OutboxItem
 	err := b.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, b.query("outbox-requeue-failed"), ms(b.now()))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
+		var err error
+		items, err = b.outboxRows(ctx, tx, "outbox-requeue-failed", ms(b.now()))
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("retry failed notifications: %w", err)
 	}
-	if len(ids) == 0 {
-		return []OutboxItem{}, nil
+	if len(items) > 0 {
+		b.wake()
 	}
-	b.wake()
-	return b.outboxWhere(ctx, b.rdb, "WHERE id IN (?"+strings.Repeat(", ?", len(ids)-1)+") ORDER BY id", ids...)
+	slices.SortFunc(items, func(x, y OutboxItem) int { return cmp.Compare(x.ID, y.ID) })
+	return items, nil
 }

@@ -4,10 +4,12 @@
 // concern stored state are enforced here, not by the callers: the command
 // line and the mail side both go through a Book.
 //
-// Storage is SQLite (WAL, foreign keys, one writer) through mattn/go-sqlite3.
-// The schema is in migrations/*.sql and every query in queries.sql, so that
-// another store (PostgreSQL) is a second set of SQL files behind the same
-// Book.
+// Storage is SQLite (WAL, foreign keys, one writer) through mattn/go-sqlite3,
+// or PostgreSQL through pgx (postgres.go; its writers, in any number of
+// gateways, take one advisory lock per transaction). The schema is in
+// migrations/*.sql and every query in queries.sql, portal.sql and copy.sql,
+// a set of files per store behind the same Book. Text is stored as valid
+// UTF-8 without NUL on both (text.go); raw mail bytes are kept exactly.
 //
 // Rules: see docs/rules.md
 package casebook
@@ -118,10 +120,7 @@ func Open(path string, opt Options) (*Book, error) {
 	// _txlock=immediate: a write transaction takes the lock at BEGIN, so two
 	// writers never deadlock upgrading read locks (SQLITE_BUSY mid-transaction).
 	dsn := "file:" + path + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=NORMAL&_stmt_cache_size=64"
-	db, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
+	db := sqliteDialect.open(dsn)
 	// One writing connection: SQLite has one writer anyway, and this keeps
 	// every transaction serialised in Go rather than in busy retries.
 	db.SetMaxOpenConns(1)
@@ -132,11 +131,7 @@ func Open(path string, opt Options) (*Book, error) {
 	}
 	// Reads that need no transaction use their own connections, so that the
 	// decisions of concurrent deliveries do not queue behind each write.
-	rdb, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=on&_busy_timeout=10000&_query_only=1&_stmt_cache_size=64")
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
+	rdb := sqliteDialect.open("file:" + path + "?_foreign_keys=on&_busy_timeout=10000&_query_only=1&_stmt_cache_size=64")
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 	b.rdb = rdb
@@ -255,12 +250,15 @@ func (b *Book) query(name string) string {
 // its own transaction with the new schema version (PRAGMA user_version in
 // SQLite, the schema_version table in PostgreSQL).
 func (b *Book) migrate(ctx context.Context) error {
-	if _, err := b.db.ExecContext(ctx, b.query("schema-version-init")); err != nil {
+	// Under the write lock (runTx), and the version read again in each
+	// migration's transaction: two gateways starting together on one new
+	// PostgreSQL database apply each migration once.
+	err := b.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, b.query("schema-version-init"))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("schema version: %w", err)
-	}
-	var version int
-	if err := b.db.QueryRowContext(ctx, b.query("schema-version-get")).Scan(&version); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
 	}
 	files, err := b.d.migrations()
 	if err != nil {
@@ -272,14 +270,18 @@ func (b *Book) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", f)
 		}
-		if n <= version {
-			continue
-		}
 		src, err := sqlFiles.ReadFile(f)
 		if err != nil {
 			return err
 		}
 		err = b.tx(ctx, func(tx *sql.Tx) error {
+			var version int
+			if err := tx.QueryRowContext(ctx, b.query("schema-version-get")).Scan(&version); err != nil {
+				return fmt.Errorf("read schema version: %w", err)
+			}
+			if n <= version {
+				return nil
+			}
 			if _, err := tx.ExecContext(ctx, string(src)); err != nil {
 				return err
 			}
@@ -289,7 +291,6 @@ func (b *Book) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", base, err)
 		}
-		version = n
 	}
 	return nil
 }
@@ -326,6 +327,18 @@ func (b *Book) runTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
+	}
+	if b.d.writeLock {
+		// The rules read before they write (loop limits, notice caps, the
+		// R12 reopen window, dedupe by fingerprint, migrations) and are
+		// only right with one writer at a time. One process has one
+		// writing connection; several gateways on one PostgreSQL queue
+		// here, at the start of each write transaction, until the one
+		// before commits (READ COMMITTED then shows them its rows).
+		if _, err := tx.ExecContext(ctx, b.query("write-lock")); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("take the write lock: %w", err)
+		}
 	}
 	if err := f(tx); err != nil {
 		tx.Rollback()

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"strings"
 )
 
 // copyTables is every table in an order where a row's references are
@@ -57,15 +56,11 @@ func (b *Book) CopyTo(ctx context.Context, dst *Book) ([]CopiedTable, error) {
 	}
 	var out []CopiedTable
 	for _, t := range copyTables {
-		cols, err := b.columns(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		src, err := b.tableSum(ctx, b.rdb, t, cols)
+		src, err := b.tableSum(ctx, b.rdb, t)
 		if err != nil {
 			return nil, fmt.Errorf("copy: check %s: %w", t, err)
 		}
-		got, err := dst.tableSum(ctx, dst.rdb, t, cols)
+		got, err := dst.tableSum(ctx, dst.rdb, t)
 		if err != nil {
 			return nil, fmt.Errorf("copy: check %s: %w", t, err)
 		}
@@ -78,45 +73,19 @@ func (b *Book) CopyTo(ctx context.Context, dst *Book) ([]CopiedTable, error) {
 	return out, nil
 }
 
-// columns are the columns of table in b's schema (stored, not generated).
-func (b *Book) columns(ctx context.Context, table string) ([]string, error) {
-	rows, err := b.rdb.QueryContext(ctx, b.query("copy-columns"), table)
-	if err != nil {
-		return nil, fmt.Errorf("columns of %s: %w", table, err)
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		cols = append(cols, c)
-	}
-	if len(cols) == 0 && rows.Err() == nil {
-		return nil, fmt.Errorf("columns of %s: no such table", table)
-	}
-	return cols, rows.Err()
-}
-
-// selectAll reads every row of table, by its first column (its key, or
-// case_id in search) so that ids are copied in order.
-func selectAll(table string, cols []string) string {
-	return "SELECT " + strings.Join(cols, ", ") + " FROM " + table + " ORDER BY " + cols[0]
-}
-
+// copyTable copies every row of table from b into dst's transaction, with
+// the table's copy-select and copy-insert queries (copy.sql).
 func (b *Book) copyTable(ctx context.Context, tx *sql.Tx, dst *Book, table string) error {
-	cols, err := b.columns(ctx, table)
-	if err != nil {
-		return err
-	}
-	rows, err := b.rdb.QueryContext(ctx, selectAll(table, cols))
+	rows, err := b.rdb.QueryContext(ctx, b.query("copy-select-"+table))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	ins := dst.d.rebind("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(cols)-1) + ")")
-	stmt, err := tx.PrepareContext(ctx, ins)
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	stmt, err := tx.PrepareContext(ctx, dst.query("copy-insert-"+table))
 	if err != nil {
 		return err
 	}
@@ -141,12 +110,16 @@ func (b *Book) copyTable(ctx context.Context, tx *sql.Tx, dst *Book, table strin
 // stores can be compared whatever types their drivers return. The sum of
 // the rows' hashes does not depend on their order, which follows each
 // store's collation.
-func (b *Book) tableSum(ctx context.Context, q querier, table string, cols []string) (CopiedTable, error) {
-	rows, err := q.QueryContext(ctx, selectAll(table, cols))
+func (b *Book) tableSum(ctx context.Context, q querier, table string) (CopiedTable, error) {
+	rows, err := q.QueryContext(ctx, b.query("copy-select-"+table))
 	if err != nil {
 		return CopiedTable{}, err
 	}
 	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return CopiedTable{}, err
+	}
 	var sum [4]uint64
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
@@ -166,6 +139,9 @@ func (b *Book) tableSum(ctx context.Context, q querier, table string, cols []str
 			case []byte:
 				fmt.Fprintf(h, "\x00%d:%s", len(v), v)
 			case string:
+				// As the destination stores it (text.go): a SQLite store
+				// written before text was cleaned may hold other bytes.
+				v = validText(v)
 				fmt.Fprintf(h, "\x00%d:%s", len(v), v)
 			default:
 				fmt.Fprintf(h, "\x00%v", v)

@@ -3,6 +3,8 @@ package casebook
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,4 +101,84 @@ func TestCopyCoversEveryTable(t *testing.T) {
 			t.Errorf("table %s is not in copyTables: store copy would lose it", name)
 		}
 	}
+}
+
+// A SQLite store written before text was cleaned (text.go) may hold bytes
+// that are not UTF-8, and NUL: the copy stores them as U+FFFD, as
+// PostgreSQL requires, and its checksums count them so.
+func TestCopyCleansOldText(t *testing.T) {
+	f := newFixture(t) // SQLite
+	c := f.open(t, "acme", "ann@acme.test", "Panne")
+	old, err := sql.Open("sqlite3", f.path) // the driver itself, as an older casemail wrote
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if _, err := old.Exec("UPDATE cases SET title = ? WHERE id = ?", "Panne \xe9\x00", c.ID); err != nil {
+		t.Fatal(err)
+	}
+	dst, err := Open(postgres.DSN(t), Options{Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if _, err := f.CopyTo(context.Background(), dst); err != nil {
+		t.Fatal(err)
+	}
+	got, err := dst.Case(f.ctx, c.ID)
+	if err != nil || got.Title != "Panne \uFFFD\uFFFD" {
+		t.Errorf("title after copy = %q, %v", got.Title, err)
+	}
+}
+
+// Every stored column of every copied table is in its copy queries
+// (copy.sql), on both stores, in the same order: a migration that adds a
+// column or a table the copy does not know fails here, not in a user's
+// copy that silently leaves it behind.
+func TestCopyQueriesCoverSchema(t *testing.T) {
+	eachStore(t, func(t *testing.T) {
+		f := newFixture(t)
+		for _, table := range copyTables {
+			want, err := f.columns(f.ctx, table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := f.rdb.QueryContext(f.ctx, f.query("copy-select-"+table))
+			if err != nil {
+				t.Fatalf("copy-select-%s: %v", table, err)
+			}
+			got, err := rows.Columns()
+			rows.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("copy-select-%s reads %v, the table has %v", table, got, want)
+			}
+			if n := strings.Count(f.query("copy-insert-"+table), "?") + strings.Count(f.query("copy-insert-"+table), "$"); n != len(want) {
+				t.Errorf("copy-insert-%s has %d parameters for %d columns", table, n, len(want))
+			}
+		}
+	})
+}
+
+// columns are the columns of table in b's schema (stored, not generated).
+func (b *Book) columns(ctx context.Context, table string) ([]string, error) {
+	rows, err := b.rdb.QueryContext(ctx, b.query("copy-columns"), table)
+	if err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	if len(cols) == 0 && rows.Err() == nil {
+		return nil, fmt.Errorf("columns of %s: no such table", table)
+	}
+	return cols, rows.Err()
 }

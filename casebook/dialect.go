@@ -1,39 +1,53 @@
 package casebook
 
 import (
+	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
-	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/mattn/go-sqlite3"
 )
 
 // The SQL of each store: migrations/*.sql and its named queries. The Go code
 // is the same for both; a dialect only says which files to read and how to
 // reach the database.
 //
-//go:embed migrations/*.sql queries.sql portal.sql postgres/migrations/*.sql postgres/queries.sql postgres/portal.sql
+//go:embed migrations/*.sql queries.sql portal.sql copy.sql postgres/migrations/*.sql postgres/queries.sql postgres/portal.sql postgres/copy.sql
 var sqlFiles embed.FS
 
 // dialect is one store's SQL.
 type dialect struct {
 	name   string // "sqlite" or "postgres"
-	driver string // the database/sql driver
+	driver string // the database/sql driver, wrapped by open
 	dir    string // where its SQL files are in sqlFiles
-	// numbered: placeholders are $1, $2… (PostgreSQL) rather than ?, which
-	// the few WHERE clauses composed in Go (where) are rewritten to.
-	numbered bool
+	// writeLock: runTx takes the store-wide write lock (query write-lock)
+	// after BEGIN. SQLite's BEGIN IMMEDIATE is that lock already.
+	writeLock bool
 }
 
 var (
 	sqliteDialect   = dialect{name: "sqlite", driver: "sqlite3", dir: "."}
-	postgresDialect = dialect{name: "postgres", driver: "pgx", dir: "postgres", numbered: true}
+	postgresDialect = dialect{name: "postgres", driver: "pgx", dir: "postgres", writeLock: true}
 )
 
 // IsPostgres tells a PostgreSQL connection string (postgres:// or
 // postgresql://) from a SQLite file path.
 func IsPostgres(store string) bool {
 	return strings.HasPrefix(store, "postgres://") || strings.HasPrefix(store, "postgresql://")
+}
+
+// open is sql.Open of the dialect's driver, its string parameters made
+// valid text (text.go).
+func (d dialect) open(dsn string) *sql.DB {
+	var drv driver.Driver = &sqlite3.SQLiteDriver{}
+	if d.driver == postgresDialect.driver {
+		drv = stdlib.GetDefaultDriver()
+	}
+	return sql.OpenDB(textConnector{drv: drv, dsn: dsn})
 }
 
 func (d dialect) file(name string) string {
@@ -43,10 +57,10 @@ func (d dialect) file(name string) string {
 	return d.dir + "/" + name
 }
 
-// queries reads the named queries of queries.sql and portal.sql.
+// queries reads the named queries of queries.sql, portal.sql and copy.sql.
 func (d dialect) queries() (map[string]string, error) {
 	q := map[string]string{}
-	for _, f := range []string{"queries.sql", "portal.sql"} {
+	for _, f := range []string{"queries.sql", "portal.sql", "copy.sql"} {
 		src, err := sqlFiles.ReadFile(d.file(f))
 		if err != nil {
 			return nil, fmt.Errorf("%s queries: %w", d.name, err)
@@ -98,28 +112,4 @@ func (d dialect) migrations() ([]string, error) {
 		return nil, err
 	}
 	return files, nil
-}
-
-// rebind turns the ? placeholders of a clause composed in Go into $n.
-// Those clauses hold no string literal with a question mark.
-func (d dialect) rebind(s string) string {
-	if !d.numbered || !strings.Contains(s, "?") {
-		return s
-	}
-	var out strings.Builder
-	n := 0
-	for _, r := range s {
-		if r == '?' {
-			n++
-			out.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		out.WriteRune(r)
-	}
-	return out.String()
-}
-
-// where is a named query (a SELECT without its WHERE) followed by clause.
-func (b *Book) where(name, clause string) string {
-	return b.d.rebind(b.query(name) + " " + clause)
 }

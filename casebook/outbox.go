@@ -171,16 +171,13 @@ func (b *Book) exec(ctx context.Context, q string, args ...any) error {
 
 // Outbox lists notifications, optionally of one status, oldest first.
 func (b *Book) Outbox(ctx context.Context, status OutboxStatus) ([]OutboxItem, error) {
-	if status == "" {
-		return b.outboxWhere(ctx, b.rdb, "ORDER BY id")
-	}
-	return b.outboxWhere(ctx, b.rdb, "WHERE status = ? ORDER BY id", string(status))
+	return b.outboxRows(ctx, b.rdb, "outbox-list", string(status))
 }
 
 // OutboxByToken finds the notification whose Message-ID or return path
 // carries token (a reply or a bounce to it).
 func (b *Book) OutboxByToken(ctx context.Context, token string) (OutboxItem, error) {
-	items, err := b.outboxWhere(ctx, b.rdb, "WHERE token = ?", strings.ToLower(token))
+	items, err := b.outboxRows(ctx, b.rdb, "outbox-by-token", strings.ToLower(token))
 	if err != nil {
 		return OutboxItem{}, err
 	}
@@ -190,15 +187,20 @@ func (b *Book) OutboxByToken(ctx context.Context, token string) (OutboxItem, err
 	return items[0], nil
 }
 
-func (b *Book) outboxWhere(ctx context.Context, q querier, where string, args ...any) ([]OutboxItem, error) {
-	rows, err := q.QueryContext(ctx, b.where("outbox-cols", where), args...)
+// outboxRows reads the notifications of the named query.
+func (b *Book) outboxRows(ctx context.Context, q querier, query string, args ...any) ([]OutboxItem, error) {
+	return b.outboxSQL(ctx, q, b.query(query), args...)
+}
+
+func (b *Book) outboxSQL(ctx context.Context, q querier, query string, args ...any) ([]OutboxItem, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
 	return scanOutbox(rows)
 }
 
-// scanOutbox reads (and closes) rows of the outbox-cols columns.
+// scanOutbox reads (and closes) rows of the outbox columns the outbox-* queries select.
 func scanOutbox(rows *sql.Rows) ([]OutboxItem, error) {
 	defer rows.Close()
 	items := []OutboxItem{}

@@ -2,12 +2,10 @@ package casebook
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
 // openPostgres opens the casebook in the PostgreSQL database of dsn
@@ -17,24 +15,19 @@ func openPostgres(dsn string, opt Options) (*Book, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open(postgresDialect.driver, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", redactDSN(dsn), err)
-	}
+	db := postgresDialect.open(dsn)
 	// One writing connection, as with SQLite: the rules that read before
 	// they write (limits, R12 reopen) rely on writes being serialised, and
 	// the group commit (batch.go) is where the write rate comes from.
+	// Between gateways the write lock (runTx) serialises them anyway, so
+	// more writing connections would only wait on it.
 	db.SetMaxOpenConns(1)
 	b := &Book{db: db, d: postgresDialect, q: q, opt: opt, path: dsn, batchq: make(chan *batchReq), closed: make(chan struct{})}
 	if err := b.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", redactDSN(dsn), err)
 	}
-	rdb, err := sql.Open(postgresDialect.driver, dsn)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", redactDSN(dsn), err)
-	}
+	rdb := postgresDialect.open(dsn)
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 	b.rdb = rdb

@@ -113,16 +113,19 @@ SELECT data FROM raw_chunks WHERE sha256 = ? AND seq = ?;
 -- name: message-insert
 INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id;
--- name: message-cols
-SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages
+-- name: message-get
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages WHERE id = ?1;
+-- name: message-by-fingerprint
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages WHERE fingerprint = ?1;
+-- name: messages-list
+-- Every inbound message, or those of one outcome ($1/?1 not empty), oldest first.
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages WHERE (?1 = '' OR outcome = ?1) ORDER BY id;
 -- name: message-case-by-id
 SELECT case_id FROM messages WHERE message_id = ? AND case_id IS NOT NULL ORDER BY id LIMIT 1;
 
 -- name: outbox-insert
 INSERT INTO outbox (event, template, recipient, locale, case_id, token, data, status, next_at, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?);
--- name: outbox-cols
-SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '') FROM outbox
 -- name: outbox-claim
 -- Claims up to ?4 due rows for the gateway ?3 in one statement: they are
 -- not due again until ?2, the claim's end, unless that gateway dies
@@ -130,6 +133,13 @@ SELECT id, event, template, recipient, locale, case_id, token, data, status, att
 UPDATE outbox SET next_at = ?2, claimed_at = ?1, claimed_by = ?3
 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_at <= ?1 ORDER BY next_at, id LIMIT ?4)
 RETURNING id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '');
+-- name: outbox-get
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '') FROM outbox WHERE id = ?1;
+-- name: outbox-by-token
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '') FROM outbox WHERE token = ?1;
+-- name: outbox-list
+-- Every notification, or those of one status ($1/?1 not empty), oldest first.
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '') FROM outbox WHERE (?1 = '' OR status = ?1) ORDER BY id;
 -- name: outbox-reclaim
 -- Rows claimed by a gateway whose heartbeat lease (gateway/HOLDER) is gone
 -- are due now; so are rows claimed before migration 0008 (claimed_by NULL).
@@ -249,7 +259,8 @@ UPDATE orgs SET name = ?, owner = ? WHERE slug = ?;
 -- "outbox retry": a failed (or waiting) notification is due again now.
 UPDATE outbox SET status = 'pending', next_at = ?, last_error = '' WHERE id = ? AND status != 'sent';
 -- name: outbox-requeue-failed
-UPDATE outbox SET status = 'pending', next_at = ?, last_error = '' WHERE status = 'failed' RETURNING id;
+UPDATE outbox SET status = 'pending', next_at = ?, last_error = '' WHERE status = 'failed'
+RETURNING id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '');
 
 -- name: message-raw-of
 -- The stored raw message of an inbound message record (agent mail attaches its files).
@@ -265,6 +276,12 @@ DELETE FROM raw_messages WHERE sha256 = ?;
 UPDATE raw_chunks SET sha256 = ? WHERE sha256 = ?;
 -- name: message-decision-set
 UPDATE messages SET case_id = ?, reason = ? WHERE id = ?;
+
+-- The store-wide write lock of PostgreSQL (book.go runTx) is never run
+-- here: BEGIN IMMEDIATE (_txlock=immediate) is SQLite's. Named so that both
+-- stores name the same queries.
+-- name: write-lock
+SELECT 1;
 
 -- One mail of a group commit (batch.go): its refusal undoes it alone.
 -- name: savepoint
@@ -283,7 +300,8 @@ PRAGMA user_version;
 -- name: schema-version-set
 PRAGMA user_version = %d;
 
--- Store copy (copy.go): the columns of a table, in order.
+-- Store copy (TestCopyQueriesCoverSchema checks copy.sql with it): the
+-- columns of a table, in order.
 -- name: copy-columns
 SELECT name FROM pragma_table_info(?1) ORDER BY cid;
 -- name: copy-rows-in-use

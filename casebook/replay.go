@@ -52,7 +52,7 @@ func hasEffect(o Outcome) bool { return o == OutcomeCaseOpened || o == OutcomeCo
 
 // replayState loads a message with its later outcomes and the one that counts now.
 func (b *Book) replayState(ctx context.Context, q querier, id int64) (Replayed, error) {
-	m, err := b.messageWhere(ctx, q, "WHERE id = ?", id)
+	m, err := b.messageBy(ctx, q, "message-get", id)
 	if errors.Is(err, ErrNotFound) {
 		return Replayed{}, notFound("there is no message %d", id)
 	}

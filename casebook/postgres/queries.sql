@@ -115,16 +115,19 @@ SELECT data FROM raw_chunks WHERE sha256 = $1 AND seq = $2;
 -- name: message-insert
 INSERT INTO messages (message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id;
--- name: message-cols
-SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages
+-- name: message-get
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages WHERE id = $1;
+-- name: message-by-fingerprint
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages WHERE fingerprint = $1;
+-- name: messages-list
+-- Every inbound message, or those of one outcome ($1/?1 not empty), oldest first.
+SELECT id, message_id, fingerprint, from_addr, mail_from, recipients, subject, received_at, transport, outcome, reason, case_id, raw_sha256, size, problems, auth, unauthenticated FROM messages WHERE ($1 = '' OR outcome = $1) ORDER BY id;
 -- name: message-case-by-id
 SELECT case_id FROM messages WHERE message_id = $1 AND case_id IS NOT NULL ORDER BY id LIMIT 1;
 
 -- name: outbox-insert
 INSERT INTO outbox (event, template, recipient, locale, case_id, token, data, status, next_at, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9);
--- name: outbox-cols
-SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '') FROM outbox
 -- name: outbox-claim
 -- Claims up to $4 due rows for the gateway $3 in one statement: they are
 -- not due again until $2, the claim's end, unless that gateway dies
@@ -134,6 +137,13 @@ SELECT id, event, template, recipient, locale, case_id, token, data, status, att
 UPDATE outbox SET next_at = $2, claimed_at = $1, claimed_by = $3
 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_at <= $1 ORDER BY next_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
 RETURNING id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '');
+-- name: outbox-get
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '') FROM outbox WHERE id = $1;
+-- name: outbox-by-token
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '') FROM outbox WHERE token = $1;
+-- name: outbox-list
+-- Every notification, or those of one status ($1/?1 not empty), oldest first.
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '') FROM outbox WHERE ($1 = '' OR status = $1) ORDER BY id;
 -- name: outbox-reclaim
 -- Rows claimed by a gateway whose heartbeat lease (gateway/HOLDER) is gone
 -- are due now; so are rows claimed before migration 0008 (claimed_by NULL).
@@ -253,7 +263,8 @@ UPDATE orgs SET name = $1, owner = $2 WHERE slug = $3;
 -- "outbox retry": a failed (or waiting) notification is due again now.
 UPDATE outbox SET status = 'pending', next_at = $1, last_error = '' WHERE id = $2 AND status != 'sent';
 -- name: outbox-requeue-failed
-UPDATE outbox SET status = 'pending', next_at = $1, last_error = '' WHERE status = 'failed' RETURNING id;
+UPDATE outbox SET status = 'pending', next_at = $1, last_error = '' WHERE status = 'failed'
+RETURNING id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, coalesce(claimed_by, '');
 
 -- name: message-raw-of
 -- The stored raw message of an inbound message record (agent mail attaches its files).
@@ -269,6 +280,14 @@ DELETE FROM raw_messages WHERE sha256 = $1;
 UPDATE raw_chunks SET sha256 = $1 WHERE sha256 = $2;
 -- name: message-decision-set
 UPDATE messages SET case_id = $1, reason = $2 WHERE id = $3;
+
+-- The store-wide write lock, taken by every write transaction right after
+-- BEGIN (book.go runTx) and released by its COMMIT or ROLLBACK: the rules
+-- read before they write, so two gateways' transactions must not
+-- interleave. The key is "casemail" in ASCII, a bigint: no other lock of
+-- casemail uses the one-bigint key space with this value.
+-- name: write-lock
+SELECT pg_advisory_xact_lock(7161131761959790956);
 
 -- One mail of a group commit (batch.go): its refusal undoes it alone.
 -- name: savepoint
@@ -288,7 +307,8 @@ SELECT version FROM schema_version;
 -- name: schema-version-set
 UPDATE schema_version SET version = %d;
 
--- Store copy (copy.go): the stored columns of a table, in order (not the
+-- Store copy (TestCopyQueriesCoverSchema checks copy.sql with it): the
+-- stored columns of a table, in order (not the
 -- generated tsvector of search).
 -- name: copy-columns
 SELECT column_name FROM information_schema.columns
