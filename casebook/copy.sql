@@ -65,9 +65,9 @@ SELECT id, case_id, author, by_support, body, full_text, message_id, created_at,
 INSERT INTO comments (id, case_id, author, by_support, body, full_text, message_id, created_at, internal, unauthenticated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: copy-select-outbox
-SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, claimed_at FROM outbox ORDER BY id;
+SELECT id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, claimed_at, claimed_by FROM outbox ORDER BY id;
 -- name: copy-insert-outbox
-INSERT INTO outbox (id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+INSERT INTO outbox (id, event, template, recipient, locale, case_id, token, data, status, attempts, next_at, last_error, subject, created_at, sent_at, claimed_at, claimed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: copy-select-checkpoints
 SELECT mailbox, uid_validity, last_uid, updated_at FROM checkpoints ORDER BY mailbox;
