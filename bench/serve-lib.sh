@@ -10,7 +10,9 @@
 # socket only), but with PostgreSQL's durable defaults (fsync=on,
 # synchronous_commit=on, full_page_writes=on): a benchmark of the real
 # thing. Each new_store is a new database in it; the cluster is stopped and
-# removed on exit.
+# removed on exit. PG_OPTS adds server options (e.g. "-c
+# log_min_duration_statement=0" to see each statement's time; KEEP=1 keeps
+# the server log).
 
 SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
 [ -x "$SOURCE" ] || { echo "smtp-source not found (apt-get install postfix)" >&2; exit 1; }
@@ -30,6 +32,7 @@ cleanup() {
 	if [ -n "$serve_pid" ]; then kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
 	if [ -n "$pg_dir" ]; then
 		pg_run "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
+		[ -z "${KEEP:-}" ] || cp "$pg_dir/log" "$tmp/postgres.log"
 		rm -rf "$pg_dir"
 	fi
 	if [ -n "${KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
@@ -51,7 +54,7 @@ if [ "$STORE" = postgres ]; then
 	pg_run "$pg_bin/initdb" -D "$pg_dir/data" -U casemail -A trust -E UTF8 --locale=C.UTF-8 >"$pg_dir/initdb.log" 2>&1 ||
 		{ cat "$pg_dir/initdb.log" >&2; exit 1; }
 	pg_run "$pg_bin/pg_ctl" -D "$pg_dir/data" -w -t 60 -l "$pg_dir/log" \
-		-o "-p 5432 -k $pg_dir -c listen_addresses= -c fsync=on -c synchronous_commit=on -c full_page_writes=on" start >/dev/null ||
+		-o "-p 5432 -k $pg_dir -c listen_addresses= -c fsync=on -c synchronous_commit=on -c full_page_writes=on ${PG_OPTS:-}" start >/dev/null ||
 		{ cat "$pg_dir/log" >&2; exit 1; }
 	echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }') on a Unix socket in $pg_dir: fsync=on, synchronous_commit=on, full_page_writes=on, shared_buffers=$(pg_run "$pg_bin/psql" -h "$pg_dir" -U casemail -d postgres -Atc 'SHOW shared_buffers')"
 fi
