@@ -5,6 +5,7 @@
 # IMAP_BENCH_RECEIVER, processed folder IMAP_BENCH_PROCESSED, mail file
 # IMAP_BENCH_MAIL, e.g. bench/testdata/mail-20k.eml). Reports, does
 # not assert; copy the printed line into bench/README.md "IMAP catch-up".
+# IMAP_BENCH_STORE=postgres puts the gateway's casebook in PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin"

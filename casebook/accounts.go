@@ -41,6 +41,10 @@ type querier interface {
 }
 
 func (b *Book) account(ctx context.Context, q querier, addr string) (Account, error) {
+	cache := readCacheOf(ctx)
+	if a, ok := cache.account(normAddr(addr)); ok {
+		return a, nil
+	}
 	var a Account
 	var verified, agent, disabled int
 	var created int64
@@ -52,6 +56,7 @@ func (b *Book) account(ctx context.Context, q querier, addr string) (Account, er
 		return a, fmt.Errorf("read account %s: %w", addr, err)
 	}
 	a.Verified, a.Agent, a.CreatedAt, a.Disabled = verified == 1, agent == 1, fromMS(created), disabled == 1
+	cache.putAccount(normAddr(addr), a)
 	return a, nil
 }
 
@@ -85,6 +90,10 @@ func (b *Book) CreateOrg(ctx context.Context, o Org) error {
 func (b *Book) Org(ctx context.Context, slug string) (Org, error) { return b.org(ctx, b.rdb, slug) }
 
 func (b *Book) org(ctx context.Context, q querier, slug string) (Org, error) {
+	cache := readCacheOf(ctx)
+	if o, ok := cache.org(slug); ok {
+		return o, nil
+	}
 	var o Org
 	err := q.QueryRowContext(ctx, b.query("org-get"), slug).Scan(&o.Slug, &o.Name, &o.Owner)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -106,7 +115,11 @@ func (b *Book) org(ctx context.Context, q querier, slug string) (Org, error) {
 		}
 		o.Products = append(o.Products, p)
 	}
-	return o, rows.Err()
+	if err := rows.Err(); err != nil {
+		return o, err
+	}
+	cache.putOrg(o)
+	return o, nil
 }
 
 // Grant gives grantee shared access to org with perms (R16). Only the

@@ -159,6 +159,12 @@ func (b *Book) runBatch(batch []*batchReq) {
 		}
 		return nil
 	})
+	// Counted before anyone is answered: a caller that got its answer
+	// finds its batch in BatchStats.
+	b.statsMu.Lock()
+	b.stats.Batches++
+	b.stats.Mails += int64(len(batch))
+	b.statsMu.Unlock()
 	wake := false
 	for i, r := range batch {
 		res := results[i]
@@ -168,10 +174,6 @@ func (b *Book) runBatch(batch []*batchReq) {
 		wake = wake || (res.err == nil && !res.rec.Duplicate)
 		r.done <- res
 	}
-	b.statsMu.Lock()
-	b.stats.Batches++
-	b.stats.Mails += int64(len(batch))
-	b.statsMu.Unlock()
 	if wake {
 		b.wake()
 	}

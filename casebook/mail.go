@@ -243,6 +243,7 @@ func (b *Book) recordTx(ctx context.Context, tx *sql.Tx, d Delivery) (Recorded, 
 	var rec Recorded
 	// The notifications the limits hold back, for this attempt only.
 	ctx, held := withHeld(ctx)
+	ctx = withReadCache(ctx) // this mail's record only
 	err := func() error {
 		if m, err := b.messageBy(ctx, tx, "message-by-fingerprint", d.Message.Fingerprint); err == nil {
 			rec = Recorded{Message: m, Duplicate: true}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
+	"github.com/casemail/casemail/internal/testenv/postgres"
 	"github.com/casemail/casemail/message"
 	"github.com/casemail/casemail/replytoken"
 )
@@ -141,12 +142,29 @@ func benchTrace(n int64) string {
 
 // benchBook opens a casebook in a temporary directory with a verified
 // sender in an organisation entitled to the default route's product.
+//
+// CASEMAIL_BENCH_STORE=postgres puts it in a new database of the package's
+// throw-away PostgreSQL cluster (internal/testenv/postgres: fsync off);
+// CASEMAIL_BENCH_BATCHWAIT (a duration, e.g. 1ms) sets the group commit's
+// BatchWait, to measure what lingering for bigger batches buys.
 func benchBook(b *testing.B, cfg *config.Config) *casebook.Book {
 	b.Helper()
-	book, err := casebook.Open(filepath.Join(b.TempDir(), "casemail.db"), casebook.Options{
+	loc := filepath.Join(b.TempDir(), "casemail.db")
+	if os.Getenv("CASEMAIL_BENCH_STORE") == "postgres" {
+		loc = postgres.DSN(b)
+	}
+	var wait time.Duration
+	if w := os.Getenv("CASEMAIL_BENCH_BATCHWAIT"); w != "" {
+		var err error
+		if wait, err = time.ParseDuration(w); err != nil {
+			b.Fatalf("CASEMAIL_BENCH_BATCHWAIT: %v", err)
+		}
+	}
+	book, err := casebook.Open(loc, casebook.Options{
 		DefaultLocale:   cfg.Policy.Locale,
 		NoticesPerHour:  cfg.Policy.NoticesPerHour,
 		MessageIDDomain: cfg.Outbound.ReplyDomain,
+		BatchWait:       wait,
 	})
 	if err != nil {
 		b.Fatal(err)

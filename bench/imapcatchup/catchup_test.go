@@ -8,7 +8,9 @@
 // "Processed"), IMAP_BENCH_MAIL (a mail file, e.g. the one
 // bench/ingest-smtp.sh sends, instead of the built-in small mails: each copy
 // gets its own X-Bench-Seq header, so each is a distinct mail as in the SMTP
-// bench).
+// bench), IMAP_BENCH_STORE ("postgres": the gateway's casebook in a database
+// of a throw-away PostgreSQL cluster, internal/testenv/postgres, fsync off;
+// default SQLite in a temporary directory).
 package imapcatchup
 
 import (
@@ -33,6 +35,7 @@ import (
 	"github.com/casemail/casemail/ingest/imappoll"
 	"github.com/casemail/casemail/internal/testenv"
 	"github.com/casemail/casemail/internal/testenv/dovecot"
+	"github.com/casemail/casemail/internal/testenv/postgres"
 	"github.com/casemail/casemail/replytoken"
 )
 
@@ -97,7 +100,11 @@ func newGateway(b *testing.B, n int) countingReceiver {
 	if err != nil {
 		b.Fatal(err)
 	}
-	book, err := casebook.Open(b.TempDir()+"/bench.db", casebook.Options{})
+	loc := b.TempDir() + "/bench.db"
+	if os.Getenv("IMAP_BENCH_STORE") == "postgres" {
+		loc = postgres.DSN(b)
+	}
+	book, err := casebook.Open(loc, casebook.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -334,4 +341,11 @@ func moveAll(b *testing.B, s *dovecot.Server, mailbox, dest string) time.Duratio
 		b.Fatal(err)
 	}
 	return time.Since(t0)
+}
+
+// TestMain stops the PostgreSQL cluster IMAP_BENCH_STORE=postgres started.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	postgres.StopShared()
+	os.Exit(code)
 }

@@ -88,6 +88,9 @@ var (
 	imapErrors    = prometheus.NewDesc("casemail_imap_errors_total", "Failed IMAP connections, checks and deliveries, by mailbox.", []string{"mailbox"}, nil)
 	imapProcessed = prometheus.NewDesc("casemail_imap_processed_total", "Messages taken from an IMAP mailbox, by mailbox.", []string{"mailbox"}, nil)
 	imapConnected = prometheus.NewDesc("casemail_imap_connected", "1 when the mailbox's poller is connected.", []string{"mailbox"}, nil)
+	// Group commit (issue 14): mails per commit is the ratio of the two.
+	storeCommits = prometheus.NewDesc("casemail_store_batch_commits_total", "Transactions of the casebook's group-commit writer (one per batch of inbound mail).", nil, nil)
+	storeMails   = prometheus.NewDesc("casemail_store_batch_mails_total", "Inbound mails recorded (or refused) in those transactions.", nil, nil)
 )
 
 // Describe and Collect read the outbox and the pollers at scrape time.
@@ -96,6 +99,8 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- imapErrors
 	ch <- imapProcessed
 	ch <- imapConnected
+	ch <- storeCommits
+	ch <- storeMails
 }
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
@@ -106,6 +111,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(s.Sent), "sent")
 		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(s.Failed), "failed")
 	}
+	bs := m.book.BatchStats()
+	ch <- prometheus.MustNewConstMetric(storeCommits, prometheus.CounterValue, float64(bs.Batches))
+	ch <- prometheus.MustNewConstMetric(storeMails, prometheus.CounterValue, float64(bs.Mails))
 	for _, p := range m.pollers {
 		st := p.Status()
 		ch <- prometheus.MustNewConstMetric(imapErrors, prometheus.CounterValue, float64(st.Errors), st.Name)

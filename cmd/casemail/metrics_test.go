@@ -50,7 +50,8 @@ func TestMetricsStartAtZero(t *testing.T) {
 		want = append(want, `casemail_ingest_temporary_failures_total{transport="`+transport+`"} 0`,
 			`casemail_ingest_duration_seconds_count{transport="`+transport+`"} 0`)
 	}
-	want = append(want, `casemail_imap_errors_total{mailbox="helpdesk"} 0`, `casemail_imap_connected{mailbox="helpdesk"} 0`)
+	want = append(want, `casemail_imap_errors_total{mailbox="helpdesk"} 0`, `casemail_imap_connected{mailbox="helpdesk"} 0`,
+		"casemail_store_batch_commits_total 0", "casemail_store_batch_mails_total 0") // issue 14: mails per commit
 	for _, w := range want {
 		if !strings.Contains(string(body), w+"\n") {
 			t.Errorf("/metrics lacks %s", w)
