@@ -27,15 +27,15 @@ import (
 func TestLoopOfSilentAutoRespondersStops(t *testing.T) {
 	stores.EachParallel(t, func(t *testing.T) {
 		cfg, err := config.Parse([]byte(`
-	[smtp]
-	domains = ["support.example.test"]
-	[outbound]
-	from = "Support <support@support.example.test>"
-	reply_domain = "support.example.test"
-	[[route]]
-	address = "support@support.example.test"
-	product = "cloud"
-	`))
+[smtp]
+domains = ["support.example.test"]
+[outbound]
+from = "Support <support@support.example.test>"
+reply_domain = "support.example.test"
+[[route]]
+address = "support@support.example.test"
+product = "cloud"
+`))
 		if err != nil {
 			t.Fatal(err)
 		}
