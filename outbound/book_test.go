@@ -17,7 +17,7 @@ import (
 	"github.com/casemail/casemail/internal/testenv/stores"
 )
 
-// The worker tests above run on MemQueue, fast; the ones in this file run
+// The worker tests of worker_test.go run on MemQueue, fast; the ones here run
 // the same worker on a real casebook.Book, once per store (SQLite and
 // PostgreSQL), so that the outbox SQL of both does what MemQueue does.
 
