@@ -29,9 +29,10 @@ SELECT id, case_id, author, filename, content_type, size, created_at FROM portal
 SELECT id, case_id, author, filename, content_type, size, created_at, data FROM portal_attachments WHERE id = $1;
 
 -- name: case-last-activity
--- R7 listing order: the latest of opening, closing, reopening and comments.
+-- R7 listing order: the latest of opening, closing, reopening and public
+-- comments; an internal note is no activity a customer may see (I3).
 SELECT greatest(c.created_at, coalesce(c.closed_at, 0), coalesce(c.reopened_at, 0), coalesce(c.escalated_at, 0),
-	coalesce((SELECT max(created_at) FROM comments WHERE case_id = c.id), 0))
+	coalesce((SELECT max(created_at) FROM comments WHERE case_id = c.id AND internal = 0), 0))
 FROM cases c WHERE c.id = $1;
 
 -- name: participant-orgs

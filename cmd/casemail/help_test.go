@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/casemail/casemail/internal/testenv/stores"
 	"strings"
 	"testing"
 )
@@ -75,16 +76,18 @@ func TestHTTPPathsLogged(t *testing.T) {
 // message replay --dry-run of a mail today's config decides the same way
 // says it would still be so, and never "replayed": nothing was applied.
 func TestReplayDryRunUnchanged(t *testing.T) {
-	c := supportCLI(t, "")
-	lost := "From: ann@acme.test\r\nTo: cloud@support.test\r\nSubject: Backup failed\r\nMessage-ID: <lost@acme.test>\r\n\r\nLast night's backup failed.\r\n"
-	if _, errs, code := c.run(lost, "deliver", "--recipient", "cloud@support.test"); code != 0 {
-		t.Fatal(errs)
-	}
-	out := c.ok("message", "replay", "1", "--dry-run")
-	if !strings.Contains(out, "would still be quarantined") || strings.Contains(out, "replayed") {
-		t.Errorf("dry run of an unchanged decision: %q", out)
-	}
-	if dry := decode[map[string]any](t, c.ok("message", "replay", "1", "--dry-run", "--json")); dry["dry_run"] != true {
-		t.Errorf("--json of a dry run: %v", dry)
-	}
+	stores.EachParallel(t, func(t *testing.T) {
+		c := supportCLI(t, "")
+		lost := "From: ann@acme.test\r\nTo: cloud@support.test\r\nSubject: Backup failed\r\nMessage-ID: <lost@acme.test>\r\n\r\nLast night's backup failed.\r\n"
+		if _, errs, code := c.run(lost, "deliver", "--recipient", "cloud@support.test"); code != 0 {
+			t.Fatal(errs)
+		}
+		out := c.ok("message", "replay", "1", "--dry-run")
+		if !strings.Contains(out, "would still be quarantined") || strings.Contains(out, "replayed") {
+			t.Errorf("dry run of an unchanged decision: %q", out)
+		}
+		if dry := decode[map[string]any](t, c.ok("message", "replay", "1", "--dry-run", "--json")); dry["dry_run"] != true {
+			t.Errorf("--json of a dry run: %v", dry)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/casemail/casemail/internal/testenv/stores"
 	"net"
 	"os"
 	"os/exec"
@@ -45,13 +46,14 @@ func TestHelperServe(t *testing.T) {
 // senders after a restart, and then every mail is in the store exactly
 // once, whether its first attempt was committed (the 250 lost) or not.
 func TestKill9DuringBatch(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts casemail serve twice")
-	}
-	c := newCLI(t)
-	smtpAddr := testenv.FreeAddr(t)
-	cfg := fmt.Sprintf(`[store]
-path = %q
+	stores.Each(t, func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("starts casemail serve twice")
+		}
+		c := newCLI(t)
+		smtpAddr := testenv.FreeAddr(t)
+		cfg := fmt.Sprintf(`[store]
+%s
 [smtp]
 listen = %q
 domains = ["support.test"]
@@ -64,108 +66,109 @@ listen = ""
 [[route]]
 address = "support@support.test"
 product = "cloud"
-`, filepath.Join(c.dir, "cm.db"), smtpAddr, filepath.Join(c.dir, "sent"))
-	if err := os.WriteFile(c.config, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c.ok("account", "add", "ann@acme.test", "--verified")
-	c.ok("org", "create", "acme", "--owner", "ann@acme.test", "--entitle", "cloud")
+`, c.store, smtpAddr, filepath.Join(c.dir, "sent"))
+		if err := os.WriteFile(c.config, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c.ok("account", "add", "ann@acme.test", "--verified")
+		c.ok("org", "create", "acme", "--owner", "ann@acme.test", "--entitle", "cloud")
 
-	const senders, perSender = 8, 60
-	const total = senders * perSender
-	var (
-		mu       sync.Mutex
-		acked    = map[string]bool{} // Message-IDs that got a 250
-		inFlight atomic.Int64        // DATA sent, no answer yet
-	)
-	mailOf := func(id string) string {
-		return "From: ann@acme.test\r\nTo: support@support.test\r\nSubject: printer " + id + "\r\nMessage-ID: <" + id + ">\r\n" +
-			"Date: Sun, 29 Nov 2026 20:00:00 +0000\r\n\r\nThe printer is on fire (" + id + ").\r\n"
-	}
-	// send delivers the mails of one sender not yet acknowledged, over one
-	// connection, until the server goes away.
-	send := func(s int) {
-		cl, err := smtp.Dial(smtpAddr)
-		if err != nil {
-			return
+		const senders, perSender = 8, 60
+		const total = senders * perSender
+		var (
+			mu       sync.Mutex
+			acked    = map[string]bool{} // Message-IDs that got a 250
+			inFlight atomic.Int64        // DATA sent, no answer yet
+		)
+		mailOf := func(id string) string {
+			return "From: ann@acme.test\r\nTo: support@support.test\r\nSubject: printer " + id + "\r\nMessage-ID: <" + id + ">\r\n" +
+				"Date: Sun, 29 Nov 2026 20:00:00 +0000\r\n\r\nThe printer is on fire (" + id + ").\r\n"
 		}
-		defer cl.Close()
-		if cl.Hello("client.test") != nil {
-			return
-		}
-		for i := range perSender {
-			id := fmt.Sprintf("kill-%d-%d@acme.test", s, i)
-			mu.Lock()
-			done := acked[id]
-			mu.Unlock()
-			if done {
-				continue
-			}
-			inFlight.Add(1)
-			err := cl.SendMail("ann@acme.test", []string{"support@support.test"}, strings.NewReader(mailOf(id)))
-			inFlight.Add(-1)
+		// send delivers the mails of one sender not yet acknowledged, over one
+		// connection, until the server goes away.
+		send := func(s int) {
+			cl, err := smtp.Dial(smtpAddr)
 			if err != nil {
-				return // the sender keeps it and retries later
+				return
 			}
-			mu.Lock()
-			acked[id] = true
-			mu.Unlock()
+			defer cl.Close()
+			if cl.Hello("client.test") != nil {
+				return
+			}
+			for i := range perSender {
+				id := fmt.Sprintf("kill-%d-%d@acme.test", s, i)
+				mu.Lock()
+				done := acked[id]
+				mu.Unlock()
+				if done {
+					continue
+				}
+				inFlight.Add(1)
+				err := cl.SendMail("ann@acme.test", []string{"support@support.test"}, strings.NewReader(mailOf(id)))
+				inFlight.Add(-1)
+				if err != nil {
+					return // the sender keeps it and retries later
+				}
+				mu.Lock()
+				acked[id] = true
+				mu.Unlock()
+			}
 		}
-	}
-	nAcked := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+		nAcked := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
 
-	serve := startServeProcess(t, c.config, smtpAddr)
-	var wg sync.WaitGroup
-	for s := range senders {
-		wg.Add(1)
-		go func() { defer wg.Done(); send(s) }()
-	}
-	testenv.WaitFor(t, 60*time.Second, "a third of the mails acknowledged", func() bool { return nAcked() >= total/3 })
-	flying := inFlight.Load()
-	if err := serve.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
-	serve.Wait()
-	wg.Wait()
-	t.Logf("killed with %d of %d mails acknowledged, %d in flight", nAcked(), total, flying)
+		serve := startServeProcess(t, c.config, smtpAddr)
+		var wg sync.WaitGroup
+		for s := range senders {
+			wg.Add(1)
+			go func() { defer wg.Done(); send(s) }()
+		}
+		testenv.WaitFor(t, 60*time.Second, "a third of the mails acknowledged", func() bool { return nAcked() >= total/3 })
+		flying := inFlight.Load()
+		if err := serve.Process.Kill(); err != nil { // SIGKILL
+			t.Fatal(err)
+		}
+		serve.Wait()
+		wg.Wait()
+		t.Logf("killed with %d of %d mails acknowledged, %d in flight", nAcked(), total, flying)
 
-	// Every 250 is durable (I1), each mail once (I2).
-	counts := recordedIDs(t, c)
-	mu.Lock()
-	for id := range acked {
-		if counts[id] != 1 {
-			t.Errorf("%s got a 250 before the kill, recorded %d times", id, counts[id])
+		// Every 250 is durable (I1), each mail once (I2).
+		counts := recordedIDs(t, c)
+		mu.Lock()
+		for id := range acked {
+			if counts[id] != 1 {
+				t.Errorf("%s got a 250 before the kill, recorded %d times", id, counts[id])
+			}
 		}
-	}
-	t.Logf("%d recorded, %d of them committed without their 250 reaching the sender", len(counts), len(counts)-len(acked))
-	mu.Unlock()
-	for id, n := range counts {
-		if n != 1 {
-			t.Errorf("%s recorded %d times", id, n)
+		t.Logf("%d recorded, %d of them committed without their 250 reaching the sender", len(counts), len(counts)-len(acked))
+		mu.Unlock()
+		for id, n := range counts {
+			if n != 1 {
+				t.Errorf("%s recorded %d times", id, n)
+			}
 		}
-	}
 
-	// The senders retry what got no 250.
-	serve = startServeProcess(t, c.config, smtpAddr)
-	for s := range senders {
-		wg.Add(1)
-		go func() { defer wg.Done(); send(s) }()
-	}
-	wg.Wait()
-	if n := nAcked(); n != total {
-		t.Fatalf("%d of %d mails acknowledged after the retry", n, total)
-	}
-	serve.Process.Signal(syscall.SIGTERM)
-	serve.Wait()
-	counts = recordedIDs(t, c)
-	if len(counts) != total {
-		t.Errorf("%d mails recorded, want %d", len(counts), total)
-	}
-	for id, n := range counts {
-		if n != 1 {
-			t.Errorf("%s recorded %d times after the retries", id, n)
+		// The senders retry what got no 250.
+		serve = startServeProcess(t, c.config, smtpAddr)
+		for s := range senders {
+			wg.Add(1)
+			go func() { defer wg.Done(); send(s) }()
 		}
-	}
+		wg.Wait()
+		if n := nAcked(); n != total {
+			t.Fatalf("%d of %d mails acknowledged after the retry", n, total)
+		}
+		serve.Process.Signal(syscall.SIGTERM)
+		serve.Wait()
+		counts = recordedIDs(t, c)
+		if len(counts) != total {
+			t.Errorf("%d mails recorded, want %d", len(counts), total)
+		}
+		for id, n := range counts {
+			if n != 1 {
+				t.Errorf("%s recorded %d times after the retries", id, n)
+			}
+		}
+	})
 }
 
 // startServeProcess runs TestHelperServe in a child process and waits for

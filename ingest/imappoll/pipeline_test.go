@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/casemail/casemail/internal/testenv/stores"
 	"io"
 	"log/slog"
 	"strings"
@@ -28,7 +29,7 @@ func realGateway(t *testing.T) (*ingest.Gateway, *casebook.Book) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	book, err := casebook.Open(t.TempDir()+"/cb.db", casebook.Options{})
+	book, err := casebook.Open(stores.Location(t, "cb.db"), casebook.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,74 +55,80 @@ func realGateway(t *testing.T) (*ingest.Gateway, *casebook.Book) {
 // reply in the backlog joins the case of the mail it answers (even in the
 // same FETCH batch, decided concurrently), an unknown sender is refused
 // without disturbing its neighbours, and every mail is moved once committed.
+// On both stores, with the store's own checkpoint.
 func TestDovecotPipelinedGateway(t *testing.T) {
-	s := dovecot.Start(t)
-	c := s.Dial("")
-	const n = 130
-	ids := make([]string, n)
-	for i := range n {
-		ids[i] = fmt.Sprintf("pipe-%d@example.test", i)
-		extra := ""
-		switch i {
-		case 61, 62: // replies to the mail just before them, in the same batch
-			extra = fmt.Sprintf("In-Reply-To: <%s>\r\nReferences: <pipe-60@example.test>\r\n", ids[i-1])
-		case 120: // a reply to a mail of an earlier batch
-			extra = "In-Reply-To: <pipe-3@example.test>\r\n"
+	stores.EachParallel(t, func(t *testing.T) {
+		s := dovecot.Start(t)
+		c := s.Dial("")
+		const n = 130
+		ids := make([]string, n)
+		for i := range n {
+			ids[i] = fmt.Sprintf("pipe-%d@example.test", i)
+			extra := ""
+			switch i {
+			case 61, 62: // replies to the mail just before them, in the same batch
+				extra = fmt.Sprintf("In-Reply-To: <%s>\r\nReferences: <pipe-60@example.test>\r\n", ids[i-1])
+			case 120: // a reply to a mail of an earlier batch
+				extra = "In-Reply-To: <pipe-3@example.test>\r\n"
+			}
+			raw := testMail(ids[i], extra)
+			if i == 90 {
+				raw = []byte(strings.Replace(string(raw), "alice@example.test", "stranger@elsewhere.test", 1))
+			}
+			dovecot.AppendWith(t, c, "INBOX", raw)
 		}
-		raw := testMail(ids[i], extra)
-		if i == 90 {
-			raw = []byte(strings.Replace(string(raw), "alice@example.test", "stranger@elsewhere.test", 1))
+		gw, book := realGateway(t)
+		p, _ := dovecotPoller(t, s, gw, book, nil) // the store keeps the checkpoint, as in serve
+		stop := start(t, p)
+		testenv.WaitFor(t, 60*wait, "all mails moved", func() bool { return count(s, "Processed") == n })
+		stop()
+		if _, last, err := book.Checkpoint(context.Background(), "main/INBOX"); err != nil || last != n {
+			t.Errorf("stored checkpoint: last UID %d (%v), want %d", last, err, n)
 		}
-		dovecot.AppendWith(t, c, "INBOX", raw)
-	}
-	gw, book := realGateway(t)
-	p, _ := dovecotPoller(t, s, gw, newMemCheckpoints(), nil)
-	stop := start(t, p)
-	testenv.WaitFor(t, 60*wait, "all mails moved", func() bool { return count(s, "Processed") == n })
-	stop()
 
-	msgs, err := book.Messages(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(msgs) != n {
-		t.Fatalf("%d records, want %d (one per mail)", len(msgs), n)
-	}
-	caseOf := map[string]int64{}
-	for i, m := range msgs {
-		if m.MessageID != ids[i] {
-			t.Fatalf("record %d is %s, want %s: not in mailbox order", i, m.MessageID, ids[i])
+		msgs, err := book.Messages(context.Background(), "")
+		if err != nil {
+			t.Fatal(err)
 		}
-		if m.CaseID != nil {
-			caseOf[m.MessageID] = *m.CaseID
+		if len(msgs) != n {
+			t.Fatalf("%d records, want %d (one per mail)", len(msgs), n)
 		}
-	}
-	tests := []struct {
-		name    string
-		idx     int
-		outcome casebook.Outcome
-		caseOf  int // the mail whose case it joins; -1: its own
-	}{
-		{"first mail opens a case", 0, casebook.OutcomeCaseOpened, -1},
-		{"reply in the same batch", 61, casebook.OutcomeCommentAdded, 60},
-		{"reply to a reply in the same batch", 62, casebook.OutcomeCommentAdded, 60},
-		{"reply to an earlier batch", 120, casebook.OutcomeCommentAdded, 3},
-		{"R1 unknown sender refused alone", 90, casebook.OutcomeRefused, -2},
-		{"the mail after the refusal", 91, casebook.OutcomeCaseOpened, -1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := msgs[tt.idx]
-			if m.Outcome != tt.outcome {
-				t.Fatalf("outcome %s (%s), want %s", m.Outcome, m.Reason, tt.outcome)
+		caseOf := map[string]int64{}
+		for i, m := range msgs {
+			if m.MessageID != ids[i] {
+				t.Fatalf("record %d is %s, want %s: not in mailbox order", i, m.MessageID, ids[i])
 			}
-			if tt.caseOf >= 0 && caseOf[m.MessageID] != caseOf[ids[tt.caseOf]] {
-				t.Errorf("on case %d, want the case of %s (%d)", caseOf[m.MessageID], ids[tt.caseOf], caseOf[ids[tt.caseOf]])
+			if m.CaseID != nil {
+				caseOf[m.MessageID] = *m.CaseID
 			}
-		})
-	}
-	st := book.BatchStats()
-	t.Logf("%d mails in %d commits", st.Mails, st.Batches)
+		}
+		tests := []struct {
+			name    string
+			idx     int
+			outcome casebook.Outcome
+			caseOf  int // the mail whose case it joins; -1: its own
+		}{
+			{"first mail opens a case", 0, casebook.OutcomeCaseOpened, -1},
+			{"reply in the same batch", 61, casebook.OutcomeCommentAdded, 60},
+			{"reply to a reply in the same batch", 62, casebook.OutcomeCommentAdded, 60},
+			{"reply to an earlier batch", 120, casebook.OutcomeCommentAdded, 3},
+			{"R1 unknown sender refused alone", 90, casebook.OutcomeRefused, -2},
+			{"the mail after the refusal", 91, casebook.OutcomeCaseOpened, -1},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				m := msgs[tt.idx]
+				if m.Outcome != tt.outcome {
+					t.Fatalf("outcome %s (%s), want %s", m.Outcome, m.Reason, tt.outcome)
+				}
+				if tt.caseOf >= 0 && caseOf[m.MessageID] != caseOf[ids[tt.caseOf]] {
+					t.Errorf("on case %d, want the case of %s (%d)", caseOf[m.MessageID], ids[tt.caseOf], caseOf[ids[tt.caseOf]])
+				}
+			})
+		}
+		st := book.BatchStats()
+		t.Logf("%d mails in %d commits", st.Mails, st.Batches)
+	})
 }
 
 // pipeFake is fakeReceiver as an ingest.Pipeliner: Commit is its Receive.

@@ -3,7 +3,7 @@ package smtpd
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"github.com/casemail/casemail/internal/testenv/stores"
 	"strings"
 	"testing"
 
@@ -46,7 +46,7 @@ relays = [] # the test client on loopback stands for the Internet
 	if err != nil {
 		t.Fatal(err)
 	}
-	book, err := casebook.Open(filepath.Join(t.TempDir(), "cb.db"), casebook.Options{MessageIDDomain: "support.example.test", NoticesPerHour: 100})
+	book, err := casebook.Open(stores.Location(t, "cb.db"), casebook.Options{MessageIDDomain: "support.example.test", NoticesPerHour: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,48 +99,50 @@ func send(t *testing.T, addr, from, to, raw string) {
 // is quarantined under enforce (and no notice goes to her), recorded as a
 // comment under record.
 func TestAuthForgeryOverSMTP(t *testing.T) {
-	for _, mode := range []string{"enforce", "record"} {
-		t.Run(mode, func(t *testing.T) {
-			book, addr := authGateway(t, mode)
-			ctx := context.Background()
-			genuine := "From: Ann <ann@acme.test>\r\nTo: support@support.example.test\r\nSubject: VPN down\r\nMessage-ID: <g1@acme.test>\r\n\r\nThe VPN is down.\r\n"
-			send(t, addr, "ann@acme.test", "support@support.example.test",
-				string(authtest.Sign(t, []byte(genuine), dkim.SignOptions{Domain: "acme.test", Selector: "s1"})))
-			forgeries := []string{
-				"From: Ann <ann@acme.test>\r\nTo: support@support.example.test\r\nSubject: Re: [Case #1] VPN down\r\nMessage-ID: <f1@attacker.test>\r\n\r\nNew bank details: ...\r\n",
-				"From: Ann <ann@acme.test>\r\nTo: support@support.example.test\r\nSubject: Re: VPN down\r\nReferences: <g1@acme.test>\r\nMessage-ID: <f2@attacker.test>\r\n\r\nPlease close it.\r\n",
-			}
-			for _, f := range forgeries {
-				send(t, addr, "ann@acme.test", "support@support.example.test", f)
-			}
-			msgs, err := book.Messages(ctx, "")
-			if err != nil || len(msgs) != 3 {
-				t.Fatalf("messages = %+v, %v", msgs, err)
-			}
-			if msgs[0].Outcome != casebook.OutcomeCaseOpened || msgs[0].Unauthenticated || !strings.Contains(string(msgs[0].Auth), `"from_aligned":true`) {
-				t.Fatalf("genuine mail: %s (%s) auth %s", msgs[0].Outcome, msgs[0].Reason, msgs[0].Auth)
-			}
-			want := map[string]casebook.Outcome{"enforce": casebook.OutcomeQuarantined, "record": casebook.OutcomeCommentAdded}[mode]
-			for _, m := range msgs[1:] {
-				if m.Outcome != want || !m.Unauthenticated || !strings.Contains(m.Reason, "From domain acme.test not authenticated (spf=fail") {
-					t.Errorf("forgery %s: %s (%s), want %s", m.MessageID, m.Outcome, m.Reason, want)
+	stores.EachParallel(t, func(t *testing.T) {
+		for _, mode := range []string{"enforce", "record"} {
+			t.Run(mode, func(t *testing.T) {
+				book, addr := authGateway(t, mode)
+				ctx := context.Background()
+				genuine := "From: Ann <ann@acme.test>\r\nTo: support@support.example.test\r\nSubject: VPN down\r\nMessage-ID: <g1@acme.test>\r\n\r\nThe VPN is down.\r\n"
+				send(t, addr, "ann@acme.test", "support@support.example.test",
+					string(authtest.Sign(t, []byte(genuine), dkim.SignOptions{Domain: "acme.test", Selector: "s1"})))
+				forgeries := []string{
+					"From: Ann <ann@acme.test>\r\nTo: support@support.example.test\r\nSubject: Re: [Case #1] VPN down\r\nMessage-ID: <f1@attacker.test>\r\n\r\nNew bank details: ...\r\n",
+					"From: Ann <ann@acme.test>\r\nTo: support@support.example.test\r\nSubject: Re: VPN down\r\nReferences: <g1@acme.test>\r\nMessage-ID: <f2@attacker.test>\r\n\r\nPlease close it.\r\n",
 				}
-			}
-			c, err := book.Case(ctx, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := map[string]int{"enforce": 0, "record": 2}[mode]; len(c.Comments) != n {
-				t.Errorf("case 1 has %d comments, want %d", len(c.Comments), n)
-			}
-			if mode == "enforce" {
-				items, _ := book.Outbox(ctx, casebook.OutboxPending)
-				for _, it := range items {
-					if it.CaseID == nil || *it.CaseID != 1 || it.Template != "case_opened" {
-						t.Errorf("a forgery caused mail: %s to %s", it.Template, it.To)
+				for _, f := range forgeries {
+					send(t, addr, "ann@acme.test", "support@support.example.test", f)
+				}
+				msgs, err := book.Messages(ctx, "")
+				if err != nil || len(msgs) != 3 {
+					t.Fatalf("messages = %+v, %v", msgs, err)
+				}
+				if msgs[0].Outcome != casebook.OutcomeCaseOpened || msgs[0].Unauthenticated || !strings.Contains(string(msgs[0].Auth), `"from_aligned":true`) {
+					t.Fatalf("genuine mail: %s (%s) auth %s", msgs[0].Outcome, msgs[0].Reason, msgs[0].Auth)
+				}
+				want := map[string]casebook.Outcome{"enforce": casebook.OutcomeQuarantined, "record": casebook.OutcomeCommentAdded}[mode]
+				for _, m := range msgs[1:] {
+					if m.Outcome != want || !m.Unauthenticated || !strings.Contains(m.Reason, "From domain acme.test not authenticated (spf=fail") {
+						t.Errorf("forgery %s: %s (%s), want %s", m.MessageID, m.Outcome, m.Reason, want)
 					}
 				}
-			}
-		})
-	}
+				c, err := book.Case(ctx, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := map[string]int{"enforce": 0, "record": 2}[mode]; len(c.Comments) != n {
+					t.Errorf("case 1 has %d comments, want %d", len(c.Comments), n)
+				}
+				if mode == "enforce" {
+					items, _ := book.Outbox(ctx, casebook.OutboxPending)
+					for _, it := range items {
+						if it.CaseID == nil || *it.CaseID != 1 || it.Template != "case_opened" {
+							t.Errorf("a forgery caused mail: %s to %s", it.Template, it.To)
+						}
+					}
+				}
+			})
+		}
+	})
 }

@@ -5,9 +5,9 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/casemail/casemail/internal/testenv/stores"
 	"io"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -336,7 +336,7 @@ product = "cloud"
 	if err != nil {
 		t.Fatal(err)
 	}
-	book, err := casebook.Open(filepath.Join(t.TempDir(), "cb.db"), casebook.Options{MessageIDDomain: "support.example.test"})
+	book, err := casebook.Open(stores.Location(t, "cb.db"), casebook.Options{MessageIDDomain: "support.example.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,62 +364,64 @@ product = "cloud"
 // what is acknowledged is what is acted on). One just over is refused
 // with 552 at the door, and nothing is recorded.
 func TestSizeLimitCountsWhatTheClientSent(t *testing.T) {
-	const limit = 64 << 10
-	head := "From: ann@acme.test\r\nTo: support@support.example.test\r\nSubject: big logs\r\nMessage-Id: <%s@acme.test>\r\n\r\n"
-	mail := func(id string, size int) string {
-		h := fmt.Sprintf(head, id)
-		var b strings.Builder
-		b.WriteString(h)
-		for b.Len() < size-2 {
-			b.WriteString(strings.Repeat("l", min(76, size-2-b.Len())) + "\r\n")
+	stores.EachParallel(t, func(t *testing.T) {
+		const limit = 64 << 10
+		head := "From: ann@acme.test\r\nTo: support@support.example.test\r\nSubject: big logs\r\nMessage-Id: <%s@acme.test>\r\n\r\n"
+		mail := func(id string, size int) string {
+			h := fmt.Sprintf(head, id)
+			var b strings.Builder
+			b.WriteString(h)
+			for b.Len() < size-2 {
+				b.WriteString(strings.Repeat("l", min(76, size-2-b.Len())) + "\r\n")
+			}
+			return b.String()[:size]
 		}
-		return b.String()[:size]
-	}
-	tests := []struct {
-		name    string
-		size    int
-		reply   string
-		outcome string
-	}{
-		{"10 bytes under the limit", limit - 10, "250 ", "case_opened"},
-		{"exactly the limit", limit, "250 ", "case_opened"},
-		{"one byte over", limit + 1, "552 5.3.4", ""},
-	}
-	for i, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			book, addr := gatewayWithLimit(t, limit)
-			r := dialRaw(t, addr, "")
-			if g := r.reply(); !strings.HasPrefix(g, "220 ") {
-				t.Fatal(g)
-			}
-			for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<ann@acme.test>", "RCPT TO:<support@support.example.test>"} {
-				if rep := r.send(cmd); !strings.HasPrefix(rep, "250") {
-					t.Fatalf("%s: %q", cmd, rep)
+		tests := []struct {
+			name    string
+			size    int
+			reply   string
+			outcome string
+		}{
+			{"10 bytes under the limit", limit - 10, "250 ", "case_opened"},
+			{"exactly the limit", limit, "250 ", "case_opened"},
+			{"one byte over", limit + 1, "552 5.3.4", ""},
+		}
+		for i, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				book, addr := gatewayWithLimit(t, limit)
+				r := dialRaw(t, addr, "")
+				if g := r.reply(); !strings.HasPrefix(g, "220 ") {
+					t.Fatal(g)
 				}
-			}
-			msg := mail(fmt.Sprint("size", i), tc.size)
-			if len(msg) != tc.size || !strings.HasSuffix(msg, "\r\n") {
-				t.Fatalf("test mail is %d bytes, want %d ending in CRLF", len(msg), tc.size)
-			}
-			go fmt.Fprintf(r.nc, "BDAT %d LAST\r\n%s", len(msg), msg)
-			if rep := r.reply(); !strings.HasPrefix(rep, tc.reply) {
-				t.Fatalf("reply %q, want %q", rep, tc.reply)
-			}
-			msgs, err := book.Messages(context.Background(), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.outcome == "" {
-				if len(msgs) != 0 {
-					t.Fatalf("refused at the door but recorded: %+v", msgs)
+				for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<ann@acme.test>", "RCPT TO:<support@support.example.test>"} {
+					if rep := r.send(cmd); !strings.HasPrefix(rep, "250") {
+						t.Fatalf("%s: %q", cmd, rep)
+					}
 				}
-				return
-			}
-			if len(msgs) != 1 || string(msgs[0].Outcome) != tc.outcome {
-				t.Fatalf("recorded %+v, want one %s", msgs, tc.outcome)
-			}
-		})
-	}
+				msg := mail(fmt.Sprint("size", i), tc.size)
+				if len(msg) != tc.size || !strings.HasSuffix(msg, "\r\n") {
+					t.Fatalf("test mail is %d bytes, want %d ending in CRLF", len(msg), tc.size)
+				}
+				go fmt.Fprintf(r.nc, "BDAT %d LAST\r\n%s", len(msg), msg)
+				if rep := r.reply(); !strings.HasPrefix(rep, tc.reply) {
+					t.Fatalf("reply %q, want %q", rep, tc.reply)
+				}
+				msgs, err := book.Messages(context.Background(), "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.outcome == "" {
+					if len(msgs) != 0 {
+						t.Fatalf("refused at the door but recorded: %+v", msgs)
+					}
+					return
+				}
+				if len(msgs) != 1 || string(msgs[0].Outcome) != tc.outcome {
+					t.Fatalf("recorded %+v, want one %s", msgs, tc.outcome)
+				}
+			})
+		}
+	})
 }
 
 // A subject folded over many short lines passes the line limit but not the
@@ -427,36 +429,38 @@ func TestSizeLimitCountsWhatTheClientSent(t *testing.T) {
 // capped (casebook.MaxTitleRunes), so it cannot become a 100 KB title and
 // outbound Subject.
 func TestLongSubjectCappedTitle(t *testing.T) {
-	book, addr := gatewayWithLimit(t, 1<<20)
-	subject := strings.Repeat("Ünïcode wörds ", 5000) // 80 KB, folded below
-	var folded strings.Builder
-	for i, w := range strings.Fields(subject) {
-		if i > 0 {
-			folded.WriteString("\r\n ")
+	stores.EachParallel(t, func(t *testing.T) {
+		book, addr := gatewayWithLimit(t, 1<<20)
+		subject := strings.Repeat("Ünïcode wörds ", 5000) // 80 KB, folded below
+		var folded strings.Builder
+		for i, w := range strings.Fields(subject) {
+			if i > 0 {
+				folded.WriteString("\r\n ")
+			}
+			folded.WriteString(w)
 		}
-		folded.WriteString(w)
-	}
-	msg := "From: ann@acme.test\r\nTo: support@support.example.test\r\nSubject: " + folded.String() + "\r\nMessage-Id: <long@acme.test>\r\n\r\nbody\r\n"
-	r := dialRaw(t, addr, "")
-	if g := r.reply(); !strings.HasPrefix(g, "220 ") {
-		t.Fatal(g)
-	}
-	for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<ann@acme.test>", "RCPT TO:<support@support.example.test>"} {
-		if rep := r.send(cmd); !strings.HasPrefix(rep, "250") {
-			t.Fatalf("%s: %q", cmd, rep)
+		msg := "From: ann@acme.test\r\nTo: support@support.example.test\r\nSubject: " + folded.String() + "\r\nMessage-Id: <long@acme.test>\r\n\r\nbody\r\n"
+		r := dialRaw(t, addr, "")
+		if g := r.reply(); !strings.HasPrefix(g, "220 ") {
+			t.Fatal(g)
 		}
-	}
-	go fmt.Fprintf(r.nc, "BDAT %d LAST\r\n%s", len(msg), msg)
-	if rep := r.reply(); !strings.HasPrefix(rep, "250 ") {
-		t.Fatalf("reply %q, want 250", rep)
-	}
-	c, err := book.Case(context.Background(), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := utf8.RuneCountInString(c.Title); n > casebook.MaxTitleRunes || !strings.HasPrefix(c.Title, "Ünïcode wörds") || !utf8.ValidString(c.Title) {
-		t.Fatalf("case title has %d runes (valid UTF-8: %v), want at most %d: %.80q…", n, utf8.ValidString(c.Title), casebook.MaxTitleRunes, c.Title)
-	}
+		for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<ann@acme.test>", "RCPT TO:<support@support.example.test>"} {
+			if rep := r.send(cmd); !strings.HasPrefix(rep, "250") {
+				t.Fatalf("%s: %q", cmd, rep)
+			}
+		}
+		go fmt.Fprintf(r.nc, "BDAT %d LAST\r\n%s", len(msg), msg)
+		if rep := r.reply(); !strings.HasPrefix(rep, "250 ") {
+			t.Fatalf("reply %q, want 250", rep)
+		}
+		c, err := book.Case(context.Background(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := utf8.RuneCountInString(c.Title); n > casebook.MaxTitleRunes || !strings.HasPrefix(c.Title, "Ünïcode wörds") || !utf8.ValidString(c.Title) {
+			t.Fatalf("case title has %d runes (valid UTF-8: %v), want at most %d: %.80q…", n, utf8.ValidString(c.Title), casebook.MaxTitleRunes, c.Title)
+		}
+	})
 }
 
 // Outside a message, read_timeout bounds each command as a whole: a client
@@ -497,29 +501,31 @@ func TestSlowCommandCut(t *testing.T) {
 // The subject a refusal notice quotes is capped like a title: a stranger's
 // 80 KB subject is not mailed back as our Subject.
 func TestLongSubjectCappedInNotice(t *testing.T) {
-	book, addr := gatewayWithLimit(t, 1<<20)
-	folded := strings.Repeat("Ünïcode\r\n wörds\r\n ", 5000)
-	msg := "From: stranger@else.test\r\nTo: support@support.example.test\r\nSubject: " + folded + "end\r\nMessage-Id: <long@else.test>\r\n\r\nbody\r\n"
-	r := dialRaw(t, addr, "")
-	if g := r.reply(); !strings.HasPrefix(g, "220 ") {
-		t.Fatal(g)
-	}
-	for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<stranger@else.test>", "RCPT TO:<support@support.example.test>"} {
-		if rep := r.send(cmd); !strings.HasPrefix(rep, "250") {
-			t.Fatalf("%s: %q", cmd, rep)
+	stores.EachParallel(t, func(t *testing.T) {
+		book, addr := gatewayWithLimit(t, 1<<20)
+		folded := strings.Repeat("Ünïcode\r\n wörds\r\n ", 5000)
+		msg := "From: stranger@else.test\r\nTo: support@support.example.test\r\nSubject: " + folded + "end\r\nMessage-Id: <long@else.test>\r\n\r\nbody\r\n"
+		r := dialRaw(t, addr, "")
+		if g := r.reply(); !strings.HasPrefix(g, "220 ") {
+			t.Fatal(g)
 		}
-	}
-	go fmt.Fprintf(r.nc, "BDAT %d LAST\r\n%s", len(msg), msg)
-	if rep := r.reply(); !strings.HasPrefix(rep, "250 ") {
-		t.Fatalf("reply %q, want 250", rep)
-	}
-	items, err := book.Outbox(context.Background(), "")
-	if err != nil || len(items) != 1 {
-		t.Fatalf("outbox: %d rows, %v; want the R1 notice", len(items), err)
-	}
-	if subj := items[0].Data["subject"]; utf8.RuneCountInString(subj) > casebook.MaxTitleRunes || !strings.HasPrefix(subj, "Ünïcode wörds") {
-		t.Fatalf("notice quotes a subject of %d runes: %.60q…", utf8.RuneCountInString(subj), subj)
-	}
+		for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<stranger@else.test>", "RCPT TO:<support@support.example.test>"} {
+			if rep := r.send(cmd); !strings.HasPrefix(rep, "250") {
+				t.Fatalf("%s: %q", cmd, rep)
+			}
+		}
+		go fmt.Fprintf(r.nc, "BDAT %d LAST\r\n%s", len(msg), msg)
+		if rep := r.reply(); !strings.HasPrefix(rep, "250 ") {
+			t.Fatalf("reply %q, want 250", rep)
+		}
+		items, err := book.Outbox(context.Background(), "")
+		if err != nil || len(items) != 1 {
+			t.Fatalf("outbox: %d rows, %v; want the R1 notice", len(items), err)
+		}
+		if subj := items[0].Data["subject"]; utf8.RuneCountInString(subj) > casebook.MaxTitleRunes || !strings.HasPrefix(subj, "Ünïcode wörds") {
+			t.Fatalf("notice quotes a subject of %d runes: %.60q…", utf8.RuneCountInString(subj), subj)
+		}
+	})
 }
 
 // A message that stalls past read_timeout is answered (4xx when it was not

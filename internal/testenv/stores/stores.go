@@ -5,6 +5,7 @@
 package stores
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,10 +25,29 @@ func Each(t *testing.T, test func(t *testing.T)) {
 	}
 }
 
-// Of is the store of a test run by Each, "sqlite" otherwise.
+// EachParallel is Each with the two stores' runs in parallel with each
+// other and with other parallel tests: for tests that share nothing but
+// their own store, temporary directories and loopback ports they choose
+// at random. While PostgreSQL's server works, the SQLite run uses the CPU.
+func EachParallel(t *testing.T, test func(t *testing.T)) {
+	t.Helper()
+	for _, s := range Names {
+		t.Run(s, func(t *testing.T) {
+			t.Parallel()
+			test(t)
+		})
+	}
+}
+
+// Of is the store of a test run by Each (at any depth of subtests: the
+// first element of the test's name that names a store), "sqlite" otherwise.
 func Of(t testing.TB) string {
-	if parts := strings.Split(t.Name(), "/"); len(parts) > 1 && parts[1] == "postgres" {
-		return "postgres"
+	for _, p := range strings.Split(t.Name(), "/")[1:] {
+		for _, s := range Names {
+			if p == s {
+				return s
+			}
+		}
 	}
 	return "sqlite"
 }
@@ -42,4 +62,16 @@ func Location(t testing.TB, name string) string {
 		return postgres.DSN(t)
 	}
 	return filepath.Join(t.TempDir(), name)
+}
+
+// TOML is the [store] setting of a casemail.toml for a new empty store of
+// the test's kind: path = "DIR/name" for SQLite, dsn = "postgres://…"
+// otherwise. dir is where the SQLite file goes, so that a test that reads
+// files beside its config finds it there.
+func TOML(t testing.TB, dir, name string) string {
+	t.Helper()
+	if Of(t) == "postgres" {
+		return fmt.Sprintf("dsn = %q", postgres.DSN(t))
+	}
+	return fmt.Sprintf("path = %q", filepath.Join(dir, name))
 }

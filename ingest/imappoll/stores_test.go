@@ -1,0 +1,16 @@
+package imappoll
+
+import (
+	"os"
+	"testing"
+
+	"github.com/casemail/casemail/internal/testenv/postgres"
+)
+
+// The test that polls into the real gateway runs on both stores
+// (stores.Each); one PostgreSQL cluster, stopped when the tests end.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	postgres.StopShared()
+	os.Exit(code)
+}
