@@ -1,7 +1,6 @@
 package casebook
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,11 +10,7 @@ import (
 )
 
 // One PostgreSQL cluster for the package's tests, stopped when they end.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	postgres.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { postgres.Main(m) }
 
 // eachStore, storeOf and storeLocation: every casebook test runs on both
 // stores (internal/testenv/stores).

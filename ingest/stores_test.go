@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"os"
 	"testing"
 
 	"github.com/casemail/casemail/internal/testenv/postgres"
@@ -9,8 +8,4 @@ import (
 
 // One PostgreSQL cluster for the package's tests (stores.Each), stopped
 // when they end.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	postgres.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { postgres.Main(m) }

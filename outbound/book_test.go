@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -21,11 +20,7 @@ import (
 // the same worker on a real casebook.Book, once per store (SQLite and
 // PostgreSQL), so that the outbox SQL of both does what MemQueue does.
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	postgres.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { postgres.Main(m) }
 
 // newBook opens a store of the test's kind with one organisation, acme,
 // whose owner ann@acme.test may open cases about "cloud".

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"os"
 	"testing"
 
 	"github.com/casemail/casemail/internal/testenv/postgres"
@@ -9,8 +8,4 @@ import (
 
 // The web tests run on both stores (stores.Each); one PostgreSQL cluster
 // for the package, stopped when they end.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	postgres.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { postgres.Main(m) }

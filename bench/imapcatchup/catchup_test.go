@@ -344,8 +344,4 @@ func moveAll(b *testing.B, s *dovecot.Server, mailbox, dest string) time.Duratio
 }
 
 // TestMain stops the PostgreSQL cluster IMAP_BENCH_STORE=postgres started.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	postgres.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { postgres.Main(m) }

@@ -10,11 +10,7 @@ import (
 )
 
 // One PostgreSQL cluster for the package's tests, stopped when they end.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	postgres.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { postgres.Main(m) }
 
 // "store copy" moves an installation from SQLite to PostgreSQL; with
 // [store] dsn the same commands then read it from PostgreSQL.

@@ -1,7 +1,6 @@
 package imappoll
 
 import (
-	"os"
 	"testing"
 
 	"github.com/casemail/casemail/internal/testenv/postgres"
@@ -9,8 +8,4 @@ import (
 
 // The test that polls into the real gateway runs on both stores
 // (stores.Each); one PostgreSQL cluster, stopped when the tests end.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	postgres.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { postgres.Main(m) }

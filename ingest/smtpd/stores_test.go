@@ -1,7 +1,6 @@
 package smtpd
 
 import (
-	"os"
 	"testing"
 
 	"github.com/casemail/casemail/internal/testenv/postgres"
@@ -9,8 +8,4 @@ import (
 
 // The tests that run the real gateway run on both stores (stores.Each);
 // they share one PostgreSQL cluster, stopped when they end.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	postgres.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { postgres.Main(m) }

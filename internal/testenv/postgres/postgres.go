@@ -198,3 +198,11 @@ func StopShared() {
 		shared = nil
 	}
 }
+
+// Main runs a package's tests and then stops the cluster DSN started, if
+// any: the whole TestMain of a package whose tests use DSN.
+func Main(m *testing.M) {
+	code := m.Run()
+	StopShared()
+	os.Exit(code)
+}

@@ -1,7 +1,6 @@
 package stores
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,11 +8,7 @@ import (
 	"github.com/casemail/casemail/internal/testenv/postgres"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	postgres.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { postgres.Main(m) }
 
 // Of finds the store at any depth of subtests, so that a test may run
 // Each inside its own t.Run (as TestAuthForgeryOverSMTP's modes could);
