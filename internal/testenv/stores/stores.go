@@ -6,6 +6,7 @@ package stores
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,11 +17,24 @@ import (
 // Names are the stores, as the subtests of Each are named.
 var Names = []string{"sqlite", "postgres"}
 
+// OnlyEnv, set to a store's name, makes Each and EachParallel run that
+// store only: for a test that runs its package's suite again in a child
+// process to check something other than the store.
+const OnlyEnv = "CASEMAIL_TEST_ONLY_STORE"
+
+// names are the stores this process runs.
+func names() []string {
+	if only := os.Getenv(OnlyEnv); only != "" {
+		return []string{only}
+	}
+	return Names
+}
+
 // Each runs test once per store, as subtests named after the store; Of and
 // Location read the store from that name.
 func Each(t *testing.T, test func(t *testing.T)) {
 	t.Helper()
-	for _, s := range Names {
+	for _, s := range names() {
 		t.Run(s, test)
 	}
 }
@@ -31,7 +45,7 @@ func Each(t *testing.T, test func(t *testing.T)) {
 // at random. While PostgreSQL's server works, the SQLite run uses the CPU.
 func EachParallel(t *testing.T, test func(t *testing.T)) {
 	t.Helper()
-	for _, s := range Names {
+	for _, s := range names() {
 		t.Run(s, func(t *testing.T) {
 			t.Parallel()
 			test(t)
@@ -43,7 +57,7 @@ func EachParallel(t *testing.T, test func(t *testing.T)) {
 // first element of the test's name that names a store), "sqlite" otherwise.
 func Of(t testing.TB) string {
 	for _, p := range strings.Split(t.Name(), "/")[1:] {
-		for _, s := range Names {
+		for _, s := range names() {
 			if p == s {
 				return s
 			}
