@@ -26,14 +26,15 @@
 # PostgreSQL cluster, then once more with two gateways on that store: two
 # "casemail serve" with their own SMTP ports, smtp-source split over both
 # (S/2 sessions and M/2 mails each, at the same time), timed until both
-# finish. Their outbound workers are held as in the HOLD run, until two
-# gateways can share the outbox safely. Each run prints the group-commit
+# finish. Both send their notifications into one Maildir (HOLD2=1 holds
+# them as in the HOLD run instead). Each run prints the group-commit
 # writer's mails per commit (casemail_store_batch_*_total).
 #
 #   bench/ingest-smtp.sh            # M=2000 S=10 sessions, connections reused (-d)
 #   M=5000 S=4 bench/ingest-smtp.sh
 #   HOLD=0 bench/ingest-smtp.sh     # skip the run with the outbound held
 #   STORE=postgres bench/ingest-smtp.sh   # TWO=0 skips the two-gateway run
+#   STORE=postgres HOLD2=1 bench/ingest-smtp.sh   # two gateways, outbound held
 #   PARSE=0 bench/ingest-smtp.sh    # skip the parse-only baseline
 #   MAIL=bench/testdata/mail-small.eml bench/ingest-smtp.sh
 set -euo pipefail
@@ -46,6 +47,7 @@ BENCHTIME=${BENCHTIME:-2s}
 COUNT=${COUNT:-3}
 HOLD=${HOLD:-1}
 TWO=${TWO:-1}
+HOLD2=${HOLD2:-0}
 PARSE=${PARSE:-1}
 MAIL=$(realpath "$MAIL")
 
@@ -128,9 +130,16 @@ if [ "$HOLD" = 1 ]; then
 fi
 
 if [ "$STORE" = postgres ] && [ "$TWO" = 1 ]; then
-	echo "== two gateways on one PostgreSQL store, outbound held on both: smtp-source -s $((S / 2)) -m $((M / 2)) -d into each, at the same time"
-	start_hold
-	new_store "$(hold_outbound)"
+	if [ "$HOLD2" = 1 ]; then
+		echo "== two gateways on one PostgreSQL store, outbound held on both: smtp-source -s $((S / 2)) -m $((M / 2)) -d into each, at the same time"
+		start_hold
+		new_store "$(hold_outbound)"
+	else
+		# Both gateways send into one Maildir (safe for concurrent writers);
+		# each notification is claimed by one of them (FOR UPDATE SKIP LOCKED).
+		echo "== two gateways on one PostgreSQL store, outbound (Maildir) running on both: smtp-source -s $((S / 2)) -m $((M / 2)) -d into each, at the same time"
+		new_store
+	fi
 	start_serve
 	register_sender
 	# The second gateway: the same config on its own ports.
@@ -167,6 +176,17 @@ if [ "$STORE" = postgres ] && [ "$TWO" = 1 ]; then
 	}'
 	awk -v c="$((c1a - c0a + c1b - c0b))" -v b="$((b1a - b0a + b1b - b0b))" 'BEGIN { printf "  group commit: %d mails in %d commits = %.2f mails per commit\n", b, c, c ? b / c : 0 }'
 	check_cases "$m2" "$tempfail"
+	if [ "$HOLD2" != 1 ]; then
+		# Each notification claimed by one gateway: the shared Maildir holds
+		# exactly one mail per outbox row.
+		for _ in $(seq 600); do
+			[ "$(metric 'casemail_outbox_messages{status="sent"}')" -ge "$m2" ] && break
+			sleep 0.1
+		done
+		delivered=$(find "$store/sent/new" -type f | wc -l)
+		echo "  outbox: $delivered mails in the shared Maildir for $m2 acknowledgements (want equal: each sent once)"
+		[ "$delivered" -eq "$m2" ] || { echo "FAILED: notifications lost or sent twice" >&2; exit 1; }
+	fi
 	kill -TERM "$serve2_pid"
 	wait "$serve2_pid" || true
 	stop_serve
