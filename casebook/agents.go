@@ -172,9 +172,10 @@ func (b *Book) agentName(ctx context.Context, q querier, addr string) string {
 }
 
 // refusedClaim tells agents that a mail claiming case id was refused or
-// quarantined: who sent it and why. A claimed case that does not exist
+// quarantined: who sent it and why, in each agent's language when the
+// decision gave it (Delivery.ReasonIn). A claimed case that does not exist
 // has nobody to tell.
-func (b *Book) refusedClaim(ctx context.Context, tx *sql.Tx, id int64, from, reason, subject string) error {
+func (b *Book) refusedClaim(ctx context.Context, tx *sql.Tx, id int64, from string, d Delivery, subject string) error {
 	c, err := b.caseTx(ctx, tx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -183,7 +184,10 @@ func (b *Book) refusedClaim(ctx context.Context, tx *sql.Tx, id int64, from, rea
 		return err
 	}
 	data := caseData(c)
-	data["author"], data["reason"], data["subject"] = from, reason, subject
+	data["author"], data["reason"], data["subject"] = from, d.Reason, subject
+	for loc, r := range d.ReasonIn {
+		data["reason@"+loc] = r
+	}
 	return b.notifyAgents(ctx, tx, c, templates.AgentRefused, from, data)
 }
 

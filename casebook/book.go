@@ -399,12 +399,16 @@ func notFound(format string, a ...any) error {
 type RuleError struct {
 	Rule Rule
 	Msg  string
+	// format and args make Msg; In (localize.go) renders them in another
+	// language.
+	format string
+	args   []any
 }
 
 func (e *RuleError) Error() string { return e.Msg }
 
 func refuse(rule Rule, format string, a ...any) error {
-	return &RuleError{Rule: rule, Msg: fmt.Sprintf(format, a...)}
+	return &RuleError{Rule: rule, Msg: fmt.Sprintf(format, a...), format: format, args: a}
 }
 
 // RuleOf returns the rule that refused err, or "".

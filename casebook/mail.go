@@ -204,8 +204,11 @@ type Delivery struct {
 	Claimed     int64    // ActQuarantine: the case a forged claim named; its agents are told, the mail is never linked to it (I6)
 
 	Reason string
-	Notice *Notice // answered refusal (R1–R5, R13, R14); rate-limited per sender
-	Alert  *Alert  // tell the team (a suspected loop), once per case (limits.go)
+	// ReasonIn is Reason in each locale ("fr", "en"), for the agents told
+	// of a refused claim; Reason (the record, the logs) stays English.
+	ReasonIn map[string]string
+	Notice   *Notice // answered refusal (R1–R5, R13, R14); rate-limited per sender
+	Alert    *Alert  // tell the team (a suspected loop), once per case (limits.go)
 }
 
 // Recorded is what Record did.
@@ -327,7 +330,7 @@ func (b *Book) apply(ctx context.Context, tx *sql.Tx, d Delivery, from, reason s
 			err = b.claimEvent(ctx, tx, d, from, id)
 		}
 		if claimed := cmp.Or(caseID, d.Claimed); err == nil && claimed != 0 && (d.Action == ActRefuse || d.Action == ActQuarantine) {
-			err = b.refusedClaim(ctx, tx, claimed, from, d.Reason, d.Message.Subject)
+			err = b.refusedClaim(ctx, tx, claimed, from, d, d.Message.Subject)
 		}
 	}
 	if err != nil {
