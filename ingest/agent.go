@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/casemail/casemail/address"
@@ -84,7 +83,7 @@ func (g *Gateway) agentNote(ctx context.Context, in *inbound, d *Decision, sende
 		}
 		id, err := g.signer.Verify(tok, sender, g.now())
 		if err != nil {
-			return d.set(casebook.ActQuarantine, fmt.Sprintf("internal-note address %s is not valid for %s: %v (I6)", rcpt, sender, err)), true, nil
+			return d.set(casebook.ActQuarantine, reason(RNoteToken, rcpt, sender, err.Error())), true, nil
 		}
 		d.CaseID, d.delivery.Claimed = id, id
 		agent, err := g.book.IsAgent(ctx, sender)
@@ -92,20 +91,20 @@ func (g *Gateway) agentNote(ctx context.Context, in *inbound, d *Decision, sende
 			return *d, true, err
 		}
 		if !agent {
-			return d.set(casebook.ActQuarantine, fmt.Sprintf("%s wrote to the internal-note address of case %d but is not an agent (I6)", sender, id)), true, nil
+			return d.set(casebook.ActQuarantine, reason(RNoteNotAgent, sender, id)), true, nil
 		}
 		c, err := g.book.Case(ctx, id)
 		if errors.Is(err, casebook.ErrNotFound) {
-			return d.set(casebook.ActQuarantine, fmt.Sprintf("internal-note address names case %d, which does not exist", id)), true, nil
+			return d.set(casebook.ActQuarantine, reason(RNoteNoCase, id)), true, nil
 		}
 		if err != nil {
 			return *d, true, err
 		}
 		d.delivery.Claimed = 0
 		d.CaseID, d.Org, d.Product, d.delivery.CaseID = c.ID, c.Org, c.Product, c.ID
-		d.Reasons = append(d.Reasons, fmt.Sprintf("internal-note address for case %d", id))
+		d.add(reason(RNoteFor, id))
 		if c.Status == casebook.StatusClosed || c.Imported {
-			return d.set(casebook.ActRefuse, fmt.Sprintf("case %d is closed: a note by mail is kept, not added (R13)", c.ID)), true, nil
+			return d.set(casebook.ActRefuse, reason(RNoteClosed, c.ID)), true, nil
 		}
 		dec := g.agentComment(in, d, &c, sender, true)
 		return dec, true, nil
@@ -144,19 +143,19 @@ func (g *Gateway) agentComment(in *inbound, d *Decision, c *casebook.Case, sende
 	_, d.delivery.FullText = parseCommands(p.Text)
 	if d.delivery.Body == "" && len(cmds) > 0 {
 		// Commands and nothing else: no comment, the commands are the answer.
-		return d.set(casebook.ActIgnore, fmt.Sprintf("agent %s sent commands for case %d: %s", sender, c.ID, commandLines(cmds)))
+		return d.set(casebook.ActIgnore, reason(RAgentCommands, sender, c.ID, commandLines(cmds)))
 	}
 	if !note {
 		d.delivery.AddWatchers = g.copied(in, c.Requester)
 	}
-	what := "a public comment (by support)"
+	what := reason(RAgentComment, c.ID)
 	if note {
-		what = "an internal note, for agents only"
+		what = reason(RAgentNote, c.ID)
 	}
 	if len(cmds) > 0 {
-		what += "; commands: " + commandLines(cmds)
+		what = reason(RWithCommands, what, commandLines(cmds))
 	}
-	return d.set(casebook.ActComment, fmt.Sprintf("agent's reply to case %d becomes %s", c.ID, what))
+	return d.set(casebook.ActComment, what)
 }
 
 func commandLines(cmds []agentCommand) string {
@@ -222,7 +221,7 @@ func (g *Gateway) applyCommand(ctx context.Context, in *inbound, a *agentMail, c
 		case "me", "moi":
 			to = a.agent
 		case "":
-			err = errors.New("name the agent: #assign me, #assign ADDRESS or #assign none")
+			err = reason(RCommandNoAgent)
 		}
 		if err == nil {
 			_, err = g.book.Assign(ctx, a.caseID, to, a.agent)
@@ -237,7 +236,8 @@ func (g *Gateway) applyCommand(ctx context.Context, in *inbound, a *agentMail, c
 		return
 	}
 	g.log.Info("agent command refused", "case", a.caseID, "agent", a.agent, "command", cmd.line, "err", err)
-	data := map[string]string{"command": cmd.line, "reason": err.Error(), "subject": in.parsed.Subject,
+	why := commandRefusal(cmd, err) // reasons.go: said in the agent's language
+	data := map[string]string{"command": cmd.line, "reason": err.Error(), "reason@fr": why.In("fr"), "reason@en": why.In("en"), "subject": in.parsed.Subject,
 		"in_reply_to": in.parsed.MessageID, "references": strings.Join(append(in.parsed.References, in.parsed.MessageID), " ")}
 	if nerr := g.book.NotifyAgent(ctx, a.caseID, a.agent, templates.AgentCommandRefused, data); nerr != nil {
 		g.log.Error("could not tell the agent their command was refused", "case", a.caseID, "agent", a.agent, "err", nerr)

@@ -163,13 +163,11 @@ func (g *Gateway) authorise(in *inbound, d Decision) Decision {
 	if !g.verdictExpected(in) || v.FromAligned {
 		return d
 	}
-	why := fmt.Sprintf("From domain %s not authenticated (spf=%s dkim=%s dmarc=%s, %s)",
-		cmp.Or(v.FromDomain, "(none)"), v.SPF, dkimSummary(v.DKIM), v.DMARC, v.Source)
+	why := reason(RAuthFailed, cmp.Or(v.FromDomain, "(none)"), v.SPF, dkimSummary(v.DKIM), v.DMARC, v.Source)
 	mode := g.authMode(in, d.Org)
 	if mode != authEnforce {
 		if mode == authRecord && (d.Action == casebook.ActOpen || d.Action == casebook.ActComment || d.delivery.Notice != nil) {
-			d.Reasons = append(d.Reasons, why+": recorded, not refused (auth = \"record\")")
-			d.delivery.Reason = strings.Join(d.Reasons, "; ")
+			d.add(reason(RAuthRecorded, why))
 		}
 		return d
 	}
@@ -178,25 +176,23 @@ func (g *Gateway) authorise(in *inbound, d Decision) Decision {
 		// a reply token lets the text through, never the commands.
 		if d.Action == casebook.ActComment && g.replyToken(in, d.delivery.CaseID) {
 			a.commands = nil
-			d.Reasons = append(d.Reasons, why+": its agent commands are ignored")
-			d.delivery.Reason = strings.Join(d.Reasons, "; ")
+			d.add(reason(RAuthNoCommands, why))
 		} else {
 			in.agent = nil
-			return g.quarantineUnauthenticated(in, d, why, "may not use agent commands")
+			return g.quarantineUnauthenticated(in, d, why, reason(RNoCommands))
 		}
 	}
 	switch {
 	case d.Action == casebook.ActComment && g.replyToken(in, d.delivery.CaseID):
-		d.Reasons = append(d.Reasons, why+": threaded by its reply token, marked unauthenticated")
-		d.delivery.Reason = strings.Join(d.Reasons, "; ")
+		d.add(reason(RAuthThreaded, why))
 		return d
 	case d.Action == casebook.ActRefuse && d.CaseID != 0 && g.replyToken(in, d.CaseID):
 		// The token was mailed to the From address: the notice (closed
 		// case, R13) goes where our mail went already, not to a stranger.
 		return d
 	case d.Action == casebook.ActOpen, d.Action == casebook.ActComment, d.delivery.Notice != nil:
-		what := map[casebook.Action]string{casebook.ActOpen: "may not open a case", casebook.ActComment: fmt.Sprintf("may not join case %d", d.CaseID),
-			casebook.ActRefuse: "gets no notice (backscatter)"}[d.Action]
+		what := map[casebook.Action]Reason{casebook.ActOpen: reason(RMayNotOpen), casebook.ActComment: reason(RMayNotJoin, d.CaseID),
+			casebook.ActRefuse: reason(RNoNotice)}[d.Action]
 		in.agent = nil
 		return g.quarantineUnauthenticated(in, d, why, what)
 	}
@@ -206,7 +202,7 @@ func (g *Gateway) authorise(in *inbound, d Decision) Decision {
 // quarantineUnauthenticated turns d into the quarantine of an
 // unauthenticated mail: nothing opened, joined, answered or applied, the
 // agents warned through the log.
-func (g *Gateway) quarantineUnauthenticated(in *inbound, d Decision, why, what string) Decision {
+func (g *Gateway) quarantineUnauthenticated(in *inbound, d Decision, why, what Reason) Decision {
 	v := in.auth
 	g.log.Warn("unauthenticated mail quarantined: an agent should look at it", "from", in.msg.From, "message_id", in.msg.MessageID,
 		"spf", v.SPF, "dmarc", v.DMARC, "source", v.Source, "would", string(d.Action), "case", d.CaseID)
@@ -215,7 +211,7 @@ func (g *Gateway) quarantineUnauthenticated(in *inbound, d Decision, why, what s
 	d.delivery.CaseID = 0 // never link a forged claim to the case
 	d.delivery.Author, d.delivery.Body, d.delivery.FullText, d.delivery.AddWatchers = "", "", "", nil
 	d.delivery.Internal = false
-	return d.set(casebook.ActQuarantine, why+": "+what+" (issue 13)")
+	return d.set(casebook.ActQuarantine, reason(RAuthQuarantine, why, what))
 }
 
 // replyToken reports whether one of the mail's recipients is a reply (or

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -44,10 +43,8 @@ func (g *Gateway) complaintTokens(b *message.Bounce) []string {
 // alone. A complaint that names someone else suppresses nobody.
 func (g *Gateway) complaint(d *Decision, b *message.Bounce, it casebook.OutboxItem) Decision {
 	if len(b.Recipients) > 0 && !slices.ContainsFunc(b.Recipients, func(r string) bool { return strings.EqualFold(strings.TrimSpace(r), it.To) }) {
-		return d.set(casebook.ActIgnore, fmt.Sprintf("complaint about notification %d names %s, not its recipient %s: nothing suppressed",
-			it.ID, strings.Join(b.Recipients, ", "), it.To))
+		return d.set(casebook.ActIgnore, reason(RComplaintOther, it.ID, strings.Join(b.Recipients, ", "), it.To))
 	}
 	d.suppress, d.suppressAs = append(d.suppress, it.To), casebook.SuppressedComplaint
-	return d.set(casebook.ActIgnore, fmt.Sprintf("complaint (%s) about notification %d to %s: no more mail to that address (I5)",
-		cmp.Or(b.FeedbackType, "abuse"), it.ID, it.To))
+	return d.set(casebook.ActIgnore, reason(RComplaint, cmp.Or(b.FeedbackType, "abuse"), it.ID, it.To))
 }

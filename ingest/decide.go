@@ -29,6 +29,7 @@ type Decision struct {
 	Auth senderauth.Verdict `json:"auth"`
 
 	delivery   casebook.Delivery
+	why        []Reason // Reasons as codes, said in each locale (reasons.go)
 	suppress   []string // addresses to suppress after a hard bounce or a complaint
 	suppressAs string   // casebook.SuppressedBounce or SuppressedComplaint
 	unwatch    int64    // case to stop the sender watching (unsubscribe)
@@ -56,10 +57,10 @@ func (g *Gateway) decideRules(ctx context.Context, in *inbound) (Decision, error
 	p := in.parsed
 	set := d.set
 	if in.notMail {
-		return set(casebook.ActQuarantine, "not a mail: "+strings.Join(p.Problems, "; ")), nil
+		return set(casebook.ActQuarantine, reason(RNotMail, strings.Join(p.Problems, "; "))), nil
 	}
-	if in.tooBig != "" {
-		return set(casebook.ActRefuse, in.tooBig), nil
+	if in.tooBig != nil {
+		return set(casebook.ActRefuse, *in.tooBig), nil
 	}
 
 	// I5: machines get no answer and open nothing.
@@ -67,13 +68,13 @@ func (g *Gateway) decideRules(ctx context.Context, in *inbound) (Decision, error
 	case p.Kind == message.KindBounce:
 		return g.bounce(ctx, in, d)
 	case len(p.HeaderValues("Received")) > maxReceived:
-		return set(casebook.ActIgnore, fmt.Sprintf("mail loop: %d Received fields (I5)", len(p.HeaderValues("Received")))), nil
+		return set(casebook.ActIgnore, reason(RReceivedLoop, len(p.HeaderValues("Received")))), nil
 	case g.isOwn(p):
-		return set(casebook.ActIgnore, "our own mail came back (I5)"), nil
+		return set(casebook.ActIgnore, reason(ROwnMail)), nil
 	case p.Kind == message.KindAutoReply:
-		return set(casebook.ActIgnore, "auto-reply (RFC 3834): not answered (I5)"), nil
+		return set(casebook.ActIgnore, reason(RAutoReply)), nil
 	case p.Kind == message.KindList:
-		return set(casebook.ActIgnore, "list mail: not answered (I5)"), nil
+		return set(casebook.ActIgnore, reason(RListMail)), nil
 	}
 	sender := strings.ToLower(p.From)
 	if sender == "" || p.FromErr != nil {
@@ -81,7 +82,7 @@ func (g *Gateway) decideRules(ctx context.Context, in *inbound) (Decision, error
 	}
 	if local, _, _ := strings.Cut(sender, "@"); slices.Contains([]string{"mailer-daemon", "postmaster"}, local) {
 		// A report we could not read as a bounce is still a machine's (I5).
-		return set(casebook.ActIgnore, "mail from "+local+": not answered (I5)"), nil
+		return set(casebook.ActIgnore, reason(RMachine, local)), nil
 	}
 
 	// Unsubscribe (R8): the address is LOCAL+unsubscribe-TOKEN@reply_domain.
@@ -92,10 +93,10 @@ func (g *Gateway) decideRules(ctx context.Context, in *inbound) (Decision, error
 		}
 		caseID, err := g.signer.Verify(tok, sender, g.now())
 		if err != nil {
-			return set(casebook.ActQuarantine, "unsubscribe request with an invalid token: "+err.Error()), nil
+			return set(casebook.ActQuarantine, reason(RUnsubscribeToken, err.Error())), nil
 		}
 		d.unwatch, d.CaseID, d.delivery.CaseID = caseID, caseID, caseID
-		return set(casebook.ActIgnore, fmt.Sprintf("%s stopped watching case %d", sender, caseID)), nil
+		return set(casebook.ActIgnore, reason(RUnsubscribed, sender, caseID)), nil
 	}
 
 	// An agent's internal note (agent.go).
@@ -108,14 +109,14 @@ func (g *Gateway) decideRules(ctx context.Context, in *inbound) (Decision, error
 	if err != nil {
 		return *d, err
 	}
-	if why.quarantine != "" {
+	if why.quarantine != nil {
 		d.CaseID = why.claimed
 		d.delivery.CaseID = 0 // never link a forged claim to the case
 		d.delivery.Claimed = why.claimed
-		return set(casebook.ActQuarantine, why.quarantine), nil
+		return set(casebook.ActQuarantine, *why.quarantine), nil
 	}
 	if c != nil {
-		d.Reasons = append(d.Reasons, why.how)
+		d.add(why.how)
 		return g.onCase(ctx, in, d, c, sender)
 	}
 	return g.newCase(ctx, in, d, sender)
@@ -130,34 +131,34 @@ func (g *Gateway) onCase(ctx context.Context, in *inbound, d *Decision, c *caseb
 	if c.Imported {
 		// R14: the retired system's cases are read-only: invite a follow-up.
 		g.notice(d, templates.NoticeImportedCase, sender, in, c)
-		return set(casebook.ActRefuse, fmt.Sprintf("case %d was imported from the retired system: reply kept, not added (R14)", c.ID)), nil
+		return set(casebook.ActRefuse, reason(RImported, c.ID)), nil
 	}
 	if c.Status == casebook.StatusClosed {
 		if g.cfg.Policy.ClosedReply == "followup" {
 			d.delivery.Open = casebook.NewCase{FollowUpOf: c.ID, Requester: sender, Title: p.Subject, Description: p.Text, Locale: g.routeLocale(in)}
-			return set(casebook.ActOpen, fmt.Sprintf("case %d is closed: a follow-up is opened (R14, policy.closed_reply = \"followup\")", c.ID)), nil
+			return set(casebook.ActOpen, reason(RFollowUp, c.ID)), nil
 		}
 		// R13: kept, not a comment, the case stays closed, the sender is told how to reopen.
 		g.notice(d, templates.NoticeClosedCase, sender, in, c)
 		d.delivery.Notice.Data["reopen_until"] = g.book.ReopenDeadline(*c).Format("2006-01-02")
-		return set(casebook.ActRefuse, fmt.Sprintf("case %d is closed: a reply by mail never reopens it (R13)", c.ID)), nil
+		return set(casebook.ActRefuse, reason(RClosedCase, c.ID)), nil
 	}
 	if dec, ok, err := g.agentReply(ctx, in, d, c, sender); ok || err != nil {
 		return dec, err // an agent answers, with commands (agent.go)
 	}
 	// I5: a loop between auto-responders that do not say so.
-	if why, err := g.suspectedLoop(ctx, in, c, sender); err != nil || why != "" {
+	if why, err := g.suspectedLoop(ctx, in, c, sender); err != nil || why != nil {
 		if err != nil {
 			return *d, err
 		}
-		d.delivery.Alert = loopAlert(c, sender, why)
-		return set(casebook.ActQuarantine, "suspected mail loop: "+why+"; nobody notified (I5)"), nil
+		d.delivery.Alert = loopAlert(c, sender, *why)
+		return set(casebook.ActQuarantine, reason(RLoopSuspected, *why)), nil
 	}
 	d.delivery.Author = sender
 	d.delivery.Body = p.ReplyText
 	d.delivery.FullText = p.Text
 	d.delivery.AddWatchers = g.watchersFrom(in, d, c.Requester)
-	return set(casebook.ActComment, fmt.Sprintf("reply to case %d becomes a comment (R9)", c.ID)), nil
+	return set(casebook.ActComment, reason(RComment, c.ID)), nil
 }
 
 // newCase routes a mail that belongs to no case: the rules in the order
@@ -167,12 +168,12 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 	p := in.parsed
 	route, tag, ok := g.route(in)
 	if !ok {
-		return set(casebook.ActQuarantine, fmt.Sprintf("no route for %s", strings.Join(g.recipients(in), ", "))), nil
+		return set(casebook.ActQuarantine, reason(RNoRoute, strings.Join(g.recipients(in), ", "))), nil
 	}
 	d.Product = route.Product
 	if redirectsElsewhere(route) {
 		g.notice(d, templates.Name(route.Template), sender, in, nil)
-		return set(casebook.ActRefuse, fmt.Sprintf("%s redirects elsewhere (R5)", route.Address)), nil
+		return set(casebook.ActRefuse, reason(RRedirect, route.Address)), nil
 	}
 	s, err := g.book.Sender(ctx, sender)
 	if err != nil {
@@ -186,7 +187,7 @@ func (g *Gateway) newCase(ctx context.Context, in *inbound, d *Decision, sender 
 	watchers := g.watchersFrom(in, d, sender) // R8
 	d.delivery.Open = casebook.NewCase{Org: org, Product: route.Product, Team: route.Team, Priority: urgentPriority(route, p.Subject),
 		Title: p.Subject, Description: strings.TrimSpace(p.Text), Requester: sender, Watchers: watchers, Locale: g.routeLocale(in)}
-	return set(casebook.ActOpen, fmt.Sprintf("new case for %s / %s via %s (R6)", org, route.Product, route.Address)), nil
+	return set(casebook.ActOpen, reason(RNewCase, org, route.Product, route.Address)), nil
 }
 
 // redirectsElsewhere: some requests do not belong to this desk at all; their
@@ -219,7 +220,7 @@ func (g *Gateway) refuseOpening(d *Decision, err error, in *inbound, sender stri
 	tmpl, ok := noticeOf[casebook.Rule(rule)]
 	if !ok {
 		if errors.Is(err, casebook.ErrNotFound) {
-			return d.set(casebook.ActQuarantine, fmt.Sprintf("the mail names an organisation that does not exist: %v", err)), nil
+			return d.set(casebook.ActQuarantine, reason(ROrgMissing, err.Error(), d.Org)), nil
 		}
 		return *d, err
 	}
@@ -233,15 +234,22 @@ func (g *Gateway) refuseOpening(d *Decision, err error, in *inbound, sender stri
 		}
 		d.delivery.Notice.Data["addresses"] = strings.Join(addrs, "\n")
 	}
-	return d.set(casebook.ActRefuse, err.Error()+" ("+rule+")"), nil
+	return d.set(casebook.ActRefuse, reason(ROpenRefused, err, rule)), nil
 }
 
 // set records the action and one more reason.
-func (d *Decision) set(a casebook.Action, reason string) Decision {
-	d.Action = a
-	d.Reasons = append(d.Reasons, reason)
-	d.delivery.Action, d.delivery.Reason = a, strings.Join(d.Reasons, "; ")
+func (d *Decision) set(a casebook.Action, r Reason) Decision {
+	d.Action, d.delivery.Action = a, a
+	d.add(r)
 	return *d
+}
+
+// add records one more reason: in English in Reasons and Delivery.Reason,
+// in every locale in Delivery.ReasonIn (reasons.go).
+func (d *Decision) add(r Reason) {
+	d.why = append(d.why, r)
+	d.Reasons = append(d.Reasons, r.In("en"))
+	d.delivery.Reason, d.delivery.ReasonIn = strings.Join(d.Reasons, reasonSep("en")), localized(d.why)
 }
 
 // notice attaches a refusal notice to the sender.
@@ -284,22 +292,21 @@ func (g *Gateway) bounce(ctx context.Context, in *inbound, d *Decision) (Decisio
 		}
 		switch {
 		case b == nil:
-			return set(casebook.ActIgnore, fmt.Sprintf("unreadable bounce of notification %d to %s: nothing suppressed", it.ID, it.To)), nil
+			return set(casebook.ActIgnore, reason(RUnreadableBounce, it.ID, it.To)), nil
 		case b.Complaint:
 			return g.complaint(d, b, it), nil // complaint.go
 		case !slices.ContainsFunc(b.Recipients, func(r string) bool { return strings.EqualFold(strings.TrimSpace(r), it.To) }):
-			return set(casebook.ActIgnore, fmt.Sprintf("bounce of notification %d names %s, not its recipient %s: nothing suppressed",
-				it.ID, strings.Join(b.Recipients, ", "), it.To)), nil
+			return set(casebook.ActIgnore, reason(RBounceOther, it.ID, strings.Join(b.Recipients, ", "), it.To)), nil
 		case b.Permanent:
 			d.suppress, d.suppressAs = append(d.suppress, it.To), casebook.SuppressedBounce
-			return set(casebook.ActIgnore, fmt.Sprintf("hard bounce of notification %d to %s: no more mail to that address", it.ID, it.To)), nil
+			return set(casebook.ActIgnore, reason(RHardBounce, it.ID, it.To)), nil
 		}
-		return set(casebook.ActIgnore, fmt.Sprintf("temporary bounce of notification %d to %s", it.ID, it.To)), nil
+		return set(casebook.ActIgnore, reason(RSoftBounce, it.ID, it.To)), nil
 	}
 	if b != nil && b.Complaint {
-		return set(casebook.ActIgnore, "complaint about no notification of ours: nothing suppressed, not answered (I5)"), nil
+		return set(casebook.ActIgnore, reason(RStrayComplaint)), nil
 	}
-	return set(casebook.ActIgnore, "bounce: not answered (I5)"), nil
+	return set(casebook.ActIgnore, reason(RBounce)), nil
 }
 
 // sideEffects applies what a decision does beside its record; each is

@@ -10,9 +10,9 @@ import "github.com/casemail/casemail/message"
 const reasonNoSender = "no usable From address"
 
 // noSenderReason says why p has no sender, for the decision's reasons.
-func noSenderReason(p *message.Parsed) string {
+func noSenderReason(p *message.Parsed) Reason {
 	if p.FromErr != nil {
-		return reasonNoSender + ": " + p.FromErr.Error() + " (I6)"
+		return reason(RNoSenderBecause, p.FromErr.Error())
 	}
-	return reasonNoSender
+	return reason(RNoSender)
 }

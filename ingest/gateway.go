@@ -109,7 +109,7 @@ func (g *Gateway) Receive(ctx context.Context, env Envelope, r io.Reader) (Outco
 	if sent := ref.Size - env.TraceBytes; limit > 0 && sent > limit {
 		// A refusal needs the header only: the prefix is enough.
 		in = g.read(prefix, env)
-		in.tooBig = fmt.Sprintf("message of %d bytes is over the limit of %d bytes (smtp.max_message_bytes)", sent, limit)
+		in.tooBig = &Reason{Code: RTooBig, Args: []any{sent, limit}}
 		in.msg.Fingerprint = "raw:" + ref.SHA256
 	} else if in, err = g.readStored(ctx, ref, env); err != nil {
 		return Outcome{}, err
@@ -194,11 +194,11 @@ func (g *Gateway) decideAndRecord(ctx context.Context, pr *prepared, t Turn) (ca
 		g.log.Info("decision refused by the casebook, deciding again", "rule", casebook.RuleOf(err), "err", err)
 	}
 	d := Decision{delivery: casebook.Delivery{Message: in.msg}}
-	reason := "the casebook refused every decision: " + refusal.Error()
+	why := reason(RCasebookRefused, refusal)
 	if rule := casebook.RuleOf(refusal); rule != "" {
-		reason += " (" + rule + ")"
+		why = reason(RCasebookRefused, reason(ROpenRefused, refusal, rule))
 	}
-	rec, err := record(d.set(casebook.ActQuarantine, reason).delivery)
+	rec, err := record(d.set(casebook.ActQuarantine, why).delivery)
 	if err != nil {
 		return rec, fmt.Errorf("record message: %w", err)
 	}
@@ -223,7 +223,7 @@ type inbound struct {
 	parsed  *message.Parsed
 	msg     casebook.Message
 	notMail bool               // not a mail at all (exit 65 for deliver); still recorded
-	tooBig  string             // why the message was too big to read
+	tooBig  *Reason            // why the message was too big to read
 	agent   *agentMail         // an agent's mail: what to apply once it is recorded (agent.go)
 	auth    senderauth.Verdict // who really sent it (auth.go)
 }

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -21,24 +20,23 @@ import (
 // nobody is notified, and the team is told once.
 
 // suspectedLoop says why a reply from sender to case c looks like a loop,
-// "" when it does not.
-func (g *Gateway) suspectedLoop(ctx context.Context, in *inbound, c *casebook.Case, sender string) (string, error) {
-	if echo := echoesCase(in.parsed.ReplyText, in.parsed.Text, c, sender); echo != "" {
+// nil when it does not.
+func (g *Gateway) suspectedLoop(ctx context.Context, in *inbound, c *casebook.Case, sender string) (*Reason, error) {
+	if echo := echoesCase(in.parsed.ReplyText, in.parsed.Text, c, sender); echo != nil {
 		return echo, nil
 	}
 	p := g.cfg.Policy
 	if p.MaxMailComments <= 0 || p.LoopWindow.Duration <= 0 {
-		return "", nil
+		return nil, nil
 	}
 	n, err := g.book.MailCommentsSince(ctx, c.ID, sender, g.now().Add(-p.LoopWindow.Duration))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if n >= p.MaxMailComments {
-		return fmt.Sprintf("%d comments by mail from %s on case %d in the last %s already (policy.max_mail_comments = %d)",
-			n, casebook.LimitKey(sender), c.ID, p.LoopWindow.Duration, p.MaxMailComments), nil
+		return &Reason{Code: RTooManyComments, Args: []any{n, casebook.LimitKey(sender), c.ID, p.LoopWindow.Duration, p.MaxMailComments}}, nil
 	}
-	return "", nil
+	return nil, nil
 }
 
 // echoesCase reports a reply that only gives back what we sent: its new text
@@ -46,7 +44,7 @@ func (g *Gateway) suspectedLoop(ctx context.Context, in *inbound, c *casebook.Ca
 // or its new text is itself one of them, word for word (an auto-responder
 // that pastes the mail it answers). Whitespace and quote marks do not
 // count, since every mailer wraps and quotes in its own way.
-func echoesCase(replyText, fullText string, c *casebook.Case, sender string) string {
+func echoesCase(replyText, fullText string, c *casebook.Case, sender string) *Reason {
 	// What we mailed the sender: the case (its acknowledgement) and the
 	// comments of others (nobody is notified of their own).
 	ours := []string{c.Description}
@@ -63,14 +61,14 @@ func echoesCase(replyText, fullText string, c *casebook.Case, sender string) str
 			continue
 		}
 		if reply == "" && strings.Contains(full, o) {
-			return fmt.Sprintf("the reply only quotes our own mail about case %d", c.ID)
+			return &Reason{Code: REchoQuote, Args: []any{c.ID}}
 		}
 		// A short text ("Thanks!") is said again by people too.
 		if reply == o && utf8.RuneCountInString(o) >= minEchoRunes {
-			return fmt.Sprintf("the reply repeats our own mail about case %d word for word", c.ID)
+			return &Reason{Code: REchoRepeat, Args: []any{c.ID}}
 		}
 	}
-	return ""
+	return nil
 }
 
 // minEchoRunes is the shortest text whose repetition, unquoted, counts as
@@ -110,11 +108,14 @@ func unquote(s string) string {
 	return b.String()
 }
 
-// loopAlert is the one notice the team gets about a suspected loop.
-func loopAlert(c *casebook.Case, sender, why string) *casebook.Alert {
-	return &casebook.Alert{Template: templates.LoopSuspected, Data: map[string]string{
-		"author": sender, "title": c.Title, "reason": why,
-	}}
+// loopAlert is the one notice the team gets about a suspected loop, its
+// reason in each agent's language.
+func loopAlert(c *casebook.Case, sender string, why Reason) *casebook.Alert {
+	data := map[string]string{"author": sender, "title": c.Title, "reason": why.In("en")}
+	for loc, r := range localized([]Reason{why}) {
+		data["reason@"+loc] = r
+	}
+	return &casebook.Alert{Template: templates.LoopSuspected, Data: data}
 }
 
 // watchersFrom is everyone copied on the mail (R8), at most
@@ -129,11 +130,10 @@ func (g *Gateway) watchersFrom(in *inbound, d *Decision, except string) []string
 	}
 	rest := all[max:]
 	shown := rest[:min(len(rest), 5)]
-	more := ""
+	var more any = ""
 	if len(rest) > len(shown) {
-		more = fmt.Sprintf(" and %d more", len(rest)-len(shown))
+		more = reason(RCcMore, len(rest)-len(shown))
 	}
-	d.Reasons = append(d.Reasons, fmt.Sprintf("%d copied addresses not added as watchers (policy.max_cc_watchers = %d): %s%s",
-		len(rest), max, strings.Join(shown, ", "), more))
+	d.add(reason(RCcCapped, len(rest), max, strings.Join(shown, ", "), more))
 	return all[:max]
 }

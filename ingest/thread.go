@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/casemail/casemail/address"
@@ -13,8 +12,8 @@ import (
 
 // caseClaim says how a mail was tied to a case, or why it was quarantined.
 type caseClaim struct {
-	how        string // for the decision's reasons
-	quarantine string // non-empty: the mail claims a case it may not join (I6)
+	how        Reason  // for the decision's reasons
+	quarantine *Reason // set: the mail claims a case it may not join (I6)
 	claimed    int64
 }
 
@@ -36,13 +35,13 @@ func (g *Gateway) whichCase(ctx context.Context, in *inbound, sender string) (*c
 			// A valid token proves who the notification went to, not that
 			// they still take part: a watcher removed since, or a member
 			// whose grant was revoked, is refused like any outsider (I6).
-			return g.participant(ctx, id, sender, fmt.Sprintf("reply token for case %d", id))
+			return g.participant(ctx, id, sender, reason(RReplyToken, id))
 		case errors.Is(err, replytoken.ErrExpired), errors.Is(err, replytoken.ErrMalformed):
 			// An expired token falls back to the thread and the tag, which
 			// check participation; a malformed one is a plus tag (support+acme@).
 			continue
 		default:
-			return nil, caseClaim{quarantine: fmt.Sprintf("reply token in %s is not valid for %s: %v (I6)", rcpt, sender, err)}, nil
+			return nil, caseClaim{quarantine: &Reason{Code: RBadReplyToken, Args: []any{rcpt, sender, err.Error()}}}, nil
 		}
 	}
 	// 2. Threading headers, newest reference first.
@@ -57,12 +56,12 @@ func (g *Gateway) whichCase(ctx context.Context, in *inbound, sender string) (*c
 			return nil, caseClaim{}, err
 		}
 		if ok {
-			return g.participant(ctx, id, sender, fmt.Sprintf("In-Reply-To/References name case %d", id))
+			return g.participant(ctx, id, sender, reason(RThreadHeaders, id))
 		}
 	}
 	// 3. Subject tag, only from a participant.
 	if id, ok := g.tag.Find(in.parsed.Subject); ok {
-		return g.participant(ctx, id, sender, fmt.Sprintf("subject tag names case %d", id))
+		return g.participant(ctx, id, sender, reason(RSubjectTag, id))
 	}
 	return nil, caseClaim{}, nil
 }
@@ -70,10 +69,10 @@ func (g *Gateway) whichCase(ctx context.Context, in *inbound, sender string) (*c
 // participant returns the case if sender takes part in it (requester,
 // watcher, member allowed to view, agent); a claim by anyone else is
 // quarantined.
-func (g *Gateway) participant(ctx context.Context, id int64, sender, how string) (*casebook.Case, caseClaim, error) {
+func (g *Gateway) participant(ctx context.Context, id int64, sender string, how Reason) (*casebook.Case, caseClaim, error) {
 	c, err := g.book.Case(ctx, id)
 	if errors.Is(err, casebook.ErrNotFound) {
-		return nil, caseClaim{quarantine: how + ", which does not exist", claimed: id}, nil
+		return nil, caseClaim{quarantine: &Reason{Code: RClaimMissing, Args: []any{how}}, claimed: id}, nil
 	}
 	if err != nil {
 		return nil, caseClaim{}, err
@@ -83,7 +82,7 @@ func (g *Gateway) participant(ctx context.Context, id int64, sender, how string)
 		return nil, caseClaim{}, err
 	}
 	if !ok {
-		return nil, caseClaim{quarantine: fmt.Sprintf("%s, but %s does not take part in it (I6)", how, sender), claimed: id}, nil
+		return nil, caseClaim{quarantine: &Reason{Code: RNotParticipant, Args: []any{how, sender}}, claimed: id}, nil
 	}
 	return &c, caseClaim{how: how}, nil
 }
