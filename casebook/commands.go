@@ -1,0 +1,132 @@
+package casebook
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/casemail/casemail/templates"
+)
+
+// An agent's commands by mail (#assign, #priority, #watch, #close, issue
+// 11) are applied in the transaction that records the mail, with the
+// command line's rules (assignTx, setTx, addWatcherTx, closeCaseTx): a
+// crash can no longer keep the mail and lose its commands (I4), and a
+// duplicate, recorded already, applies nothing (I2). A command the rules
+// refuse is undone alone, under its own savepoint, and answered to the
+// agent (agent_command_refused) in the same transaction: it never refuses
+// the mail, whose record the gateway would otherwise decide again.
+
+// Command is one command line of an agent's mail.
+type Command struct {
+	Line string `json:"line"` // as written, quoted in the answer to a refusal
+	Verb string `json:"verb"` // assign, priority, watch, close
+	Arg  string `json:"arg"`  // assign: an agent's address or "none"; priority: P1..P4; watch: an address
+}
+
+// CommandResult is what became of one command of a recorded mail.
+type CommandResult struct {
+	Command Command `json:"command"`
+	Refused string  `json:"refused,omitempty"` // why the rules refused it; "" when applied
+	Policy  bool    `json:"policy,omitempty"`  // not written by the agent: assign_on_first_reply
+}
+
+// applyCommands applies what an agent's mail d asks beside its comment on
+// case caseID, in tx: the author takes an unassigned case they answer
+// (d.AssignOnReply), then the commands, #close last. Only a storage
+// failure is an error, and fails the record.
+func (b *Book) applyCommands(ctx context.Context, tx *sql.Tx, d Delivery, caseID int64) ([]CommandResult, error) {
+	if d.Action != ActComment && d.Action != ActIgnore || caseID == 0 || caseID != d.CaseID || d.Author == "" {
+		return nil, nil
+	}
+	var out []CommandResult
+	if d.AssignOnReply && d.Action == ActComment {
+		c, err := b.caseRow(ctx, tx, caseID)
+		if err != nil {
+			return nil, err
+		}
+		if c.Assignee == "" {
+			cmd := Command{Line: "assign_on_first_reply", Verb: "assign", Arg: d.Author}
+			refused, err := b.command(ctx, tx, caseID, d.Author, cmd)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, CommandResult{Command: cmd, Refused: refused, Policy: true})
+		}
+	}
+	var closing []Command
+	run := func(cmd Command) error {
+		refused, err := b.command(ctx, tx, caseID, d.Author, cmd)
+		if err != nil {
+			return err
+		}
+		out = append(out, CommandResult{Command: cmd, Refused: refused})
+		if refused == "" {
+			return nil
+		}
+		data := maps.Clone(d.CommandReply)
+		if data == nil {
+			data = map[string]string{}
+		}
+		data["command"], data["reason"] = cmd.Line, refused
+		return b.enqueue(ctx, tx, notice{Event: string(templates.AgentCommandRefused), Template: templates.AgentCommandRefused,
+			To: normAddr(d.Author), CaseID: caseID, Data: data})
+	}
+	for _, cmd := range d.Commands {
+		if cmd.Verb == "close" {
+			closing = append(closing, cmd) // what the others change is in the closing notice
+			continue
+		}
+		if err := run(cmd); err != nil {
+			return nil, err
+		}
+	}
+	for _, cmd := range closing {
+		if err := run(cmd); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// command applies one command as by under a savepoint. The rules' refusal
+// is returned as refused, with what the command wrote undone; err is a
+// storage failure only: the savepoint could not be rolled back or released.
+func (b *Book) command(ctx context.Context, tx *sql.Tx, caseID int64, by string, cmd Command) (refused string, err error) {
+	if _, err := tx.ExecContext(ctx, b.query("command-savepoint")); err != nil {
+		return "", fmt.Errorf("command %q: savepoint: %w", cmd.Line, err)
+	}
+	if cerr := b.commandTx(ctx, tx, caseID, by, cmd); cerr != nil {
+		// On PostgreSQL a failed statement leaves the transaction unusable
+		// until this rollback; a storage failure makes it fail too.
+		if _, err := tx.ExecContext(ctx, b.query("command-rollback")); err != nil {
+			return "", fmt.Errorf("command %q: rollback to savepoint: %w (after %v)", cmd.Line, err, cerr)
+		}
+		refused = cerr.Error()
+	}
+	if _, err := tx.ExecContext(ctx, b.query("command-release")); err != nil {
+		return "", fmt.Errorf("command %q: release savepoint: %w", cmd.Line, err)
+	}
+	return refused, nil
+}
+
+// commandTx is one command, with the command line's casebook method.
+func (b *Book) commandTx(ctx context.Context, tx *sql.Tx, caseID int64, by string, cmd Command) error {
+	switch cmd.Verb {
+	case "close":
+		return b.closeCaseTx(ctx, tx, caseID, by)
+	case "assign":
+		if strings.TrimSpace(cmd.Arg) == "" {
+			return errors.New("name the agent: #assign me, #assign ADDRESS or #assign none")
+		}
+		return b.assignTx(ctx, tx, caseID, cmd.Arg, by)
+	case "priority":
+		return b.setTx(ctx, tx, caseID, CaseFields{Priority: strings.ToUpper(cmd.Arg)}, by)
+	case "watch":
+		return b.addWatcherTx(ctx, tx, caseID, cmd.Arg, by)
+	}
+	return fmt.Errorf("unknown command %q", cmd.Line)
+}
