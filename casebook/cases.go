@@ -567,7 +567,7 @@ func (b *Book) closeCaseTx(ctx context.Context, tx *sql.Tx, caseID int64, by str
 		return err
 	}
 	if c.Status == StatusClosed {
-		return fmt.Errorf("case %d is already closed", caseID)
+		return invalid("case %d is already closed", caseID)
 	}
 	now := b.now()
 	if _, err := tx.ExecContext(ctx, b.query("case-close"), ms(now), caseID); err != nil {
@@ -745,7 +745,7 @@ func (b *Book) AddWatcherBy(ctx context.Context, caseID int64, addr, by string) 
 func (b *Book) addWatcherTx(ctx context.Context, tx *sql.Tx, caseID int64, addr, by string) error {
 	a, err := checkAddr(addr)
 	if err != nil {
-		return err
+		return invalidError{err}
 	}
 	c, err := b.caseTx(ctx, tx, caseID)
 	if err != nil {
@@ -756,7 +756,7 @@ func (b *Book) addWatcherTx(ctx context.Context, tx *sql.Tx, caseID int64, addr,
 		return fmt.Errorf("add watcher: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%s already watches case %d", a, caseID)
+		return invalid("%s already watches case %d", a, caseID)
 	}
 	if err := b.event(ctx, tx, caseID, by, EventWatcherAdded, "%s (manual)", a); err != nil {
 		return err

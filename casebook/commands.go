@@ -50,28 +50,28 @@ func (b *Book) applyCommands(ctx context.Context, tx *sql.Tx, d Delivery, caseID
 		}
 		if c.Assignee == "" {
 			cmd := Command{Line: "assign_on_first_reply", Verb: "assign", Arg: d.Author}
-			refused, err := b.command(ctx, tx, caseID, d.Author, cmd)
+			why, err := b.command(ctx, tx, caseID, d.Author, cmd)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, CommandResult{Command: cmd, Refused: refused, Policy: true})
+			out = append(out, CommandResult{Command: cmd, Refused: why, Policy: true})
 		}
 	}
 	var closing []Command
 	run := func(cmd Command) error {
-		refused, err := b.command(ctx, tx, caseID, d.Author, cmd)
+		why, err := b.command(ctx, tx, caseID, d.Author, cmd)
 		if err != nil {
 			return err
 		}
-		out = append(out, CommandResult{Command: cmd, Refused: refused})
-		if refused == "" {
+		out = append(out, CommandResult{Command: cmd, Refused: why})
+		if why == "" {
 			return nil
 		}
 		data := maps.Clone(d.CommandReply)
 		if data == nil {
 			data = map[string]string{}
 		}
-		data["command"], data["reason"] = cmd.Line, refused
+		data["command"], data["reason"] = cmd.Line, why
 		return b.enqueue(ctx, tx, notice{Event: string(templates.AgentCommandRefused), Template: templates.AgentCommandRefused,
 			To: normAddr(d.Author), CaseID: caseID, Data: data})
 	}
@@ -92,25 +92,27 @@ func (b *Book) applyCommands(ctx context.Context, tx *sql.Tx, d Delivery, caseID
 	return out, nil
 }
 
-// command applies one command as by under a savepoint. The rules' refusal
-// is returned as refused, with what the command wrote undone; err is a
-// storage failure only: the savepoint could not be rolled back or released.
-func (b *Book) command(ctx context.Context, tx *sql.Tx, caseID int64, by string, cmd Command) (refused string, err error) {
+// command applies one command as by under a savepoint. A refusal (by
+// the rules, or of an invalid request) is returned as why, with what the
+// command wrote undone; err is a storage failure, which fails the whole
+// record: the mail is sent again and its commands with it (I4).
+func (b *Book) command(ctx context.Context, tx *sql.Tx, caseID int64, by string, cmd Command) (why string, err error) {
 	if _, err := tx.ExecContext(ctx, b.query("command-savepoint")); err != nil {
 		return "", fmt.Errorf("command %q: savepoint: %w", cmd.Line, err)
 	}
 	if cerr := b.commandTx(ctx, tx, caseID, by, cmd); cerr != nil {
-		// On PostgreSQL a failed statement leaves the transaction unusable
-		// until this rollback; a storage failure makes it fail too.
+		if !refused(cerr) {
+			return "", fmt.Errorf("command %q: %w", cmd.Line, cerr)
+		}
 		if _, err := tx.ExecContext(ctx, b.query("command-rollback")); err != nil {
 			return "", fmt.Errorf("command %q: rollback to savepoint: %w (after %v)", cmd.Line, err, cerr)
 		}
-		refused = cerr.Error()
+		why = cerr.Error()
 	}
 	if _, err := tx.ExecContext(ctx, b.query("command-release")); err != nil {
 		return "", fmt.Errorf("command %q: release savepoint: %w", cmd.Line, err)
 	}
-	return refused, nil
+	return why, nil
 }
 
 // commandTx is one command, with the command line's casebook method.
@@ -120,7 +122,7 @@ func (b *Book) commandTx(ctx context.Context, tx *sql.Tx, caseID int64, by strin
 		return b.closeCaseTx(ctx, tx, caseID, by)
 	case "assign":
 		if strings.TrimSpace(cmd.Arg) == "" {
-			return errors.New("name the agent: #assign me, #assign ADDRESS or #assign none")
+			return invalid("name the agent: #assign me, #assign ADDRESS or #assign none")
 		}
 		return b.assignTx(ctx, tx, caseID, cmd.Arg, by)
 	case "priority":
@@ -128,5 +130,21 @@ func (b *Book) commandTx(ctx context.Context, tx *sql.Tx, caseID int64, by strin
 	case "watch":
 		return b.addWatcherTx(ctx, tx, caseID, cmd.Arg, by)
 	}
-	return fmt.Errorf("unknown command %q", cmd.Line)
+	return invalid("unknown command %q", cmd.Line)
+}
+
+// invalidError is a request the casebook turns down as it stands (a
+// priority that does not exist, a case closed already), as opposed to a
+// storage failure: a refused command, not a failed record.
+type invalidError struct{ error }
+
+func (e invalidError) Unwrap() error { return e.error }
+
+func invalid(format string, args ...any) error { return invalidError{fmt.Errorf(format, args...)} }
+
+// refused reports whether err is the rules or the request turning a
+// command down, rather than the store failing.
+func refused(err error) bool {
+	var inv invalidError
+	return IsPermanent(err) || errors.As(err, &inv)
 }

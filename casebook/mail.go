@@ -219,7 +219,7 @@ type Delivery struct {
 // Recorded is what Record did.
 type Recorded struct {
 	Message   Message
-	Duplicate bool // the fingerprint was already recorded: nothing changed (I2)
+	Duplicate bool            // the fingerprint was already recorded: nothing changed (I2)
 	Commands  []CommandResult // the agent's commands, as applied or refused with the record
 }
 

@@ -61,7 +61,7 @@ func (b *Book) assignTx(ctx context.Context, tx *sql.Tx, id int64, to, by string
 			return fmt.Errorf("assign case %d: %w", id, err)
 		}
 		if !a.Agent || a.Disabled {
-			return fmt.Errorf("assign case %d: %s is not an active agent account", id, to)
+			return invalid("assign case %d: %s is not an active agent account", id, to)
 		}
 	}
 	if normAddr(c.Assignee) == to {
@@ -106,10 +106,10 @@ func (b *Book) Set(ctx context.Context, id int64, f CaseFields, by string) (Case
 // the record of an agent's mail with "#priority" (commands.go).
 func (b *Book) setTx(ctx context.Context, tx *sql.Tx, id int64, f CaseFields, by string) error {
 	if f.Priority != "" && !validPriority(f.Priority) {
-		return fmt.Errorf("priority must be P1..P4, not %q", f.Priority)
+		return invalid("priority must be P1..P4, not %q", f.Priority)
 	}
 	if f == (CaseFields{}) {
-		return fmt.Errorf("nothing to change: name at least one of --priority, --product, --org, --title, --team")
+		return invalid("nothing to change: name at least one of --priority, --product, --org, --title, --team")
 	}
 	c, err := b.caseRow(ctx, tx, id)
 	if err != nil {
