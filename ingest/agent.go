@@ -179,8 +179,11 @@ func (g *Gateway) command(cmd agentCommand, agent string) casebook.Command {
 // logCommands logs what became of an agent's commands, applied or refused
 // with the record of their mail (casebook commands.go).
 func (g *Gateway) logCommands(rec casebook.Recorded) {
+	if len(rec.Commands) == 0 || rec.Message.CaseID == nil {
+		return
+	}
 	for _, r := range rec.Commands {
-		log := g.log.With("case", rec.Message.CaseID, "agent", rec.Message.From, "command", r.Command.Line)
+		log := g.log.With("case", *rec.Message.CaseID, "agent", rec.Message.From, "command", r.Command.Line)
 		switch {
 		case r.Refused == "":
 			log.Info("agent command applied")
