@@ -137,3 +137,27 @@ func TestCommandLineRefusalsUnchanged(t *testing.T) {
 		}
 	})
 }
+
+// I4: a mail too big to be held in memory is recorded by Record, not in a
+// group commit: its commands are applied in that transaction all the same.
+func TestAgentCommandsWithRecord(t *testing.T) {
+	eachStore(t, func(t *testing.T) {
+		f := newFixture(t)
+		c := f.open(t, "acme", "ann@acme.test", "big logs")
+		f.clearOutbox(t)
+		rec, err := f.Record(f.ctx, Delivery{Action: ActIgnore, CaseID: c.ID, Author: "agent@support.test",
+			Message: f.inbound("big"),
+			Commands: []Command{{Line: "#assign me", Verb: "assign", Arg: "agent@support.test"},
+				{Line: "#priority p1", Verb: "priority", Arg: "p1"}, {Line: "#assign carl@acme.test", Verb: "assign", Arg: "carl@acme.test"}}})
+		f.must(t, err)
+		if rec.Message.Outcome != OutcomeIgnored || len(rec.Commands) != 3 || rec.Commands[0].Refused != "" || rec.Commands[1].Refused != "" ||
+			!strings.Contains(rec.Commands[2].Refused, "not an active agent") {
+			t.Fatalf("recorded %+v", rec)
+		}
+		got, err := f.Case(f.ctx, c.ID)
+		f.must(t, err)
+		if got.Assignee != "agent@support.test" || got.Priority != "P1" {
+			t.Errorf("assignee %q, priority %s: want the agent and P1", got.Assignee, got.Priority)
+		}
+	})
+}
