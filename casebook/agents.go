@@ -191,28 +191,6 @@ func (b *Book) refusedClaim(ctx context.Context, tx *sql.Tx, id int64, from stri
 	return b.notifyAgents(ctx, tx, c, templates.AgentRefused, from, data)
 }
 
-// NotifyAgent queues agent mail to one agent about a case, in its own
-// transaction: the answer to an agent's command by mail that could not be
-// applied (data says which and why).
-func (b *Book) NotifyAgent(ctx context.Context, caseID int64, to string, template templates.Name, data map[string]string) error {
-	err := b.tx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		if caseID != 0 {
-			c, err := b.caseRow(ctx, tx, caseID)
-			if err != nil {
-				return err
-			}
-			id = c.ID
-		}
-		return b.enqueue(ctx, tx, notice{Event: string(template), Template: template, To: to, CaseID: id, Data: data})
-	})
-	if err != nil {
-		return fmt.Errorf("tell %s (%s): %w", to, template, err)
-	}
-	b.wake()
-	return nil
-}
-
 // IsAgent reports whether addr is an enabled agent account.
 func (b *Book) IsAgent(ctx context.Context, addr string) (bool, error) {
 	a, err := b.account(ctx, b.rdb, addr)

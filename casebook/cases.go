@@ -552,30 +552,34 @@ func (b *Book) notifyFollowers(ctx context.Context, tx *sql.Tx, c Case, template
 // CloseCase closes a case (R11). by is the customer or agent closing it, or ""
 // for an administrator.
 func (b *Book) CloseCase(ctx context.Context, caseID int64, by string) error {
-	err := b.tx(ctx, func(tx *sql.Tx) error {
-		c, err := b.caseForDecider(ctx, tx, caseID, by)
-		if err != nil {
-			return err
-		}
-		if c.Status == StatusClosed {
-			return fmt.Errorf("case %d is already closed", caseID)
-		}
-		now := b.now()
-		if _, err := tx.ExecContext(ctx, b.query("case-close"), ms(now), caseID); err != nil {
-			return fmt.Errorf("close case %d: %w", caseID, err)
-		}
-		if err := b.event(ctx, tx, caseID, by, EventClosed, ""); err != nil {
-			return err
-		}
-		data := caseData(c)
-		data["status"] = string(StatusClosed)
-		data["reopen_until"] = now.Add(b.opt.ReopenWindow).Format("2006-01-02")
-		return b.notifyFollowers(ctx, tx, c, templates.CaseClosed, by, data)
-	})
+	err := b.tx(ctx, func(tx *sql.Tx) error { return b.closeCaseTx(ctx, tx, caseID, by) })
 	if err == nil {
 		b.wake()
 	}
 	return err
+}
+
+// closeCaseTx is CloseCase inside the caller's transaction: the command
+// line's own, or the record of an agent's mail with "#close" (commands.go).
+func (b *Book) closeCaseTx(ctx context.Context, tx *sql.Tx, caseID int64, by string) error {
+	c, err := b.caseForDecider(ctx, tx, caseID, by)
+	if err != nil {
+		return err
+	}
+	if c.Status == StatusClosed {
+		return invalid("case %d is already closed", caseID)
+	}
+	now := b.now()
+	if _, err := tx.ExecContext(ctx, b.query("case-close"), ms(now), caseID); err != nil {
+		return fmt.Errorf("close case %d: %w", caseID, err)
+	}
+	if err := b.event(ctx, tx, caseID, by, EventClosed, ""); err != nil {
+		return err
+	}
+	data := caseData(c)
+	data["status"] = string(StatusClosed)
+	data["reopen_until"] = now.Add(b.opt.ReopenWindow).Format("2006-01-02")
+	return b.notifyFollowers(ctx, tx, c, templates.CaseClosed, by, data)
 }
 
 // ReopenDeadline is the last moment a closed case can be reopened (R12).
@@ -729,33 +733,37 @@ func (b *Book) AddWatcher(ctx context.Context, caseID int64, addr string) error 
 // AddWatcherBy is AddWatcher done by someone (an agent's #watch), whom the
 // case's history names; "" is the administrator's console.
 func (b *Book) AddWatcherBy(ctx context.Context, caseID int64, addr, by string) error {
-	a, err := checkAddr(addr)
-	if err != nil {
-		return err
-	}
-	err = b.tx(ctx, func(tx *sql.Tx) error {
-		c, err := b.caseTx(ctx, tx, caseID)
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, b.query("watcher-add"), caseID, a, "manual", ms(b.now()))
-		if err != nil {
-			return fmt.Errorf("add watcher: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%s already watches case %d", a, caseID)
-		}
-		if err := b.event(ctx, tx, caseID, by, EventWatcherAdded, "%s (manual)", a); err != nil {
-			return err
-		}
-		data := caseData(c)
-		data["watcher"] = a
-		return b.enqueue(ctx, tx, notice{Event: string(templates.WatcherAdded), Template: templates.WatcherAdded, To: a, CaseID: caseID, Data: data})
-	})
+	err := b.tx(ctx, func(tx *sql.Tx) error { return b.addWatcherTx(ctx, tx, caseID, addr, by) })
 	if err == nil {
 		b.wake()
 	}
 	return err
+}
+
+// addWatcherTx is AddWatcherBy inside the caller's transaction: the command
+// line's own, or the record of an agent's mail with "#watch" (commands.go).
+func (b *Book) addWatcherTx(ctx context.Context, tx *sql.Tx, caseID int64, addr, by string) error {
+	a, err := checkAddr(addr)
+	if err != nil {
+		return invalidError{err}
+	}
+	c, err := b.caseTx(ctx, tx, caseID)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, b.query("watcher-add"), caseID, a, "manual", ms(b.now()))
+	if err != nil {
+		return fmt.Errorf("add watcher: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return invalid("%s already watches case %d", a, caseID)
+	}
+	if err := b.event(ctx, tx, caseID, by, EventWatcherAdded, "%s (manual)", a); err != nil {
+		return err
+	}
+	data := caseData(c)
+	data["watcher"] = a
+	return b.enqueue(ctx, tx, notice{Event: string(templates.WatcherAdded), Template: templates.WatcherAdded, To: a, CaseID: caseID, Data: data})
 }
 
 // RemoveWatcher stops addr watching a case; ErrNotWatching when addr does

@@ -142,3 +142,32 @@ func TestErrorIn(t *testing.T) {
 		}
 	}
 }
+
+// An agent's refused command is explained in the agent's language: a rule's
+// refusal in its own words, the casebook's other refusals by what the
+// command could not do (issue 11; the commands are applied with the mail).
+func TestCommandRefusalIn(t *testing.T) {
+	closed := fmt.Errorf("close: %w", refuse(R13, "case %d is closed", 4))
+	tests := []struct {
+		name   string
+		cmd    Command
+		why    error
+		en, fr string
+	}{
+		{"refused by a rule", Command{Verb: "close"}, closed, "close: case 4 is closed", ErrorIn(closed, "fr")},
+		{"without its argument", Command{Verb: "assign"}, invalid("name the agent: #assign me, #assign ADDRESS or #assign none"),
+			"name the agent: #assign me, #assign ADDRESS or #assign none", "nommez l'agent : #assign me, #assign ADRESSE ou #assign none"},
+		{"an invalid request", Command{Verb: "priority", Arg: "P9"}, invalid(`priority must be P1..P4, not "P9"`),
+			`priority must be P1..P4, not "P9"`, "la priorité P9 n'a pas pu être appliquée : elle doit être P1, P2, P3 ou P4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := commandRefusalIn(tt.cmd, tt.why, "en"); got != tt.en {
+				t.Errorf("en %q\nwant %q", got, tt.en)
+			}
+			if got := commandRefusalIn(tt.cmd, tt.why, "fr"); got != tt.fr || got == tt.en {
+				t.Errorf("fr %q\nwant %q", got, tt.fr)
+			}
+		})
+	}
+}

@@ -203,6 +203,14 @@ type Delivery struct {
 	Internal    bool     // ActComment: an agent's internal note, never mailed to customers or watchers (I3)
 	Claimed     int64    // ActQuarantine: the case a forged claim named; its agents are told, the mail is never linked to it (I6)
 
+	// An agent's mail (ActComment, or ActIgnore for commands alone) on
+	// CaseID by Author: applied in the record's transaction, so that the
+	// mail and what it asks are kept together or not at all (I4), and
+	// once (I2). See commands.go.
+	Commands      []Command         // #assign, #priority, #watch, #close (last), as the command line's rules allow
+	AssignOnReply bool              // ActComment: Author takes the case if nobody has it (policy.assign_on_first_reply)
+	CommandReply  map[string]string // what the answer to a refused command shows beside the command and the reason
+
 	Reason string
 	// ReasonIn is Reason in each locale ("fr", "en"), for the agents told
 	// of a refused claim; Reason (the record, the logs) stays English.
@@ -214,7 +222,8 @@ type Delivery struct {
 // Recorded is what Record did.
 type Recorded struct {
 	Message   Message
-	Duplicate bool // the fingerprint was already recorded: nothing changed (I2)
+	Duplicate bool            // the fingerprint was already recorded: nothing changed (I2)
+	Commands  []CommandResult // the agent's commands, as applied or refused with the record
 }
 
 // Record applies a decision in one transaction: the change, its outbox rows
@@ -283,6 +292,9 @@ func (b *Book) recordTx(ctx context.Context, tx *sql.Tx, d Delivery) (Recorded, 
 			return err
 		}
 		m.Reason = reason
+		if rec.Commands, err = b.applyCommands(ctx, tx, d, caseID); err != nil {
+			return err
+		}
 		if d.Alert != nil {
 			note, err := b.alertTeam(ctx, tx, caseID, *d.Alert)
 			if err != nil {
@@ -299,7 +311,7 @@ func (b *Book) recordTx(ctx context.Context, tx *sql.Tx, d Delivery) (Recorded, 
 		if _, err := tx.ExecContext(ctx, b.query("message-decision-set"), nullID(caseID), m.Reason, id); err != nil {
 			return err
 		}
-		rec = Recorded{Message: m}
+		rec.Message = m
 		return nil
 	}()
 	if err != nil {

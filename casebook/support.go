@@ -33,47 +33,51 @@ func (b *Book) checkAgent(ctx context.Context, q querier, by string) error {
 // Assign makes the agent to the one working case id, or nobody when to is
 // "" or "none". by is the agent doing it ("" for the administrator).
 func (b *Book) Assign(ctx context.Context, id int64, to, by string) (Case, error) {
-	to = normAddr(to)
-	if to == Nobody {
-		to = ""
-	}
-	err := b.tx(ctx, func(tx *sql.Tx) error {
-		c, err := b.caseRow(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := b.checkAgent(ctx, tx, by); err != nil {
-			return err
-		}
-		if to != "" {
-			a, err := b.account(ctx, tx, to)
-			if err != nil {
-				return fmt.Errorf("assign case %d: %w", id, err)
-			}
-			if !a.Agent || a.Disabled {
-				return fmt.Errorf("assign case %d: %s is not an active agent account", id, to)
-			}
-		}
-		if normAddr(c.Assignee) == to {
-			return nil // assigning again changes nothing and records nothing
-		}
-		if _, err := tx.ExecContext(ctx, b.query("case-assign"), to, id); err != nil {
-			return fmt.Errorf("assign case %d: %w", id, err)
-		}
-		detail := to
-		if detail == "" {
-			detail = Nobody
-		}
-		if err := b.event(ctx, tx, id, by, EventAssigned, "%s", detail); err != nil {
-			return err
-		}
-		return b.agentCaseAssigned(ctx, tx, id, to, by)
-	})
+	err := b.tx(ctx, func(tx *sql.Tx) error { return b.assignTx(ctx, tx, id, to, by) })
 	if err != nil {
 		return Case{}, err
 	}
 	b.wake()
 	return b.Case(ctx, id)
+}
+
+// assignTx is Assign inside the caller's transaction: the command line's
+// own, or the record of an agent's mail with "#assign" (commands.go).
+func (b *Book) assignTx(ctx context.Context, tx *sql.Tx, id int64, to, by string) error {
+	to = normAddr(to)
+	if to == Nobody {
+		to = ""
+	}
+	c, err := b.caseRow(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if err := b.checkAgent(ctx, tx, by); err != nil {
+		return err
+	}
+	if to != "" {
+		a, err := b.account(ctx, tx, to)
+		if err != nil {
+			return fmt.Errorf("assign case %d: %w", id, err)
+		}
+		if !a.Agent || a.Disabled {
+			return invalid("assign case %d: %s is not an active agent account", id, to)
+		}
+	}
+	if normAddr(c.Assignee) == to {
+		return nil // assigning again changes nothing and records nothing
+	}
+	if _, err := tx.ExecContext(ctx, b.query("case-assign"), to, id); err != nil {
+		return fmt.Errorf("assign case %d: %w", id, err)
+	}
+	detail := to
+	if detail == "" {
+		detail = Nobody
+	}
+	if err := b.event(ctx, tx, id, by, EventAssigned, "%s", detail); err != nil {
+		return err
+	}
+	return b.agentCaseAssigned(ctx, tx, id, to, by)
 }
 
 // CaseFields are the fields "case set" changes; an empty one stays as it is.
@@ -90,78 +94,82 @@ type CaseFields struct {
 // requester's right to open cases there is not asked again: support moves a
 // case where it belongs.
 func (b *Book) Set(ctx context.Context, id int64, f CaseFields, by string) (Case, error) {
-	if f.Priority != "" && !validPriority(f.Priority) {
-		return Case{}, fmt.Errorf("priority must be P1..P4, not %q", f.Priority)
-	}
-	if f == (CaseFields{}) {
-		return Case{}, fmt.Errorf("nothing to change: name at least one of --priority, --product, --org, --title, --team")
-	}
-	err := b.tx(ctx, func(tx *sql.Tx) error {
-		c, err := b.caseRow(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := b.checkAgent(ctx, tx, by); err != nil {
-			return err
-		}
-		next := CaseFields{Priority: c.Priority, Product: c.Product, Org: c.Org, Title: c.Title, Team: c.Team}
-		type change struct {
-			kind     EventKind
-			old, new string
-			to       *string
-		}
-		changes := []change{
-			{EventPriority, c.Priority, f.Priority, &next.Priority},
-			{EventProduct, c.Product, f.Product, &next.Product},
-			{EventOrg, c.Org, f.Org, &next.Org},
-			{EventTitle, c.Title, strings.TrimSpace(f.Title), &next.Title},
-			{EventTeam, c.Team, f.Team, &next.Team},
-		}
-		var done []change
-		for _, ch := range changes {
-			if ch.new != "" && ch.new != ch.old {
-				*ch.to = ch.new
-				done = append(done, ch)
-			}
-		}
-		if len(done) == 0 {
-			return nil
-		}
-		if next.Org != c.Org || next.Product != c.Product {
-			o, err := b.org(ctx, tx, next.Org)
-			if err != nil {
-				return err
-			}
-			if err := entitled(o, next.Product); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, b.query("case-set"), next.Priority, next.Product, next.Org, next.Title, next.Team, id); err != nil {
-			return fmt.Errorf("change case %d: %w", id, err)
-		}
-		for _, ch := range done {
-			if err := b.event(ctx, tx, id, by, ch.kind, "%s -> %s", ch.old, ch.new); err != nil {
-				return err
-			}
-		}
-		if next.Priority == c.Priority {
-			return nil
-		}
-		// The customer should know how urgently their case is handled; the
-		// other fields are support's own filing.
-		moved, err := b.caseTx(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		data := caseData(moved)
-		data["previous_priority"] = c.Priority
-		return b.notifyFollowers(ctx, tx, moved, templates.CasePriorityChanged, by, data)
-	})
+	err := b.tx(ctx, func(tx *sql.Tx) error { return b.setTx(ctx, tx, id, f, by) })
 	if err != nil {
 		return Case{}, err
 	}
 	b.wake()
 	return b.Case(ctx, id)
+}
+
+// setTx is Set inside the caller's transaction: the command line's own, or
+// the record of an agent's mail with "#priority" (commands.go).
+func (b *Book) setTx(ctx context.Context, tx *sql.Tx, id int64, f CaseFields, by string) error {
+	if f.Priority != "" && !validPriority(f.Priority) {
+		return invalid("priority must be P1..P4, not %q", f.Priority)
+	}
+	if f == (CaseFields{}) {
+		return invalid("nothing to change: name at least one of --priority, --product, --org, --title, --team")
+	}
+	c, err := b.caseRow(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if err := b.checkAgent(ctx, tx, by); err != nil {
+		return err
+	}
+	next := CaseFields{Priority: c.Priority, Product: c.Product, Org: c.Org, Title: c.Title, Team: c.Team}
+	type change struct {
+		kind     EventKind
+		old, new string
+		to       *string
+	}
+	changes := []change{
+		{EventPriority, c.Priority, f.Priority, &next.Priority},
+		{EventProduct, c.Product, f.Product, &next.Product},
+		{EventOrg, c.Org, f.Org, &next.Org},
+		{EventTitle, c.Title, strings.TrimSpace(f.Title), &next.Title},
+		{EventTeam, c.Team, f.Team, &next.Team},
+	}
+	var done []change
+	for _, ch := range changes {
+		if ch.new != "" && ch.new != ch.old {
+			*ch.to = ch.new
+			done = append(done, ch)
+		}
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	if next.Org != c.Org || next.Product != c.Product {
+		o, err := b.org(ctx, tx, next.Org)
+		if err != nil {
+			return err
+		}
+		if err := entitled(o, next.Product); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, b.query("case-set"), next.Priority, next.Product, next.Org, next.Title, next.Team, id); err != nil {
+		return fmt.Errorf("change case %d: %w", id, err)
+	}
+	for _, ch := range done {
+		if err := b.event(ctx, tx, id, by, ch.kind, "%s -> %s", ch.old, ch.new); err != nil {
+			return err
+		}
+	}
+	if next.Priority == c.Priority {
+		return nil
+	}
+	// The customer should know how urgently their case is handled; the
+	// other fields are support's own filing.
+	moved, err := b.caseTx(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	data := caseData(moved)
+	data["previous_priority"] = c.Priority
+	return b.notifyFollowers(ctx, tx, moved, templates.CasePriorityChanged, by, data)
 }
 
 // AddInternalNote adds a note for agents only to a case, open or closed: it

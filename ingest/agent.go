@@ -3,11 +3,11 @@ package ingest
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/casemail/casemail/address"
 	"github.com/casemail/casemail/casebook"
-	"github.com/casemail/casemail/templates"
 )
 
 // Agents answer by mail (issue 11). An agent's reply to agent mail is a
@@ -22,24 +22,18 @@ import (
 //	#note             the whole mail is an internal note
 //	#watch ADDR       add a watcher (R8)
 //
-// They are applied with the casebook methods the command line uses, after
-// the mail is recorded, and removed from the comment text; a refused one
-// is answered to the agent with agent_command_refused. Only agents' lines
-// are commands: a customer's "#close" is text.
+// They are removed from the comment text and applied with the command
+// line's rules in the transaction that records the mail (casebook
+// commands.go), so that a crash never keeps the mail without them (I4)
+// and a duplicate applies nothing (I2); a refused one is answered to the
+// agent with agent_command_refused and the rest of the mail is kept. Only
+// agents' lines are commands: a customer's "#close" is text.
 
 // agentCommand is one command line of an agent's reply.
 type agentCommand struct {
 	line string // as written, for the refusal notice
 	verb string // close, assign, priority, note, watch
 	arg  string
-}
-
-// agentMail is what an agent's mail asks beyond its comment.
-type agentMail struct {
-	agent    string
-	caseID   int64
-	note     bool // an internal note: not an answer to the customer
-	commands []agentCommand
 }
 
 var commandVerbs = map[string]bool{"close": true, "assign": true, "priority": true, "note": true, "watch": true}
@@ -75,7 +69,6 @@ func parseCommands(text string) ([]agentCommand, string) {
 // token for a case (I6), an agent's own mail only. ok is false for any
 // other mail.
 func (g *Gateway) agentNote(ctx context.Context, in *inbound, d *Decision, sender string) (Decision, bool, error) {
-	in.agent = nil // decided again: nothing from an earlier decision stays
 	for _, rcpt := range g.recipients(in) {
 		kind, tok := address.Parse(rcpt, g.local, g.cfg.Outbound.ReplyDomain)
 		if kind != address.Note {
@@ -129,15 +122,21 @@ func (g *Gateway) agentReply(ctx context.Context, in *inbound, d *Decision, c *c
 func (g *Gateway) agentComment(in *inbound, d *Decision, c *casebook.Case, sender string, note bool) Decision {
 	p := in.parsed
 	cmds, body := parseCommands(p.ReplyText)
-	var rest []agentCommand
+	assigns := false
 	for _, cmd := range cmds {
-		if cmd.verb == "note" {
+		switch cmd.verb {
+		case "note":
 			note = true
 			continue
+		case "assign":
+			assigns = true
 		}
-		rest = append(rest, cmd)
+		d.delivery.Commands = append(d.delivery.Commands, g.command(cmd, sender))
 	}
-	in.agent = &agentMail{agent: sender, caseID: c.ID, note: note, commands: rest}
+	// Answering the customer takes the case (as Zammad does); a note does not.
+	d.delivery.AssignOnReply = !assigns && !note && g.cfg.Policy.AssignOnFirstReply
+	d.delivery.CommandReply = map[string]string{"subject": p.Subject, "in_reply_to": p.MessageID,
+		"references": strings.Join(append(slices.Clone(p.References), p.MessageID), " ")}
 	d.delivery.Author, d.delivery.Internal = sender, note
 	d.delivery.Body = strings.TrimSpace(body)
 	_, d.delivery.FullText = parseCommands(p.Text)
@@ -166,80 +165,31 @@ func commandLines(cmds []agentCommand) string {
 	return strings.Join(s, ", ")
 }
 
-// afterAgentMail applies what an agent's recorded mail asks beside its
-// comment: the agent takes an unassigned case they answer
-// (policy.assign_on_first_reply), then the commands, #close last. A
-// refused command is answered to the agent; the mail stays recorded
-// whatever happens here (I4), and a duplicate applies nothing (I2).
-func (g *Gateway) afterAgentMail(ctx context.Context, in *inbound, rec casebook.Recorded) {
-	a := in.agent
-	if a == nil || rec.Duplicate || rec.Message.CaseID == nil || *rec.Message.CaseID != a.caseID {
-		return
+// command is cmd as the casebook applies it for agent: "#assign me" names
+// the agent.
+func (g *Gateway) command(cmd agentCommand, agent string) casebook.Command {
+	c := casebook.Command{Line: cmd.line, Verb: cmd.verb, Arg: cmd.arg}
+	if c.Verb == "assign" && slices.Contains([]string{"me", "moi"}, strings.ToLower(c.Arg)) {
+		c.Arg = agent
 	}
-	switch rec.Message.Outcome {
-	case casebook.OutcomeCommentAdded, casebook.OutcomeIgnored:
-	default:
-		return
-	}
-	log := g.log.With("case", a.caseID, "agent", a.agent)
-	assigns := false
-	var closing []agentCommand
-	for _, cmd := range a.commands {
-		assigns = assigns || cmd.verb == "assign"
-	}
-	// Answering the customer takes the case (as Zammad does); a note does not.
-	if !assigns && !a.note && g.cfg.Policy.AssignOnFirstReply && rec.Message.Outcome == casebook.OutcomeCommentAdded {
-		c, err := g.book.Case(ctx, a.caseID)
-		if err == nil && c.Assignee == "" {
-			_, err = g.book.Assign(ctx, a.caseID, a.agent, a.agent)
-		}
-		if err != nil {
-			log.Error("first reply: could not assign the case to the agent", "err", err)
-		}
-	}
-	for _, cmd := range a.commands {
-		if cmd.verb == "close" {
-			closing = append(closing, cmd)
-			continue
-		}
-		g.applyCommand(ctx, in, a, cmd)
-	}
-	for _, cmd := range closing {
-		g.applyCommand(ctx, in, a, cmd)
-	}
+	return c
 }
 
-// applyCommand applies one command as the agent, answering a refusal.
-func (g *Gateway) applyCommand(ctx context.Context, in *inbound, a *agentMail, cmd agentCommand) {
-	var err error
-	switch cmd.verb {
-	case "close":
-		err = g.book.CloseCase(ctx, a.caseID, a.agent)
-	case "assign":
-		to := cmd.arg
-		switch strings.ToLower(to) {
-		case "me", "moi":
-			to = a.agent
-		case "":
-			err = reason(RCommandNoAgent)
-		}
-		if err == nil {
-			_, err = g.book.Assign(ctx, a.caseID, to, a.agent)
-		}
-	case "priority":
-		_, err = g.book.Set(ctx, a.caseID, casebook.CaseFields{Priority: strings.ToUpper(cmd.arg)}, a.agent)
-	case "watch":
-		err = g.book.AddWatcherBy(ctx, a.caseID, cmd.arg, a.agent)
-	}
-	if err == nil {
-		g.log.Info("agent command applied", "case", a.caseID, "agent", a.agent, "command", cmd.line)
+// logCommands logs what became of an agent's commands, applied or refused
+// with the record of their mail (casebook commands.go).
+func (g *Gateway) logCommands(rec casebook.Recorded) {
+	if len(rec.Commands) == 0 || rec.Message.CaseID == nil {
 		return
 	}
-	g.log.Info("agent command refused", "case", a.caseID, "agent", a.agent, "command", cmd.line, "err", err)
-	why := commandRefusal(cmd, err) // reasons.go: said in the agent's language
-	data := map[string]string{"command": cmd.line, "reason": err.Error(), "reason@fr": why.In("fr"), "reason@en": why.In("en"), "subject": in.parsed.Subject,
-		"in_reply_to": in.parsed.MessageID, "references": strings.Join(append(in.parsed.References, in.parsed.MessageID), " ")}
-	if nerr := g.book.NotifyAgent(ctx, a.caseID, a.agent, templates.AgentCommandRefused, data); nerr != nil {
-		g.log.Error("could not tell the agent their command was refused", "case", a.caseID, "agent", a.agent, "err", nerr)
+	for _, r := range rec.Commands {
+		log := g.log.With("case", *rec.Message.CaseID, "agent", rec.Message.From, "command", r.Command.Line)
+		switch {
+		case r.Refused == "":
+			log.Info("agent command applied")
+		case r.Policy:
+			log.Warn("first reply: could not assign the case to the agent", "err", r.Refused)
+		default:
+			log.Info("agent command refused, the agent is told", "err", r.Refused)
+		}
 	}
 }

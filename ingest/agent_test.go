@@ -51,11 +51,34 @@ func TestParseCommands(t *testing.T) {
 // default team, so agents hear of every case.
 func agentHarness(t *testing.T) (*harness, *replytoken.Signer) {
 	t.Helper()
+	return agentHarnessAt(t, stores.Location(t, "cb.db"))
+}
+
+// agentHarnessAt is agentHarness on a new store at loc.
+func agentHarnessAt(t *testing.T, loc string) (*harness, *replytoken.Signer) {
+	t.Helper()
+	h, signer := agentGateway(t, loc)
+	for _, a := range []casebook.Account{
+		{Address: "ann@acme.test", Verified: true},
+		{Address: "carl@acme.test", Verified: true},
+		{Address: "agent@support.test", Name: "Agent Smith", Verified: true, Agent: true},
+		{Address: "agnes@support.test", Name: "Agnès Durand", Verified: true, Agent: true},
+	} {
+		h.must(h.book.AddAccount(h.ctx, a))
+	}
+	h.must(h.book.CreateOrg(h.ctx, casebook.Org{Slug: "acme", Owner: "ann@acme.test", Products: []string{"cloud"}}))
+	return h, signer
+}
+
+// agentGateway opens the casebook at loc (new or already used: a
+// gateway restarted on the same store) and a gateway over it.
+func agentGateway(t *testing.T, loc string) (*harness, *replytoken.Signer) {
+	t.Helper()
 	cfg, err := config.Parse([]byte(routes + "[[team]]\nname = \"l1\"\nmembers = [\"agent@support.test\", \"agnes@support.test\"]\n[policy]\ndefault_team = \"l1\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := casebook.Open(stores.Location(t, "cb.db"), casebook.Options{MessageIDDomain: "support.test", NoticesPerHour: 100, DefaultLocale: "en",
+	b, err := casebook.Open(loc, casebook.Options{MessageIDDomain: "support.test", NoticesPerHour: 100, DefaultLocale: "en",
 		Teams: []casebook.Team{{Name: "l1", Members: cfg.Teams[0].Members}}, DefaultTeam: "l1"})
 	if err != nil {
 		t.Fatal(err)
@@ -66,17 +89,7 @@ func agentHarness(t *testing.T) (*harness, *replytoken.Signer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, ctx: context.Background(), book: b, gw: gw, cfg: cfg}
-	for _, a := range []casebook.Account{
-		{Address: "ann@acme.test", Verified: true},
-		{Address: "carl@acme.test", Verified: true},
-		{Address: "agent@support.test", Name: "Agent Smith", Verified: true, Agent: true},
-		{Address: "agnes@support.test", Name: "Agnès Durand", Verified: true, Agent: true},
-	} {
-		h.must(b.AddAccount(h.ctx, a))
-	}
-	h.must(b.CreateOrg(h.ctx, casebook.Org{Slug: "acme", Owner: "ann@acme.test", Products: []string{"cloud"}}))
-	return h, signer
+	return &harness{t: t, ctx: context.Background(), book: b, gw: gw, cfg: cfg}, signer
 }
 
 // pending returns the queued mail as "template to" and marks it sent.

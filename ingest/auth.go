@@ -171,14 +171,13 @@ func (g *Gateway) authorise(in *inbound, d Decision) Decision {
 		}
 		return d
 	}
-	if a := in.agent; a != nil && len(a.commands) > 0 {
+	if len(d.delivery.Commands) > 0 {
 		// A forged From of an agent may not #close or #assign (issue 11):
 		// a reply token lets the text through, never the commands.
 		if d.Action == casebook.ActComment && g.replyToken(in, d.delivery.CaseID) {
-			a.commands = nil
+			d.delivery.Commands = nil
 			d.add(reason(RAuthNoCommands, why))
 		} else {
-			in.agent = nil
 			return g.quarantineUnauthenticated(in, d, why, reason(RNoCommands))
 		}
 	}
@@ -193,7 +192,6 @@ func (g *Gateway) authorise(in *inbound, d Decision) Decision {
 	case d.Action == casebook.ActOpen, d.Action == casebook.ActComment, d.delivery.Notice != nil:
 		what := map[casebook.Action]Reason{casebook.ActOpen: reason(RMayNotOpen), casebook.ActComment: reason(RMayNotJoin, d.CaseID),
 			casebook.ActRefuse: reason(RNoNotice)}[d.Action]
-		in.agent = nil
 		return g.quarantineUnauthenticated(in, d, why, what)
 	}
 	return d
@@ -208,6 +206,7 @@ func (g *Gateway) quarantineUnauthenticated(in *inbound, d Decision, why, what R
 		"spf", v.SPF, "dmarc", v.DMARC, "source", v.Source, "would", string(d.Action), "case", d.CaseID)
 	d.delivery.Open = casebook.NewCase{}
 	d.delivery.Notice = nil
+	d.delivery.Commands, d.delivery.AssignOnReply = nil, false
 	d.delivery.CaseID = 0 // never link a forged claim to the case
 	d.delivery.Author, d.delivery.Body, d.delivery.FullText, d.delivery.AddWatchers = "", "", "", nil
 	d.delivery.Internal = false

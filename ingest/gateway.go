@@ -143,7 +143,7 @@ func (pr *prepared) commit(ctx context.Context, t Turn) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	g.afterAgentMail(ctx, in, rec)
+	g.logCommands(rec)
 	out := outcomeOf(rec.Message, rec.Duplicate)
 	out.Unusable = in.notMail
 	out.Auth = g.outcomeAuth(in)
@@ -224,7 +224,6 @@ type inbound struct {
 	msg     casebook.Message
 	notMail bool               // not a mail at all (exit 65 for deliver); still recorded
 	tooBig  *Reason            // why the message was too big to read
-	agent   *agentMail         // an agent's mail: what to apply once it is recorded (agent.go)
 	auth    senderauth.Verdict // who really sent it (auth.go)
 }
 

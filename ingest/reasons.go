@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -84,26 +83,6 @@ func localized(rs []Reason) map[string]string {
 	return m
 }
 
-// commandRefusal says why an agent's command was refused: a rule's
-// refusal in the agent's words (casebook.ErrorIn), else what the command
-// could not do. The casebook's other errors are English only, so the
-// French names the command's usual causes and the English gives the error.
-func commandRefusal(cmd agentCommand, err error) Reason {
-	var r Reason
-	var rule *casebook.RuleError
-	switch {
-	case errors.As(err, &r):
-		return r
-	case errors.As(err, &rule), errors.Is(err, casebook.ErrNotFound):
-		return reason(RCommandRule, err)
-	}
-	code, ok := map[string]ReasonCode{"close": RCommandClose, "assign": RCommandAssign, "priority": RCommandPriority, "watch": RCommandWatch}[cmd.verb]
-	if !ok {
-		code = RCommandOther
-	}
-	return reason(code, err.Error(), cmd.arg)
-}
-
 // The reason codes, in the order the gateway meets them.
 const (
 	RNotMail          ReasonCode = "not_mail"
@@ -165,13 +144,6 @@ const (
 	RNoNotice         ReasonCode = "no_notice"
 	RNoCommands       ReasonCode = "no_commands"
 	RCasebookRefused  ReasonCode = "casebook_refused"
-	RCommandNoAgent   ReasonCode = "command_no_agent"
-	RCommandRule      ReasonCode = "command_rule"
-	RCommandClose     ReasonCode = "command_close"
-	RCommandAssign    ReasonCode = "command_assign"
-	RCommandPriority  ReasonCode = "command_priority"
-	RCommandWatch     ReasonCode = "command_watch"
-	RCommandOther     ReasonCode = "command_other"
 )
 
 // reasonTexts is the catalogue: each reason's format in English and in
@@ -237,11 +209,4 @@ var reasonTexts = map[ReasonCode]struct{ en, fr string }{
 	RNoNotice:         {"gets no notice (backscatter)", "ne reçoit pas d'avis (rétrodiffusion)"},
 	RNoCommands:       {"may not use agent commands", "ne peut pas utiliser de commandes d'agent"},
 	RCasebookRefused:  {"the casebook refused every decision: %s", "le casebook a refusé chaque décision : %s"},
-	RCommandNoAgent:   {"name the agent: #assign me, #assign ADDRESS or #assign none", "nommez l'agent : #assign me, #assign ADRESSE ou #assign none"},
-	RCommandRule:      {"%s", "%s"},
-	RCommandClose:     {"%s%.0[2]s", "la demande n'a pas pu être fermée : elle l'est peut-être déjà%.0[1]s%.0[2]s"},
-	RCommandAssign:    {"%s%.0[2]s", "la demande n'a pas pu être attribuée à %[2]s : il faut l'adresse d'un compte d'agent actif%.0[1]s"},
-	RCommandPriority:  {"%s%.0[2]s", "la priorité %[2]s n'a pas pu être appliquée : elle doit être P1, P2, P3 ou P4%.0[1]s"},
-	RCommandWatch:     {"%s%.0[2]s", "%[2]s n'a pas pu être ajouté comme observateur : il l'est peut-être déjà, ou l'adresse n'est pas valable%.0[1]s"},
-	RCommandOther:     {"%s%.0[2]s", "la commande n'a pas pu être appliquée%.0[1]s%.0[2]s"},
 }

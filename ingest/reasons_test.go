@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -54,7 +53,7 @@ func TestReasonCatalogue(t *testing.T) {
 	if len(codes) != len(reasonTexts) || len(codes) < 60 {
 		t.Errorf("%d codes declared, %d in the catalogue", len(codes), len(reasonTexts))
 	}
-	composition := map[ReasonCode]bool{ROpenRefused: true, RCommandRule: true}
+	composition := map[ReasonCode]bool{ROpenRefused: true}
 	for _, code := range codes {
 		txt, ok := reasonTexts[code]
 		if !ok {
@@ -110,12 +109,10 @@ func sampleArgs(format string) []any {
 
 var formatVerb = regexp.MustCompile(`%(?:\.0)?(?:\[(\d+)\])?([a-z])`)
 
-// A reason in French says its parts in French too: a nested reason, a
-// casebook refusal (R13), a command refused by the agent's own mistake;
-// an English-only detail (a parser's problem, a token's error) is left to
+// A reason in French says its parts in French too: a nested reason; an
+// English-only detail (a parser's problem, a token's error) is left to
 // the English, never said in English to a French reader.
 func TestReasonIn(t *testing.T) {
-	closed := fmt.Errorf("comment: %w", &casebook.RuleError{Rule: casebook.R13, Msg: "case 4 is closed"})
 	tests := []struct {
 		name   string
 		r      Reason
@@ -127,12 +124,6 @@ func TestReasonIn(t *testing.T) {
 		{"English-only detail", reason(RNoteToken, "support+note-x@s.test", "ann@acme.test", "token expired"),
 			"internal-note address support+note-x@s.test is not valid for ann@acme.test: token expired (I6)",
 			"l'adresse de note interne support+note-x@s.test n'est pas valable pour ann@acme.test (I6)"},
-		{"command refused by a rule", commandRefusal(agentCommand{verb: "close"}, closed),
-			"case 4 is closed", "refusé par la règle R13"},
-		{"command without its argument", commandRefusal(agentCommand{verb: "assign"}, reason(RCommandNoAgent)),
-			"name the agent: #assign me, #assign ADDRESS or #assign none", "nommez l'agent : #assign me, #assign ADRESSE ou #assign none"},
-		{"command the casebook refused", commandRefusal(agentCommand{verb: "priority", arg: "P9"}, errors.New(`priority must be P1..P4, not "P9"`)),
-			`priority must be P1..P4, not "P9"`, "la priorité P9 n'a pas pu être appliquée : elle doit être P1, P2, P3 ou P4"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

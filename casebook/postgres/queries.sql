@@ -297,6 +297,15 @@ ROLLBACK TO mail;
 -- name: savepoint-release
 RELEASE mail;
 
+-- One command of an agent's mail (commands.go): its refusal undoes it
+-- alone, the mail and the other commands stay.
+-- name: command-savepoint
+SAVEPOINT command;
+-- name: command-rollback
+ROLLBACK TO command;
+-- name: command-release
+RELEASE command;
+
 -- Schema version (book.go migrate), one row; %d is the version, formatted
 -- in as in the SQLite store, whose PRAGMA takes no parameter.
 -- name: schema-version-init
