@@ -87,8 +87,8 @@ func TestAgentCommandsInBatch(t *testing.T) {
 			}
 		}
 		if len(refusals) != 1 || refusals[0].To != "agent@support.test" || refusals[0].Data["command"] != "#priority P9" ||
-			!strings.Contains(refusals[0].Data["reason"], "P1..P4") || refusals[0].Data["subject"] != "Re: commanded" {
-			t.Errorf("refusals answered: %+v; want one, to the agent, naming #priority P9 and why", refusals)
+			!strings.Contains(refusals[0].Data["reason"], "P1, P2, P3 ou P4") || refusals[0].Data["subject"] != "Re: commanded" {
+			t.Errorf("refusals answered: %+v; want one, to the agent, naming #priority P9 and why, in French (the agent's locale)", refusals)
 		}
 		f.clearOutbox(t)
 

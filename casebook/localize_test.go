@@ -154,7 +154,7 @@ func TestCommandRefusalIn(t *testing.T) {
 		why    error
 		en, fr string
 	}{
-		{"refused by a rule", Command{Verb: "close"}, closed, "close: case 4 is closed", ErrorIn(closed, "fr")},
+		{"refused by a rule", Command{Verb: "close"}, closed, "case 4 is closed", ErrorIn(closed, "fr")},
 		{"without its argument", Command{Verb: "assign"}, invalid("name the agent: #assign me, #assign ADDRESS or #assign none"),
 			"name the agent: #assign me, #assign ADDRESS or #assign none", "nommez l'agent : #assign me, #assign ADRESSE ou #assign none"},
 		{"an invalid request", Command{Verb: "priority", Arg: "P9"}, invalid(`priority must be P1..P4, not "P9"`),

@@ -50,7 +50,7 @@ func TestReasonCatalogue(t *testing.T) {
 		}
 		return true
 	})
-	if len(codes) != len(reasonTexts) || len(codes) < 60 {
+	if len(codes) != len(reasonTexts) || len(codes) < 50 { // a parse that finds none would pass below
 		t.Errorf("%d codes declared, %d in the catalogue", len(codes), len(reasonTexts))
 	}
 	composition := map[ReasonCode]bool{ROpenRefused: true}
