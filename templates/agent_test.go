@@ -26,6 +26,10 @@ func TestAgentMail(t *testing.T) {
 		{AgentRefused, "fr", []string{"Motif : sample reason", "Objet du courriel : Help needed"}, nil},
 		{AgentCaseAssigned, "en", []string{"is now assigned to agnes@support.example.test"}, nil},
 		{AgentCommandRefused, "fr", []string{"« #priority P9 »", "Motif : sample reason"}, nil},
+		// Issue 13: the quarantined mail, and the commands that release it.
+		{MailQuarantined, "fr", []string{"Objet du courriel : Help needed", "Motif : sample reason", "Message conservé : 314",
+			"casemail message release 314 --case N", "casemail message release 314 --new-case"}, []string{"<code>casemail message release 314 --new-case</code>"}},
+		{MailQuarantined, "en", []string{"Bob Agent <bob@support.example.test>, a registered customer", "Stored message: 314", "casemail message release 314 --case N"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.name)+"/"+tt.loc, func(t *testing.T) {

@@ -359,6 +359,7 @@ func SampleData() map[string]string {
 		"attachments": "facture.pdf (12 Kio)\ncapture.png (230 Kio)", "assignee": "agnes@support.example.test",
 		"team": "l1", "command": "#priority P9", "note_address": "support+note-tok@support.example.test", "internal": "1",
 		"from_name": "Agnès Durand", "raw_sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		"message_id": "314",
 	}
 }
 
