@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,7 +147,8 @@ func (b *Book) hold(ctx context.Context, q querier, n notice, earlierNew int) (w
 				n.Template, key, c, n.CaseID, b.opt.LoopWindow), false, nil
 		}
 	}
-	if b.opt.MaxNewRecipientsPerHour > 0 && n.Template != templates.LoopSuspected {
+	// Alerts go to our own team: they are not backscatter.
+	if b.opt.MaxNewRecipientsPerHour > 0 && n.Template != templates.LoopSuspected && n.Template != templates.MailQuarantined {
 		var known bool
 		if err := q.QueryRowContext(ctx, b.query("wrote-before"), k, like, lo, hi).Scan(&known); err != nil {
 			return "", false, fmt.Errorf("look up %s: %w", key, err)
@@ -165,11 +168,21 @@ func (b *Book) hold(ctx context.Context, q querier, n notice, earlierNew int) (w
 	return "", false, nil
 }
 
-// Alert tells the team about a mail the gateway held back (a suspected
-// loop): once per case and template in policy.loop_window, to every agent.
+// Alert tells the team about a mail the gateway held back: a suspected
+// loop, once per case and template in policy.loop_window, or, with About
+// set, a registered customer's mail quarantined for failed sender
+// authentication (issue 13), once per claimed address and template an
+// hour.
 type Alert struct {
 	Template templates.Name
 	Data     map[string]string
+	// About is the address the mail claims to be from: the alert goes only
+	// when it is a registered account (forging a stranger needs no human),
+	// and is counted per address, not per case. Data gets "message_id".
+	About string
+	// Team is the team of the route the mail came in on, for an alert
+	// about no case ("" is policy.default_team).
+	Team string
 }
 
 // notHeld returns the addresses of to that the limits let n reach, as
@@ -194,8 +207,12 @@ func (b *Book) notHeld(ctx context.Context, q querier, n notice, to []string) ([
 }
 
 // alertTeam queues a for every agent unless the team was told already; it
-// returns what to add to the message's reason.
-func (b *Book) alertTeam(ctx context.Context, tx *sql.Tx, caseID int64, a Alert) (string, error) {
+// returns what to add to the message's reason. msgID is the message
+// recorded.
+func (b *Book) alertTeam(ctx context.Context, tx *sql.Tx, caseID, msgID int64, a Alert) (string, error) {
+	if a.About != "" {
+		return b.alertTeamAbout(ctx, tx, caseID, msgID, a)
+	}
 	window := b.opt.LoopWindow
 	if window <= 0 {
 		window = time.Hour
@@ -207,56 +224,109 @@ func (b *Book) alertTeam(ctx context.Context, tx *sql.Tx, caseID int64, a Alert)
 	if told > 0 {
 		return "(the team was told already)", nil
 	}
-	agents, err := b.loopTeam(ctx, tx, caseID)
+	agents, err := b.loopTeam(ctx, tx, caseID, a.Team)
 	if err != nil {
 		return "", err
 	}
+	return b.tellTeam(ctx, tx, caseID, a, agents)
+}
+
+// alertTeamAbout is alertTeam for an alert about a claimed sender: nothing
+// when a.About has no account, else to each agent not told about that
+// address (any plus tag) in the last hour, so a forger repeating a
+// customer's address makes one mail an hour, not one per forgery.
+func (b *Book) alertTeamAbout(ctx context.Context, tx *sql.Tx, caseID, msgID int64, a Alert) (string, error) {
+	if acc, err := b.account(ctx, tx, a.About); errors.Is(err, ErrNotFound) || err == nil && acc.Disabled {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	key := LimitKey(a.About)
+	event := string(a.Template) + " " + key // what the count below finds again
+	agents, err := b.loopTeam(ctx, tx, caseID, a.Team)
+	if err != nil {
+		return "", err
+	}
+	since := ms(b.now().Add(-time.Hour))
+	var untold []agentRcpt
+	for _, r := range agents {
+		var told int
+		if err := tx.QueryRowContext(ctx, b.query("team-alerts-about-since"), normAddr(r.To), since, a.Template, event).Scan(&told); err != nil {
+			return "", fmt.Errorf("look up team alerts about %s: %w", key, err)
+		}
+		if told == 0 {
+			untold = append(untold, r)
+		}
+	}
+	if len(agents) > 0 && len(untold) == 0 {
+		return "(the team was told already)", nil
+	}
+	data := maps.Clone(a.Data)
+	if data == nil {
+		data = map[string]string{}
+	}
+	data["message_id"] = strconv.FormatInt(msgID, 10)
+	a.Data = data
+	return b.tellTeam(ctx, tx, caseID, a, untold, event)
+}
+
+// tellTeam queues a for agents; event names the outbox rows (the
+// template's name unless given).
+func (b *Book) tellTeam(ctx context.Context, tx *sql.Tx, caseID int64, a Alert, agents []agentRcpt, event ...string) (string, error) {
 	if len(agents) == 0 {
 		return "(" + NoAgentToTell + ")", nil
 	}
-	for _, to := range agents {
-		if err := b.enqueue(ctx, tx, notice{Event: string(a.Template), Template: a.Template, To: to, CaseID: caseID, Data: a.Data}); err != nil {
+	ev := string(a.Template)
+	if len(event) > 0 {
+		ev = event[0]
+	}
+	var to []string
+	for _, r := range agents {
+		if err := b.enqueue(ctx, tx, notice{Event: ev, Template: a.Template, To: r.To, Locale: r.Locale, CaseID: caseID, Data: a.Data}); err != nil {
 			return "", err
 		}
+		to = append(to, r.To)
 	}
-	return fmt.Sprintf("(the team was told: %s)", strings.Join(agents, ", ")), nil
+	return fmt.Sprintf("(the team was told: %s)", strings.Join(to, ", ")), nil
 }
 
-// loopTeam is who hears about a suspected loop on case caseID:
-// policy.team_addresses, else who at support hears of the case (its
-// assignee, its team), else every agent account.
-func (b *Book) loopTeam(ctx context.Context, tx *sql.Tx, caseID int64) ([]string, error) {
-	if len(b.opt.TeamAddresses) > 0 {
-		return b.opt.TeamAddresses, nil
+// loopTeam is who hears about a suspected loop on case caseID, or of a
+// mail about no case that came in on a route of team: policy.team_addresses,
+// else who at support hears of the case (its assignee, its team) or of the
+// team (its members, its address; policy.default_team), else every agent
+// account.
+func (b *Book) loopTeam(ctx context.Context, tx *sql.Tx, caseID int64, team string) ([]agentRcpt, error) {
+	var out []agentRcpt
+	for _, a := range b.opt.TeamAddresses {
+		out = append(out, agentRcpt{To: a})
 	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	c := Case{Team: team}
 	if caseID != 0 {
-		c, err := b.caseTx(ctx, tx, caseID)
-		if err != nil {
+		var err error
+		if c, err = b.caseTx(ctx, tx, caseID); err != nil {
 			return nil, err
 		}
-		var out []string
-		for _, r := range b.agentsOf(c, "") {
-			out = append(out, r.To)
-		}
-		if len(out) > 0 {
-			return out, nil
-		}
+	}
+	if out = b.agentsOf(c, ""); len(out) > 0 {
+		return out, nil
 	}
 	rows, err := tx.QueryContext(ctx, b.query("agents"))
 	if err != nil {
 		return nil, fmt.Errorf("list agents: %w", err)
 	}
-	var agents []string
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		agents = append(agents, s)
+		out = append(out, agentRcpt{To: s})
 	}
 	rows.Close()
-	return agents, rows.Err()
+	return out, rows.Err()
 }
 
 // NoAgentToTell is noted in a message's reason when an alert had nobody to

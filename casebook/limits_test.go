@@ -3,6 +3,7 @@ package casebook
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -242,6 +243,62 @@ func TestRecordRefusesCommentsPastTheLoopLimit(t *testing.T) {
 		f.must(t, err)
 		if len(got.Comments) != 5 {
 			t.Fatalf("%d comments, want 5", len(got.Comments))
+		}
+	})
+}
+
+// Issue 13: a registered customer's mail quarantined for failed sender
+// authentication tells the team of its route (else the default team), in
+// each agent's language, with the stored message's id; once an hour per
+// claimed address, so a forger repeating it cannot flood the
+// team; a stranger's address tells nobody. The notices are not held as
+// backscatter (I5): they go to our own team.
+func TestQuarantineAlertOncePerSenderAndHour(t *testing.T) {
+	eachStore(t, func(t *testing.T) {
+		f := supportFixture(t) // l1: agent, agnes (fr), the default team; l2: l2@support.test
+		f.opt.MaxNewRecipientsPerHour = 1
+		quarantine := func(fp, from, team string) Recorded {
+			t.Helper()
+			a := &Alert{Template: templates.MailQuarantined, About: from, Team: team,
+				Data: map[string]string{"author": from, "subject": "VPN", "reason": "not authenticated", "reason@fr": "non authentifié"}}
+			rec, err := f.Record(f.ctx, Delivery{Message: f.stored(t, fp, from), Action: ActQuarantine, Reason: "not authenticated", Alert: a})
+			f.must(t, err)
+			return rec
+		}
+		rec := quarantine("q1", "ann@acme.test", "")
+		items, err := f.Outbox(f.ctx, OutboxPending)
+		f.must(t, err)
+		got := map[string]string{}
+		for _, it := range items {
+			if it.Template != templates.MailQuarantined || it.CaseID != nil || it.Data["message_id"] != fmt.Sprint(rec.Message.ID) {
+				t.Errorf("queued %s to %s, case %v, data %v", it.Template, it.To, it.CaseID, it.Data)
+			}
+			got[it.To] = it.Locale + " " + it.Data["reason"]
+		}
+		want := map[string]string{"agent@support.test": "fr non authentifié", "agnes@support.test": "fr non authentifié"}
+		if !maps.Equal(got, want) || !strings.Contains(rec.Message.Reason, "the team was told") {
+			t.Fatalf("queued %v, want %v (reason %q)", got, want, rec.Message.Reason)
+		}
+		f.clearOutbox(t)
+
+		// A second mail in the hour, however the address is written: no second notice.
+		if rec := quarantine("q2", "Ann@ACME.test", ""); !strings.Contains(rec.Message.Reason, "told already") || len(f.sent(t)) != 0 {
+			t.Fatalf("told twice: %q", rec.Message.Reason)
+		}
+		// Another customer's address is another notice, to its route's team.
+		quarantine("q3", "carl@acme.test", "l2")
+		if got := f.sent(t); !slices.Equal(got, []string{"agent_mail_quarantined l2@support.test"}) {
+			t.Fatalf("route team l2: queued %v", got)
+		}
+		// Forging an unknown address needs no human.
+		if rec := quarantine("q4", "stranger@else.test", ""); len(f.sent(t)) != 0 || strings.Contains(rec.Message.Reason, "team") {
+			t.Fatalf("a stranger's forgery told the team: %q", rec.Message.Reason)
+		}
+		// An hour later Ann's address may be told of again.
+		f.clock.Advance(61 * time.Minute)
+		quarantine("q5", "ann@acme.test", "")
+		if got := f.sent(t); len(got) != 2 {
+			t.Fatalf("after the hour: queued %v", got)
 		}
 	})
 }

@@ -296,7 +296,7 @@ func (b *Book) recordTx(ctx context.Context, tx *sql.Tx, d Delivery) (Recorded, 
 			return err
 		}
 		if d.Alert != nil {
-			note, err := b.alertTeam(ctx, tx, caseID, *d.Alert)
+			note, err := b.alertTeam(ctx, tx, caseID, id, *d.Alert)
 			if err != nil {
 				return err
 			}

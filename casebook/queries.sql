@@ -208,6 +208,9 @@ SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.created_at >= ?1
 SELECT count(*) FROM outbox WHERE case_id = ?1 AND template = ?2 AND created_at >= ?3;
 -- name: agents
 SELECT address FROM accounts WHERE agent = 1 AND disabled = 0 ORDER BY address;
+-- name: team-alerts-about-since
+-- An alert about a claimed sender (issue 13), by agent: the outbox_recipient index.
+SELECT count(*) FROM outbox WHERE recipient = ?1 AND created_at >= ?2 AND template = ?3 AND event = ?4;
 
 -- Support side (issue 11): the queue, assignment, case fields, history, replays, admin.
 

@@ -14,6 +14,7 @@ import (
 	"github.com/casemail/casemail/casebook"
 	"github.com/casemail/casemail/config"
 	"github.com/casemail/casemail/senderauth"
+	"github.com/casemail/casemail/templates"
 )
 
 // Sender authentication (issue 13, docs/security.md): who really sent a
@@ -199,18 +200,39 @@ func (g *Gateway) authorise(in *inbound, d Decision) Decision {
 
 // quarantineUnauthenticated turns d into the quarantine of an
 // unauthenticated mail: nothing opened, joined, answered or applied, the
-// agents warned through the log.
+// agents warned through the log and, when the From is a registered
+// account, by mail (mailQuarantinedAlert).
 func (g *Gateway) quarantineUnauthenticated(in *inbound, d Decision, why, what Reason) Decision {
 	v := in.auth
 	g.log.Warn("unauthenticated mail quarantined: an agent should look at it", "from", in.msg.From, "message_id", in.msg.MessageID,
 		"spf", v.SPF, "dmarc", v.DMARC, "source", v.Source, "would", string(d.Action), "case", d.CaseID)
+	full := reason(RAuthQuarantine, why, what)
+	if d.delivery.Alert == nil {
+		d.delivery.Alert = g.mailQuarantinedAlert(in, full)
+	}
 	d.delivery.Open = casebook.NewCase{}
 	d.delivery.Notice = nil
 	d.delivery.Commands, d.delivery.AssignOnReply = nil, false
 	d.delivery.CaseID = 0 // never link a forged claim to the case
 	d.delivery.Author, d.delivery.Body, d.delivery.FullText, d.delivery.AddWatchers = "", "", "", nil
 	d.delivery.Internal = false
-	return d.set(casebook.ActQuarantine, reason(RAuthQuarantine, why, what))
+	return d.set(casebook.ActQuarantine, full)
+}
+
+// mailQuarantinedAlert tells the team of the route the mail came in on
+// (else policy.default_team) that a customer's mail failed sender
+// authentication: a legitimate customer whose domain's SPF is broken would
+// otherwise get no answer, and nobody at support would know. The casebook
+// sends it only when the From is a registered account, at most once an
+// hour per address (casebook.Alert.About), and adds the stored message's
+// id.
+func (g *Gateway) mailQuarantinedAlert(in *inbound, why Reason) *casebook.Alert {
+	data := map[string]string{"author": in.msg.From, "subject": in.parsed.Subject, "reason": why.In("en")}
+	for loc, r := range localized([]Reason{why}) {
+		data["reason@"+loc] = r
+	}
+	r, _, _ := g.route(in)
+	return &casebook.Alert{Template: templates.MailQuarantined, Data: data, About: in.msg.From, Team: r.Team}
 }
 
 // replyToken reports whether one of the mail's recipients is a reply (or
