@@ -227,7 +227,11 @@ func (g *Gateway) quarantineUnauthenticated(in *inbound, d Decision, why, what R
 // hour per address (casebook.Alert.About), and adds the stored message's
 // id.
 func (g *Gateway) mailQuarantinedAlert(in *inbound, why Reason) *casebook.Alert {
-	data := map[string]string{"author": in.msg.From, "subject": in.parsed.Subject, "reason": why.In("en")}
+	author := in.msg.From
+	if name := strings.TrimSpace(in.parsed.FromName); name != "" {
+		author = name + " <" + author + ">"
+	}
+	data := map[string]string{"author": author, "subject": in.parsed.Subject, "reason": why.In("en")}
 	for loc, r := range localized([]Reason{why}) {
 		data["reason@"+loc] = r
 	}

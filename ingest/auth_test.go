@@ -89,6 +89,10 @@ func signed(t *testing.T, raw string) string {
 	return string(authtest.Sign(t, []byte(raw), dkim.SignOptions{Domain: "acme.test", Selector: "s1"}))
 }
 
+// teamTold is the outbox when a registered customer's mail is quarantined
+// for failed authentication: the agent is told, the customer is not.
+const teamTold = "agent@support.test:agent_mail_quarantined"
+
 // First hop: what the SMTP listener's client may do with the From it writes.
 func TestAuthFirstHop(t *testing.T) {
 	stores.Each(t, func(t *testing.T) {
@@ -103,14 +107,16 @@ func TestAuthFirstHop(t *testing.T) {
 			{"SPF pass opens", relayIP, "ann@acme.test", "ann@acme.test", false, "case_opened", "(R6)", "ann@acme.test:case_opened", true},
 			// DKIM pass aligned: the mail was forwarded, SPF fails, DMARC passes.
 			{"DKIM pass through a forwarder opens", forgeIP, "fwd@else.test", "ann@acme.test", true, "case_opened", "(R6)", "ann@acme.test:case_opened", true},
-			// A forged From: no case in Ann's name, no mail to Ann.
-			{"forged From opens nothing", forgeIP, "ann@acme.test", "ann@acme.test", false, "quarantined", "From domain acme.test not authenticated (spf=fail", "", false},
+			// A forged From: no case in Ann's name, no mail to Ann; Ann has
+			// an account, so the team is told (issue 13).
+			{"forged From opens nothing", forgeIP, "ann@acme.test", "ann@acme.test", false, "quarantined", "From domain acme.test not authenticated (spf=fail", teamTold, false},
 			// A domain without DMARC needs an aligned SPF or DKIM pass.
 			{"no DMARC, SPF pass opens", relayIP, "bob@globex.test", "bob@globex.test", false, "case_opened", "(R6)", "bob@globex.test:case_opened", true},
-			{"no DMARC, SPF fail", forgeIP, "bob@globex.test", "bob@globex.test", false, "quarantined", "dmarc=none", "", false},
+			{"no DMARC, SPF fail", forgeIP, "bob@globex.test", "bob@globex.test", false, "quarantined", "dmarc=none", teamTold, false},
 			// A DNS failure is temperror, never a pass.
-			{"temperror opens nothing", relayIP, "multi@both.test", "multi@both.test", false, "quarantined", "spf=temperror", "", false},
-			// A stranger's refusal notice would be backscatter to a forged address.
+			{"temperror opens nothing", relayIP, "multi@both.test", "multi@both.test", false, "quarantined", "spf=temperror", teamTold, false},
+			// A stranger's refusal notice would be backscatter to a forged
+			// address; forging a stranger tells nobody at support either.
 			{"no notice to an unauthenticated stranger", forgeIP, "x@acme.test", "stranger@acme.test", false, "quarantined", "gets no notice (backscatter)", "", false},
 		}
 		for _, tt := range tests {
@@ -170,8 +176,9 @@ func TestAuthForgedThreads(t *testing.T) {
 							t.Fatalf("comments = %+v, want the recorded one", c.Comments)
 						}
 					}
-					if n := h.notices(); mode == "enforce" && len(n) != 0 {
-						t.Errorf("notices = %v: nobody is told of a quarantined forgery by mail", n)
+					// Ann is not answered; the team is told (issue 13).
+					if n := strings.Join(h.notices(), " "); mode == "enforce" && n != teamTold {
+						t.Errorf("notices = %v, want the team's only", n)
 					}
 				})
 			}
@@ -350,6 +357,57 @@ func TestAuthForgedAgentCommands(t *testing.T) {
 					t.Fatalf("case status %s with %d comments, want %s with %d", c.Status, len(c.Comments), tt.wantStatus, tt.wantComments)
 				}
 			})
+		}
+	})
+}
+
+// Issue 13: a registered customer whose domain fails authentication is
+// not answered, but the team hears of it by mail, once an hour per claimed
+// address, in each agent's language, with the stored message to release;
+// forging an unknown address tells nobody.
+func TestAuthQuarantineTellsTheTeam(t *testing.T) {
+	stores.Each(t, func(t *testing.T) {
+		h := authHarness(t, "enforce")
+		h.must(h.book.AddAccount(h.ctx, casebook.Account{Address: "agnes@support.test", Verified: true, Agent: true, Locale: "fr"}))
+		send := func(from, subject string) Outcome {
+			t.Helper()
+			return h.smtp(forgeIP, from, h.mail("Ann Smith <"+from+">", "support@support.test", subject, "Our SPF record is broken.\n"), "support@support.test")
+		}
+		out := send("ann@acme.test", "Invoice 2026-03")
+		h.want(out, "quarantined", "may not open a case")
+		items, err := h.book.Outbox(h.ctx, casebook.OutboxPending)
+		h.must(err)
+		got := map[string]casebook.OutboxItem{}
+		for _, it := range items {
+			if it.Template != "agent_mail_quarantined" {
+				t.Fatalf("queued %s to %s: only the team is told", it.Template, it.To)
+			}
+			got[it.To] = it
+		}
+		fr, en := got["agnes@support.test"], got["agent@support.test"]
+		if len(items) != 2 || fr.Locale != "fr" || en.Locale != "en" {
+			t.Fatalf("queued %v, want one to each agent, in their language", h.notices())
+		}
+		for _, it := range []casebook.OutboxItem{fr, en} {
+			if it.Data["message_id"] != fmt.Sprint(out.MessageID) || it.Data["author"] != "Ann Smith <ann@acme.test>" || it.Data["subject"] != "Invoice 2026-03" {
+				t.Errorf("%s: data %v, want message %d from Ann", it.To, it.Data, out.MessageID)
+			}
+		}
+		if !strings.Contains(fr.Data["reason"], "domaine From acme.test non authentifié") || !strings.Contains(en.Data["reason"], "From domain acme.test not authenticated") {
+			t.Errorf("reasons fr %q, en %q", fr.Data["reason"], en.Data["reason"])
+		}
+		h.notices()
+
+		// The same address again within the hour (a forger repeating it,
+		// or the customer trying again): quarantined, nobody told again.
+		h.want(send("ann@acme.test", "Invoice, again"), "quarantined", "the team was told already")
+		if n := h.notices(); len(n) != 0 {
+			t.Errorf("second notice within the hour: %v", n)
+		}
+		// A forged unknown address: quarantined, no human needed.
+		h.want(send("nobody@acme.test", "Hello"), "quarantined", "gets no notice")
+		if n := h.notices(); len(n) != 0 {
+			t.Errorf("a stranger's forgery told %v", n)
 		}
 	})
 }
