@@ -64,6 +64,12 @@ func goldenItem(name, locale string) casebook.OutboxItem {
 			d["command"], d["reason"] = "#priority P9", "priority must be P1..P4, not \"P9\""
 			d["in_reply_to"] = "agent-reply-1@support.example.test"
 		}
+		if n == templates.MailQuarantined {
+			// Issue 13: about a quarantined mail, not a case.
+			it.CaseID = nil
+			d["message_id"], d["subject"] = "314", "Facture 2026-03"
+			d["reason"] = "From domain customer.test not authenticated (spf=fail dkim=none dmarc=fail, verified): may not open a case (issue 13)"
+		}
 	}
 	return it
 }
