@@ -228,12 +228,12 @@ func (b *Book) alertTeam(ctx context.Context, tx *sql.Tx, caseID, msgID int64, a
 	if err != nil {
 		return "", err
 	}
-	return b.tellTeam(ctx, tx, caseID, a, agents)
+	return b.tellTeam(ctx, tx, caseID, a, agents, string(a.Template))
 }
 
 // alertTeamAbout is alertTeam for an alert about a claimed sender: nothing
 // when a.About has no account, else to each agent not told about that
-// address (any plus tag) in the last hour, so a forger repeating a
+// address (its plus tags count as one) in the last hour, so a forger repeating a
 // customer's address makes one mail an hour, not one per forgery.
 func (b *Book) alertTeamAbout(ctx context.Context, tx *sql.Tx, caseID, msgID int64, a Alert) (string, error) {
 	if acc, err := b.account(ctx, tx, a.About); errors.Is(err, ErrNotFound) || err == nil && acc.Disabled {
@@ -270,19 +270,14 @@ func (b *Book) alertTeamAbout(ctx context.Context, tx *sql.Tx, caseID, msgID int
 	return b.tellTeam(ctx, tx, caseID, a, untold, event)
 }
 
-// tellTeam queues a for agents; event names the outbox rows (the
-// template's name unless given).
-func (b *Book) tellTeam(ctx context.Context, tx *sql.Tx, caseID int64, a Alert, agents []agentRcpt, event ...string) (string, error) {
+// tellTeam queues a for agents, its outbox rows named event.
+func (b *Book) tellTeam(ctx context.Context, tx *sql.Tx, caseID int64, a Alert, agents []agentRcpt, event string) (string, error) {
 	if len(agents) == 0 {
 		return "(" + NoAgentToTell + ")", nil
 	}
-	ev := string(a.Template)
-	if len(event) > 0 {
-		ev = event[0]
-	}
 	var to []string
 	for _, r := range agents {
-		if err := b.enqueue(ctx, tx, notice{Event: ev, Template: a.Template, To: r.To, Locale: r.Locale, CaseID: caseID, Data: a.Data}); err != nil {
+		if err := b.enqueue(ctx, tx, notice{Event: event, Template: a.Template, To: r.To, Locale: r.Locale, CaseID: caseID, Data: a.Data}); err != nil {
 			return "", err
 		}
 		to = append(to, r.To)
