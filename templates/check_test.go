@@ -31,6 +31,9 @@ func TestLint(t *testing.T) {
 			[]string{"redirect-other"}, []string{`"redirect-marketplace"`}},
 		{"every field an event provides", map[string]string{"en/followup_opened.txt.tmpl": allKeys()},
 			nil, nil},
+		// Issue 13: config check knows the quarantine notice and its message_id.
+		{"the quarantine notice to agents", map[string]string{"fr/agent_mail_quarantined.txt.tmpl": "casemail message release {{.message_id}} --new-case ({{.author}})"},
+			nil, nil},
 		{"two mistakes, both reported", map[string]string{"en/case_open.txt.tmpl": "x", "fr/case_reopened.txt.tmpl": "{{.statut}}"},
 			nil, []string{`"case_open"`, `"statut"`}},
 	}
