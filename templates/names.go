@@ -38,16 +38,27 @@ const (
 	AgentCaseAssigned   Name = "agent_case_assigned"   // the case has a new assignee
 	AgentCommandRefused Name = "agent_command_refused" // a #command in an agent's reply could not be applied
 	LoopSuspected       Name = "agent_loop_suspected"  // I5: to the team, once per case
+	// MailQuarantined: a registered customer's mail was quarantined because
+	// its sender failed authentication (issue 13): who it claims to be
+	// from, its subject, why, and the stored message ("message_id") an
+	// agent releases. At most once an hour per claimed address, so a forger
+	// repeating a customer's address cannot flood the team.
+	MailQuarantined Name = "agent_mail_quarantined"
+
+	// CasePriorityChanged tells the requester and watchers that support
+	// changed a case's priority ("casemail case set --priority"): what it
+	// was (previous_priority) and what it is (priority).
+	CasePriorityChanged Name = "case_priority_changed"
 )
 
 // caseNames are the templates that tell about a case; every other one
 // answers an inbound mail.
-var caseNames = []Name{CaseOpened, CaseOpenedWatcher, CommentAdded, CaseClosed, CaseReopened, CaseEscalated, WatcherAdded, FollowUpOpened,
+var caseNames = []Name{CaseOpened, CaseOpenedWatcher, CommentAdded, CaseClosed, CaseReopened, CaseEscalated, WatcherAdded, FollowUpOpened, CasePriorityChanged,
 	AgentCaseOpened, AgentCommentAdded, AgentCaseEscalated, AgentRefused, AgentCaseAssigned}
 
 // agentNames are the templates that go to agents only: none of them is
 // ever sent to a customer or watcher.
-var agentNames = []Name{AgentCaseOpened, AgentCommentAdded, AgentCaseEscalated, AgentRefused, AgentCaseAssigned, AgentCommandRefused, LoopSuspected}
+var agentNames = []Name{AgentCaseOpened, AgentCommentAdded, AgentCaseEscalated, AgentRefused, AgentCaseAssigned, AgentCommandRefused, LoopSuspected, MailQuarantined}
 
 // Names lists the built-in templates, one per event or notice.
 var Names = []string{
@@ -56,7 +67,8 @@ var Names = []string{
 	string(NoticeUnknownSender), string(NoticeUnverified), string(NoticeNotEntitled), string(NoticeWhichOrg),
 	string(NoticeRedirect), string(NoticeClosedCase), string(NoticeImportedCase), string(SigninLink),
 	string(AgentCaseOpened), string(AgentCommentAdded), string(AgentCaseEscalated), string(AgentRefused),
-	string(AgentCaseAssigned), string(AgentCommandRefused), string(LoopSuspected),
+	string(AgentCaseAssigned), string(AgentCommandRefused), string(LoopSuspected), string(MailQuarantined),
+	string(CasePriorityChanged),
 }
 
 // fallbackName is what a route's unknown template name renders as (R5).

@@ -51,6 +51,15 @@ var Keys = []string{
 	"requester_name", "watchers", "attachments", "assignee", "team", "command", "note_address", "internal",
 	"from_name",  // the agent who answers, by name (comment_added)
 	"raw_sha256", // the mail whose attachments agent mail carries
+	"message_id", // the stored inbound message an agent mail is about (agent_mail_quarantined)
+	// People and organisations by name in customer mail, filled per
+	// recipient by the casebook: the requester's and the author's name,
+	// falling back to the address; the organisation's name, falling back to
+	// the slug; "requester_of" only when the recipient is not the requester,
+	// so a watcher reads "la demande d'Alice", not "votre demande";
+	// "recipient_known" when the recipient has an account (a refusal under
+	// R19 says the account may not open cases there, not that there is none).
+	"requester_display", "author_display", "org_display", "requester_of", "recipient_known", "previous_priority",
 }
 
 // validName keeps template names usable as file names: no path traversal.
