@@ -32,6 +32,9 @@ func TestStreamingPathPassesTheSuite(t *testing.T) {
 		if testing.Short() {
 			t.Skip("runs the suite again; skipped with -short")
 		}
+		// In parallel with TestLargeAttachment, the other slow test: the
+		// rerun is a child process, so its heap is not the one measured there.
+		t.Parallel()
 		cmd := exec.Command(os.Args[0], "-test.run=^Test", "-test.skip=^(TestStreamingPathPassesTheSuite|TestLargeAttachment)$", "-test.count=1")
 		// On SQLite only: the store under the streaming path (StoreRaw,
 		// WriteRaw) is checked on both by TestLargeAttachment, and the
@@ -191,6 +194,9 @@ func heapPeak() (stop func() uint64) {
 // heap by over 90 MB). The bound is generous on purpose: it catches holding
 // the mail or the attachment in memory, not small regressions.
 func TestLargeAttachment(t *testing.T) {
+	// Parallel only with TestStreamingPathPassesTheSuite (a child process):
+	// no other test of this package allocates beside the measured Receive.
+	t.Parallel()
 	stores.Each(t, func(t *testing.T) {
 		if testing.Short() {
 			t.Skip("34 MB mail skipped with -short")
