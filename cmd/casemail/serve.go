@@ -82,13 +82,6 @@ func cmdServe(e *env, args []string) error {
 	}
 	defer hb.stop()
 	log.Info("gateway heartbeat taken", "holder", book.Holder(), "lease", lease)
-	// Rows claimed by a gateway that is gone (this host's previous process
-	// among them) are sent now rather than after their claim.
-	if n, err := book.ReclaimOutbox(e.ctx, time.Now()); err != nil {
-		return err
-	} else if n > 0 {
-		log.Info("notifications claimed by a stopped process are due again", "rows", n)
-	}
 
 	var pollers []*imappoll.Poller
 	for _, mb := range cfg.IMAP {
@@ -236,8 +229,29 @@ func startHeartbeat(ctx context.Context, book *casebook.Book, lease time.Duratio
 	}
 	hb := &heartbeat{book: book, lease: lease, log: log.With("component", "heartbeat"), reclaimed: reclaimed,
 		done: make(chan struct{}), exited: make(chan struct{})}
+	// Rows claimed by a gateway that is gone (this host's previous process
+	// among them) are sent now rather than after their claim; a store that
+	// cannot do that at start stops the start.
 	go hb.run(name)
+	if err := hb.reclaim(ctx); err != nil {
+		hb.stop()
+		return nil, err
+	}
 	return hb, nil
+}
+
+// reclaim makes due again the rows of gateways whose heartbeat expired,
+// and wakes the worker when there were any.
+func (hb *heartbeat) reclaim(ctx context.Context) error {
+	n, err := hb.book.ReclaimOutbox(ctx, time.Now())
+	if err != nil {
+		return fmt.Errorf("reclaim the notifications of stopped gateways: %w", err)
+	}
+	if n > 0 {
+		hb.log.Info("notifications claimed by a stopped process are due again", "rows", n)
+		hb.reclaimed()
+	}
+	return nil
 }
 
 func (hb *heartbeat) run(name string) {
@@ -256,11 +270,8 @@ func (hb *heartbeat) run(name string) {
 			// a notification may then be sent twice (docs/operations.md).
 			hb.log.Warn("heartbeat lease not renewed", "lease", name, "held", held, "err", err)
 		}
-		if n, err := hb.book.ReclaimOutbox(ctx, time.Now()); err != nil {
-			hb.log.Warn("reclaim the notifications of stopped gateways", "err", err)
-		} else if n > 0 {
-			hb.log.Info("notifications claimed by a stopped gateway are due again", "rows", n)
-			hb.reclaimed()
+		if err := hb.reclaim(ctx); err != nil {
+			hb.log.Warn("heartbeat", "err", err)
 		}
 	}
 }
