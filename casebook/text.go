@@ -66,8 +66,9 @@ func (c textConn) CheckNamedValue(nv *driver.NamedValue) error {
 	case nil, []byte, int64, int, bool, float64:
 	default:
 		if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
-			if s := rv.String(); validText(s) != s {
-				nv.Value = validText(s)
+			s := rv.String()
+			if clean := validText(s); clean != s {
+				nv.Value = clean
 			}
 		}
 	}
